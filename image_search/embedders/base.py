@@ -1,0 +1,39 @@
+"""The Embedder interface: images and texts into one vector space."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+from PIL import Image
+
+
+class ModelUnavailable(RuntimeError):
+    """The model's weights could not be loaded; the message says what was tried and how to fix it."""
+
+
+class Embedder(ABC):
+    """Turns images and texts into float32 vectors of one space, ranked by inner product.
+
+    `model_id` names the model that made a vector: a store refuses vectors of another model.
+    """
+
+    model_id: str
+    dim: int
+
+    @abstractmethod
+    def embed_images(self, images: list[Image.Image]) -> np.ndarray:
+        """n RGB images -> float32 array n x dim."""
+
+    @abstractmethod
+    def embed_texts(self, texts: list[str]) -> np.ndarray:
+        """n query texts -> float32 array n x dim."""
+
+    def text_confidence(self, text: str) -> float | None:
+        """How well this model understands a text query (0..1), or None when it cannot tell."""
+        return None
+
+
+def l2_normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)

@@ -1,0 +1,152 @@
+"""The VectorStore interface: image records with one vector each, searched by k nearest neighbours."""
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field
+from typing import Iterable, Iterator
+
+import numpy as np
+
+
+class StoreError(RuntimeError):
+    """The store cannot do what was asked (bad configuration, server down); the message says why."""
+
+
+class ModelMismatch(StoreError):
+    """The store holds vectors of another model than the active one."""
+
+    def __init__(self, store_model: str, active_model: str):
+        self.store_model, self.active_model = store_model, active_model
+        super().__init__(
+            f"The index was built with model '{store_model}' but the active model is '{active_model}'. "
+            f"Rebuild it with: flask --app image_search index --rebuild PATH [PATH...] "
+            f"(or select the model it was built with)."
+        )
+
+
+def image_id_for(path: str) -> str:
+    """Stable id of an image, derived from its absolute path, so re-indexing updates instead of duplicating."""
+    return hashlib.sha1(path.encode("utf-8", "surrogateescape")).hexdigest()[:20]
+
+
+@dataclass
+class ImageRecord:
+    """What the app knows about one indexed image file."""
+
+    path: str  # absolute path the file was indexed from
+    root: str  # the indexed folder it was found under
+    size: int  # bytes
+    mtime_ns: int
+    width: int
+    height: int
+    taken_at: float  # EXIF DateTimeOriginal as epoch seconds, else the file's mtime
+    format: str  # Pillow's format name, e.g. JPEG
+    id: str = field(default="")
+
+    def __post_init__(self):
+        if not self.id:
+            self.id = image_id_for(self.path)
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+    @property
+    def relative_path(self) -> str:
+        return self.path[len(self.root):].lstrip("/") if self.path.startswith(self.root) else self.name
+
+    @property
+    def folder(self) -> str:
+        return self.path.rsplit("/", 1)[0]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Hit:
+    record: ImageRecord
+    score: float
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+
+@dataclass
+class Filters:
+    """Metadata conditions applied inside the kNN search, so k matching hits come back when they exist."""
+
+    folder: str | None = None  # absolute path prefix
+    date_from: float | None = None  # epoch seconds, inclusive
+    date_to: float | None = None  # epoch seconds, exclusive
+    formats: tuple[str, ...] = ()  # Pillow format names
+    min_width: int = 0
+    min_height: int = 0
+
+    def __bool__(self) -> bool:
+        return any([self.folder, self.date_from is not None, self.date_to is not None,
+                    self.formats, self.min_width, self.min_height])
+
+    def matches(self, record: ImageRecord) -> bool:
+        return ((not self.folder or record.path.startswith(self.folder.rstrip("/") + "/"))
+                and (self.date_from is None or record.taken_at >= self.date_from)
+                and (self.date_to is None or record.taken_at < self.date_to)
+                and (not self.formats or record.format in self.formats)
+                and record.width >= self.min_width and record.height >= self.min_height)
+
+
+class VectorStore(ABC):
+    """One record and one vector per image; search is k nearest neighbours by inner product."""
+
+    @property
+    @abstractmethod
+    def model_id(self) -> str | None:
+        """The model whose vectors the store holds; None while it is empty and unclaimed."""
+
+    def check_model(self, model_id: str) -> None:
+        """Raise ModelMismatch unless the store is empty-and-unclaimed or holds `model_id` vectors."""
+        if self.model_id is not None and self.model_id != model_id:
+            raise ModelMismatch(self.model_id, model_id)
+
+    @abstractmethod
+    def claim(self, model_id: str, dim: int) -> None:
+        """Record the model that makes this store's vectors (refuses another model's: ModelMismatch)."""
+
+    @abstractmethod
+    def upsert(self, records: list[ImageRecord], vectors: np.ndarray) -> None:
+        """Add or replace records (by id) with their vectors, as one batch."""
+
+    @abstractmethod
+    def delete(self, ids: Iterable[str]) -> None: ...
+
+    @abstractmethod
+    def get(self, image_id: str) -> ImageRecord | None: ...
+
+    @abstractmethod
+    def get_vector(self, image_id: str) -> np.ndarray | None: ...
+
+    @abstractmethod
+    def count(self) -> int: ...
+
+    @abstractmethod
+    def knn(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[Hit]:
+        """The k records whose vectors have the largest inner product with `vector`, best first."""
+
+    @abstractmethod
+    def iter_records(self) -> Iterator[ImageRecord]:
+        """Every record (for incremental indexing and pruning)."""
+
+    @abstractmethod
+    def clear(self) -> None:
+        """Remove every record and the model claim (for --rebuild)."""
+
+    def flush(self) -> None:
+        """Make writes durable and visible to searchers (end of an indexing run)."""
+
+    def stats(self) -> dict:
+        """Facts for `flask stats`: at least kind, count, model, size_bytes."""
+        return {"kind": type(self).__name__, "count": self.count(), "model": self.model_id}
+
+    def close(self) -> None: ...
