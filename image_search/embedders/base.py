@@ -19,6 +19,9 @@ class Embedder(ABC):
 
     model_id: str
     dim: int
+    # True when every vector is L2-normalised (inner product = cosine); a store may rely on it
+    # (Elasticsearch `dot_product` needs unit vectors, `max_inner_product` does not).
+    unit_vectors: bool = True
 
     @abstractmethod
     def embed_images(self, images: list[Image.Image]) -> np.ndarray:
