@@ -1,0 +1,494 @@
+"""A FAKE Elasticsearch HTTP server for tests: a test double, not Elasticsearch.
+
+It implements only what image_search's ElasticsearchStore and ElasticsearchTextEmbedder use, with
+request/response shapes taken from Elasticsearch 8.19's REST API specification (rest-api-spec /
+elasticsearch-specification) and docs: info, index create (dense_vector mapping validated) / exists /
+get / mapping / delete, _bulk, _refresh, doc get/delete, _search (top-level knn with filter, query
+match_all/ids, _source, fields, size, scroll), _search/scroll, _count, _stats, _ml/.../_infer.
+kNN is exact (numpy), scored with Elasticsearch's `_score` transform per similarity. Like
+Elasticsearch, writes become searchable only after a refresh, while GET by id is realtime.
+Run: `with FakeElasticsearch() as es: es.url`; it serves on 127.0.0.1 on an ephemeral port.
+"""
+from __future__ import annotations
+
+import json
+import math
+import socket
+import threading
+import time
+import uuid
+from collections import defaultdict
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import numpy as np
+
+VERSION = "8.19.0"
+SIMILARITIES = {"l2_norm", "dot_product", "cosine", "max_inner_product"}
+INDEX_TYPES = {"hnsw", "int8_hnsw", "int4_hnsw", "bbq_hnsw", "flat", "int8_flat", "int4_flat", "bbq_flat"}
+FIELD_TYPES = {"keyword", "text", "long", "integer", "short", "float", "double", "boolean", "date", "dense_vector"}
+SHARDS = {"total": 1, "successful": 1, "skipped": 0, "failed": 0}
+
+
+class EsError(Exception):
+    def __init__(self, status: int, type_: str, reason: str):
+        self.status, self.type, self.reason = status, type_, reason
+
+    def body(self) -> dict:
+        cause = {"type": self.type, "reason": self.reason}
+        return {"error": {"root_cause": [cause], **cause}, "status": self.status}
+
+
+class FakeIndex:
+    def __init__(self, name: str, mappings: dict):
+        self.name, self.mappings, self.uuid = name, mappings, uuid.uuid4().hex[:22]
+        self.docs: dict[str, dict] = {}  # realtime (GET by id)
+        self.visible: dict[str, dict] = {}  # what searches see: docs as of the last refresh
+        self.versions: dict[str, int] = defaultdict(int)
+
+    def props(self) -> dict:
+        return self.mappings.get("properties", {})
+
+    def vector_fields(self) -> dict:
+        return {k: v for k, v in self.props().items() if v.get("type") == "dense_vector"}
+
+    def refresh(self) -> None:
+        self.visible = dict(self.docs)
+
+
+def validate_mappings(mappings: dict) -> None:
+    bad = lambda reason: EsError(400, "mapper_parsing_exception", reason)  # noqa: E731
+    for name, prop in mappings.get("properties", {}).items():
+        kind = prop.get("type")
+        if kind not in FIELD_TYPES:
+            raise bad(f"No handler for type [{kind}] declared on field [{name}]")
+        if kind != "dense_vector":
+            continue
+        dims = prop.get("dims")
+        if not isinstance(dims, int) or not 1 <= dims <= 4096:
+            raise bad(f"The number of dimensions should be in the range [1, 4096] but was [{dims}]")
+        if prop.get("index", True) is not True:
+            if "similarity" in prop or "index_options" in prop:
+                raise bad(f"Field [similarity/index_options] can only be specified for indexed vectors ({name})")
+            continue
+        similarity = prop.get("similarity", "cosine")
+        if similarity not in SIMILARITIES:
+            raise bad(f"Unknown value [{similarity}] for field [similarity] - accepted values are {sorted(SIMILARITIES)}")
+        options = prop.get("index_options")
+        if options is None:
+            continue
+        kind = options.get("type")
+        if kind not in INDEX_TYPES:
+            raise bad(f"Unknown vector index options type [{kind}] for field [{name}]")
+        allowed = ({"m", "ef_construction"} if kind.endswith("hnsw") else set()) | \
+            ({"confidence_interval"} if kind.startswith(("int8", "int4")) else set())
+        for key, value in options.items():
+            if key != "type" and key not in allowed:
+                raise bad(f"Mapping definition for [{name}] has unsupported parameters: [{key} : {value}]")
+            if key in ("m", "ef_construction") and (not isinstance(value, int) or value < 1 or
+                                                    value > (512 if key == "m" else 3200)):
+                raise bad(f"[{key}] must be in range [1, {512 if key == 'm' else 3200}] but was [{value}]")
+        if kind.startswith("bbq") and dims < 64:
+            raise bad(f"bbq_hnsw does not support dimensions fewer than 64; provided={dims}")
+        if kind.startswith("int4") and dims % 2:
+            raise bad(f"int4_hnsw only supports even dimensions; provided={dims}")
+
+
+def date_millis(value, fmt: str = "epoch_second||epoch_millis") -> int:
+    """A date value as epoch millis (dates have millisecond resolution)."""
+    first = fmt.split("||")[0]
+    number = float(value)
+    return math.floor(number * 1000 if first == "epoch_second" else number)
+
+
+class FakeElasticsearch:
+    """Start with `start()` (or as a context manager); state lives in `indices`; `requests` logs calls."""
+
+    def __init__(self, version: str = VERSION, api_key: str | None = None):
+        self.version, self.api_key = version, api_key
+        self.indices: dict[str, FakeIndex] = {}
+        self.models: dict[str, callable] = {}  # trained model id -> fn(text) -> list[float]
+        self.reject_429: dict[str, int] = {}  # doc id -> how many more bulk attempts answer 429
+        self.requests: list[tuple[str, str, dict | None]] = []
+        self.scrolls: dict[str, list] = {}
+        self.lock = threading.Lock()
+        self.server: ThreadingHTTPServer | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    def start(self) -> "FakeElasticsearch":
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def setup(self):
+                super().setup()  # no Nagle delay between the header and body writes
+                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+            def log_message(self, *args):  # quiet
+                pass
+
+            def _handle(self):
+                fake._serve(self)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    # -- HTTP plumbing ----------------------------------------------------------------------------
+    def _serve(self, h: BaseHTTPRequestHandler) -> None:
+        parts = urlsplit(h.path)
+        params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        length = int(h.headers.get("Content-Length") or 0)
+        raw = h.rfile.read(length) if length else b""
+        ndjson = parts.path.endswith("/_bulk")
+        try:
+            body = None if not raw or ndjson else json.loads(raw)
+            self.requests.append((h.command, parts.path, body))
+            if self.api_key and h.headers.get("Authorization") != f"ApiKey {self.api_key}":
+                raise EsError(401, "security_exception", "missing authentication credentials for REST request")
+            with self.lock:
+                status, payload = self._route(h.command, [p for p in parts.path.split("/") if p], params,
+                                              raw if ndjson else body)
+        except EsError as e:
+            status, payload = e.status, e.body()
+        except Exception as e:  # a bug in the fake: report it like a server error
+            status, payload = 500, EsError(500, "fake_exception", repr(e)).body()
+        out = b"" if h.command == "HEAD" else json.dumps(payload).encode()
+        h.send_response(status)
+        h.send_header("X-Elastic-Product", "Elasticsearch")
+        accept = h.headers.get("Accept", "")
+        h.send_header("Content-Type", "application/vnd.elasticsearch+json;compatible-with=8"
+                      if "vnd.elasticsearch" in accept else "application/json; charset=UTF-8")
+        h.send_header("Content-Length", str(len(out)))
+        h.end_headers()
+        h.wfile.write(out)
+
+    def _index(self, name: str) -> FakeIndex:
+        if name not in self.indices:
+            raise EsError(404, "index_not_found_exception", f"no such index [{name}]")
+        return self.indices[name]
+
+    def _route(self, method: str, path: list[str], params: dict, body):
+        if not path:
+            return 200, {"name": "fake-node", "cluster_name": "fake-elasticsearch", "cluster_uuid": "fake",
+                         "version": {"number": self.version, "build_flavor": "default", "build_type": "docker",
+                                     "lucene_version": "9.12.2", "minimum_wire_compatibility_version": "7.17.0",
+                                     "minimum_index_compatibility_version": "7.0.0"},
+                         "tagline": "You Know, for Search"}
+        if path[0] == "_bulk":
+            return self._bulk(None, body, params)
+        if path[:2] == ["_search", "scroll"]:
+            return self._scroll(method, params, body or {})
+        if path[0] == "_ml" and len(path) == 4 and path[3] == "_infer":
+            return self._infer(path[2], body or {})
+        name, rest = path[0], path[1:]
+        if not rest:
+            return self._index_api(method, name, body or {})
+        op = rest[0]
+        if op == "_bulk":
+            return self._bulk(name, body, params)
+        if op == "_mapping" and method == "GET":
+            return 200, {name: {"mappings": self._index(name).mappings}}
+        if op == "_refresh":
+            self._index(name).refresh()
+            return 200, {"_shards": SHARDS}
+        if op == "_doc" and len(rest) == 2:
+            return self._doc(method, self._index(name), rest[1], params)
+        if op == "_search":
+            return self._search(self._index(name), params, body or {})
+        if op == "_count":
+            return 200, {"count": len(self._matching(self._index(name), (body or {}).get("query"))),
+                         "_shards": SHARDS}
+        if op == "_stats":
+            return self._stats(self._index(name))
+        raise EsError(400, "illegal_argument_exception", f"the fake does not implement {method} /{'/'.join(path)}")
+
+    # -- index APIs -------------------------------------------------------------------------------
+    def _index_api(self, method: str, name: str, body: dict):
+        if method == "PUT":
+            if name in self.indices:
+                raise EsError(400, "resource_already_exists_exception", f"index [{name}/x] already exists")
+            mappings = body.get("mappings", {})
+            validate_mappings(mappings)
+            self.indices[name] = FakeIndex(name, mappings)
+            return 200, {"acknowledged": True, "shards_acknowledged": True, "index": name}
+        index = self._index(name)
+        if method == "DELETE":
+            del self.indices[name]
+            return 200, {"acknowledged": True}
+        return 200, {name: {"aliases": {}, "mappings": index.mappings,
+                            "settings": {"index": {"number_of_shards": "1", "uuid": index.uuid}}}}
+
+    def _stats(self, index: FakeIndex):
+        size = sum(len(json.dumps(d)) for d in index.docs.values())
+        part = {"docs": {"count": len(index.visible), "deleted": 0}, "store": {"size_in_bytes": size}}
+        return 200, {"_shards": SHARDS, "_all": {"primaries": part, "total": part},
+                     "indices": {index.name: {"uuid": index.uuid, "primaries": part, "total": part}}}
+
+    # -- documents --------------------------------------------------------------------------------
+    def _check_doc(self, index: FakeIndex, source: dict) -> None:
+        props = index.props()
+        strict = index.mappings.get("dynamic") in ("strict", "false", False)
+        for field, value in source.items():
+            if field not in props:
+                if strict:
+                    raise EsError(400, "strict_dynamic_mapping_exception",
+                                  f"[1:2] mapping set to strict, dynamic introduction of [{field}] within [_doc] is not allowed")
+                continue
+            prop = props[field]
+            if prop["type"] == "dense_vector":
+                vec = np.asarray(value, dtype=np.float32)
+                if vec.shape != (prop["dims"],):
+                    raise EsError(400, "document_parsing_exception", f"[1:2] failed to parse: The [dense_vector] field "
+                                  f"[{field}] in doc has a different number of dimensions [{vec.size}] than defined "
+                                  f"in the mapping [{prop['dims']}]")
+                if prop.get("similarity", "cosine") == "dot_product" and abs(float(vec @ vec) - 1) > 1e-4:
+                    raise EsError(400, "document_parsing_exception", "[1:2] failed to parse: The [dot_product] similarity "
+                                  "can only be used with unit-length vectors.")
+            elif prop["type"] in ("long", "integer") and not isinstance(value, int):
+                raise EsError(400, "document_parsing_exception", f"[1:2] failed to parse field [{field}] of type [{prop['type']}]")
+
+    def _bulk(self, default_index: str | None, raw: bytes, params: dict):
+        lines = [json.loads(line) for line in (raw or b"").splitlines() if line.strip()]
+        items, i = [], 0
+        while i < len(lines):
+            (op, meta), = lines[i].items()
+            source = lines[i + 1] if op in ("index", "create", "update") else None
+            i += 2 if source is not None else 1
+            name, doc_id = meta.get("_index", default_index), meta.get("_id") or uuid.uuid4().hex
+            item = {"_index": name, "_id": doc_id}
+            try:
+                if self.reject_429.get(doc_id, 0) > 0:
+                    self.reject_429[doc_id] -= 1
+                    raise EsError(429, "es_rejected_execution_exception",
+                                  "rejected execution of coordinating operation (fake overload)")
+                index = self._index(name)
+                if op == "delete":
+                    found = index.docs.pop(doc_id, None) is not None
+                    index.versions[doc_id] += 1
+                    item.update(result="deleted" if found else "not_found", status=200 if found else 404)
+                elif op == "index":
+                    self._check_doc(index, source)
+                    created = doc_id not in index.docs
+                    index.docs[doc_id] = source
+                    index.versions[doc_id] += 1
+                    item.update(result="created" if created else "updated", status=201 if created else 200)
+                else:
+                    raise EsError(400, "illegal_argument_exception", f"the fake does not implement bulk [{op}]")
+                item.update(_version=index.versions[doc_id], _shards={"total": 1, "successful": 1, "failed": 0},
+                            _seq_no=sum(index.versions.values()), _primary_term=1)
+            except EsError as e:
+                item.update(status=e.status, error={"type": e.type, "reason": e.reason})
+            items.append({op: item})
+        if params.get("refresh") in ("true", "wait_for", ""):
+            for index in self.indices.values():
+                index.refresh()
+        return 200, {"took": 1, "errors": any("error" in next(iter(it.values())) for it in items), "items": items}
+
+    def _doc(self, method: str, index: FakeIndex, doc_id: str, params: dict):
+        head = {"_index": index.name, "_id": doc_id}
+        if doc_id not in index.docs:
+            return 404, {**head, "found": False} if method == "GET" else {**head, "result": "not_found"}
+        if method == "DELETE":
+            del index.docs[doc_id]
+            index.versions[doc_id] += 1
+            return 200, {**head, "result": "deleted", "_version": index.versions[doc_id], "_shards": SHARDS}
+        source = filter_source(index.docs[doc_id], params.get("_source"), params.get("_source_includes"),
+                               params.get("_source_excludes"))
+        out = {**head, "_version": index.versions[doc_id], "_seq_no": 0, "_primary_term": 1, "found": True}
+        if source is not None:
+            out["_source"] = source
+        return 200, out
+
+    # -- search -----------------------------------------------------------------------------------
+    def _matching(self, index: FakeIndex, query: dict | None) -> list[str]:
+        return [i for i, d in index.visible.items() if matches(index, i, d, query)]
+
+    def _search(self, index: FakeIndex, params: dict, body: dict):
+        size = int(body.get("size", params.get("size", 10)))
+        knn = body.get("knn")
+        if knn:
+            scored = self._knn(index, knn)
+        else:
+            scored = [(i, 1.0) for i in self._matching(index, body.get("query"))]
+        total = len(scored)
+        source_spec = body.get("_source", params.get("_source"))
+        hits = []
+        for doc_id, score in scored:
+            hit = {"_index": index.name, "_id": doc_id, "_score": None if "sort" in body else score}
+            source = filter_source(index.visible[doc_id], source_spec, params.get("_source_includes"),
+                                   params.get("_source_excludes"))
+            if source is not None:
+                hit["_source"] = source
+            if body.get("fields"):
+                hit["fields"] = doc_fields(index, index.visible[doc_id], body["fields"])
+            hits.append(hit)
+        out = {"took": 1, "timed_out": False, "_shards": SHARDS,
+               "hits": {"total": {"value": total, "relation": "eq"},
+                        "max_score": max((s for _, s in scored), default=None), "hits": hits[:size]}}
+        if "scroll" in params:
+            scroll_id = uuid.uuid4().hex
+            self.scrolls[scroll_id] = [hits[size:], size]
+            out["_scroll_id"] = scroll_id
+        return 200, out
+
+    def _scroll(self, method: str, params: dict, body: dict):
+        scroll_id = body.get("scroll_id", params.get("scroll_id"))
+        ids = scroll_id if isinstance(scroll_id, list) else [scroll_id]
+        if method == "DELETE":
+            freed = sum(self.scrolls.pop(i, None) is not None for i in ids)
+            return 200, {"succeeded": True, "num_freed": freed}
+        if scroll_id not in self.scrolls:
+            raise EsError(404, "search_context_missing_exception", f"No search context found for id [{scroll_id}]")
+        rest, size = self.scrolls[scroll_id]
+        self.scrolls[scroll_id] = [rest[size:], size]
+        return 200, {"_scroll_id": scroll_id, "took": 1, "timed_out": False, "_shards": SHARDS,
+                     "hits": {"total": {"value": len(rest), "relation": "eq"}, "max_score": None, "hits": rest[:size]}}
+
+    def _knn(self, index: FakeIndex, knn: dict) -> list[tuple[str, float]]:
+        field = knn.get("field")
+        prop = index.vector_fields().get(field)
+        if prop is None:
+            raise EsError(400, "illegal_argument_exception", f"field [{field}] does not exist in the mapping")
+        k, candidates = knn.get("k", 10), knn.get("num_candidates", max(100, 1.5 * knn.get("k", 10)))
+        if not 1 <= k <= candidates:
+            raise EsError(400, "illegal_argument_exception", "[num_candidates] cannot be less than [k]")
+        if candidates > 10000:
+            raise EsError(400, "illegal_argument_exception", "[num_candidates] cannot exceed [10000]")
+        query = np.asarray(knn["query_vector"], dtype=np.float32)
+        if query.shape != (prop["dims"],):
+            raise EsError(400, "illegal_argument_exception", f"The query vector has a different number of dimensions "
+                          f"[{query.size}] than the document vectors [{prop['dims']}].")
+        similarity = prop.get("similarity", "cosine")
+        if similarity == "dot_product" and abs(float(query @ query) - 1) > 1e-4:
+            raise EsError(400, "illegal_argument_exception",
+                          "The [dot_product] similarity can only be used with unit-length vectors.")
+        filters = knn.get("filter")
+        filter_query = {"bool": {"filter": filters if isinstance(filters, list) else [filters]}} if filters else None
+        ids = [i for i in self._matching(index, filter_query) if field in index.visible[i]]
+        if not ids:
+            return []
+        matrix = np.asarray([index.visible[i][field] for i in ids], dtype=np.float32)
+        scores = es_score(matrix, query, similarity)
+        order = np.argsort(-scores, kind="stable")[:k]
+        return [(ids[j], float(scores[j])) for j in order]
+
+    def _infer(self, model_id: str, body: dict):
+        if model_id not in self.models:
+            raise EsError(404, "resource_not_found_exception", f"Could not find trained model [{model_id}]")
+        return 200, {"inference_results": [{"predicted_value": list(map(float, self.models[model_id](d["text_field"])))}
+                                           for d in body.get("docs", [])]}
+
+
+def es_score(matrix: np.ndarray, query: np.ndarray, similarity: str) -> np.ndarray:
+    """Elasticsearch's `_score` for each row (per the dense_vector similarity docs), in float32."""
+    if similarity == "l2_norm":
+        return (1 / (1 + ((matrix - query) ** 2).sum(axis=1))).astype(np.float32)
+    if similarity == "cosine":
+        dots = (matrix @ query) / np.maximum(np.linalg.norm(matrix, axis=1) * np.linalg.norm(query), 1e-12)
+        return ((1 + dots) / 2).astype(np.float32)
+    dots = matrix @ query
+    if similarity == "dot_product":
+        return ((1 + dots) / 2).astype(np.float32)
+    return np.where(dots < 0, 1 / (1 - dots), dots + 1).astype(np.float32)  # max_inner_product
+
+
+def filter_source(source: dict, spec, includes=None, excludes=None):
+    if spec in (False, "false"):
+        return None
+    if isinstance(spec, dict):
+        includes, excludes = spec.get("includes", includes), spec.get("excludes", excludes)
+    elif isinstance(spec, (str, list)) and spec not in ("true", ""):
+        includes = spec
+    split = lambda v: v.split(",") if isinstance(v, str) else (v or [])  # noqa: E731
+    includes, excludes = split(includes), split(excludes)
+    return {k: v for k, v in source.items() if (not includes or k in includes) and k not in excludes}
+
+
+def doc_fields(index: FakeIndex, source: dict, requested: list) -> dict:
+    """The `fields` section: values as arrays; dates formatted (default: the mapping's first format)."""
+    out = {}
+    for spec in requested:
+        name, fmt = (spec["field"], spec.get("format")) if isinstance(spec, dict) else (spec, None)
+        if name not in source:
+            continue
+        prop = index.props().get(name, {})
+        value = source[name]
+        if prop.get("type") == "date":
+            millis = date_millis(value, prop.get("format", "epoch_millis"))
+            value = str(millis) if (fmt or prop.get("format", "")).startswith("epoch_millis") else str(millis // 1000)
+        out[name] = value if isinstance(value, list) else [value]
+    return out
+
+
+def field_value(index: FakeIndex, field: str, source: dict, fmt: str | None = None):
+    """A comparable value of `field` (dates in millis), or None when missing."""
+    if field not in source:
+        return None
+    prop = index.props().get(field, {})
+    return date_millis(source[field], prop.get("format", "epoch_millis")) if prop.get("type") == "date" else source[field]
+
+
+def range_bound(index: FakeIndex, field: str, value, fmt: str | None):
+    if index.props().get(field, {}).get("type") == "date":
+        return date_millis(value, fmt or index.props()[field].get("format", "epoch_millis"))
+    return value
+
+
+def matches(index: FakeIndex, doc_id: str, source: dict, query: dict | None) -> bool:
+    if not query:
+        return True
+    (kind, spec), = query.items()
+    if kind == "match_all":
+        return True
+    if kind == "ids":
+        return doc_id in spec["values"]
+    if kind == "bool":
+        as_list = lambda v: v if isinstance(v, list) else [v]  # noqa: E731
+        must = as_list(spec.get("filter", [])) + as_list(spec.get("must", []))
+        should = as_list(spec.get("should", []))
+        return (all(matches(index, doc_id, source, q) for q in must)
+                and not any(matches(index, doc_id, source, q) for q in as_list(spec.get("must_not", [])))
+                and (not should or any(matches(index, doc_id, source, q) for q in should)))
+    (field, arg), = spec.items()
+    value = field_value(index, field, source)
+    if value is None:
+        return False
+    if kind == "term":
+        return value == (arg["value"] if isinstance(arg, dict) else arg)
+    if kind == "terms":
+        return value in arg
+    if kind == "prefix":
+        return isinstance(value, str) and value.startswith(arg["value"] if isinstance(arg, dict) else arg)
+    if kind == "range":
+        fmt = arg.get("format")
+        checks = {"gte": lambda b: value >= b, "gt": lambda b: value > b, "lte": lambda b: value <= b,
+                  "lt": lambda b: value < b}
+        return all(check(range_bound(index, field, arg[op], fmt)) for op, check in checks.items() if op in arg)
+    raise EsError(400, "parsing_exception", f"unknown query [{kind}] (not implemented by the fake)")
+
+
+if __name__ == "__main__":  # handy for poking at it with curl
+    with FakeElasticsearch() as fake:
+        print("fake Elasticsearch at", fake.url)
+        while True:
+            time.sleep(3600)

@@ -1,0 +1,204 @@
+"""One contract every VectorStore keeps, run against each store:
+
+- embedded: image_search.stores.embedded.EmbeddedStore in a temporary folder;
+- es-fake: ElasticsearchStore on tests/fake_elasticsearch.py (a fake server, not Elasticsearch);
+- es-real: ElasticsearchStore on a real cluster, only when ES_URL is set, e.g.
+  `ES_URL=http://localhost:9200 pytest tests/test_store_contract.py` (each test uses its own index).
+Scores are raw inner products; the expected answers are numpy's exact ones.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import uuid
+
+import numpy as np
+import pytest
+
+from image_search.stores.base import Filters, ImageRecord, ModelMismatch
+from tests.fake_elasticsearch import FakeElasticsearch
+
+DIM = 16
+MODEL = "test-model-a"
+HAS_EMBEDDED = importlib.util.find_spec("image_search.stores.embedded") is not None
+ES_URL = os.environ.get("ES_URL")
+
+STORES = [
+    pytest.param("embedded", marks=pytest.mark.skipif(not HAS_EMBEDDED, reason="image_search.stores.embedded missing")),
+    pytest.param("es-fake"),
+    pytest.param("es-real", marks=pytest.mark.skipif(
+        not ES_URL, reason="set ES_URL=http://host:9200 to run the contract against a real Elasticsearch")),
+]
+
+
+@pytest.fixture(scope="module")
+def fake_es():
+    with FakeElasticsearch() as fake:
+        yield fake
+
+
+def es_store(url: str):
+    from image_search.stores.elasticsearch_store import ElasticsearchStore
+    config = {"ES_URL": url, "ES_INDEX": f"image-search-test-{uuid.uuid4().hex[:8]}",
+              "ES_API_KEY": os.environ.get("ES_API_KEY"), "ES_USERNAME": os.environ.get("ES_USERNAME"),
+              "ES_PASSWORD": os.environ.get("ES_PASSWORD"), "ES_CA_CERTS": os.environ.get("ES_CA_CERTS")}
+    return ElasticsearchStore.from_config(config)
+
+
+@pytest.fixture(params=STORES)
+def store(request, tmp_path):
+    if request.param == "embedded":
+        from image_search.stores.embedded import EmbeddedStore
+        store = EmbeddedStore(tmp_path / "data")
+    elif request.param == "es-fake":
+        store = es_store(request.getfixturevalue("fake_es").url)
+    else:
+        store = es_store(ES_URL)
+    yield store
+    if request.param.startswith("es"):
+        store.clear()  # drop the test index
+    store.close()
+
+
+def unit_vectors(n: int, seed: int = 0) -> np.ndarray:
+    vectors = np.random.default_rng(seed).normal(size=(n, DIM)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+FOLDERS = ["/photos/a", "/photos/a/sub", "/photos/b", "/photos/ab"]  # /photos/ab is not inside /photos/a
+FORMATS = ["JPEG", "PNG", "WEBP"]
+
+
+def make_records(n: int) -> list[ImageRecord]:
+    return [ImageRecord(path=f"{FOLDERS[i % 4]}/img{i:03d}.jpg", root="/photos", size=1000 + i,
+                        mtime_ns=1_700_000_000_000_000_000 + i * 1_000_000_007, width=100 * (i % 7 + 1),
+                        height=80 * (i % 5 + 1), taken_at=1_600_000_000.0 + i * 86_400.5,
+                        format=FORMATS[i % 3])
+            for i in range(n)]
+
+
+def filled(store, n: int = 80):
+    records, vectors = make_records(n), unit_vectors(n)
+    store.claim(MODEL, DIM)
+    store.upsert(records, vectors)
+    store.flush()
+    return records, vectors
+
+
+def exact_top(records, vectors, query, k, filters=None):
+    keep = [i for i, r in enumerate(records) if filters is None or filters.matches(r)]
+    scores = vectors[keep] @ query
+    order = np.argsort(-scores, kind="stable")[:k]
+    return [records[keep[j]].id for j in order], [float(scores[j]) for j in order]
+
+
+def assert_same_record(got: ImageRecord, want: ImageRecord):
+    assert got is not None
+    assert got.taken_at == pytest.approx(want.taken_at, abs=1e-3)  # Elasticsearch dates keep milliseconds
+    got_dict, want_dict = got.to_dict(), want.to_dict()
+    got_dict.pop("taken_at"), want_dict.pop("taken_at")
+    assert got_dict == want_dict
+
+
+def test_new_store_is_empty_and_unclaimed(store):
+    assert store.model_id is None
+    assert store.count() == 0
+    assert store.get("nope") is None and store.get_vector("nope") is None
+    assert store.knn(unit_vectors(1)[0], 5) == []
+    assert list(store.iter_records()) == []
+    store.check_model(MODEL)  # an unclaimed store accepts any model
+
+
+def test_claim_refuses_another_model(store):
+    store.claim(MODEL, DIM)
+    store.claim(MODEL, DIM)  # same model again: fine
+    assert store.model_id == MODEL
+    store.check_model(MODEL)
+    with pytest.raises(ModelMismatch, match="--rebuild"):
+        store.claim("test-model-b", DIM)
+    with pytest.raises(ModelMismatch, match="test-model-b"):
+        store.check_model("test-model-b")
+
+
+def test_upsert_get_vector_count(store):
+    records, vectors = filled(store, 20)
+    assert store.count() == 20
+    for i in (0, 7, 19):
+        assert_same_record(store.get(records[i].id), records[i])
+        np.testing.assert_allclose(store.get_vector(records[i].id), vectors[i], atol=1e-6)
+    assert store.get("missing") is None and store.get_vector("missing") is None
+
+
+def test_upsert_same_id_updates_instead_of_duplicating(store):
+    records, vectors = filled(store, 10)
+    changed = ImageRecord(**{**records[3].to_dict(), "size": 4242, "width": 999})
+    new_vector = unit_vectors(1, seed=9)[0]
+    store.upsert([changed], new_vector[None, :])
+    store.flush()
+    assert store.count() == 10
+    assert_same_record(store.get(changed.id), changed)
+    np.testing.assert_allclose(store.get_vector(changed.id), new_vector, atol=1e-6)
+    hits = store.knn(new_vector, 1)
+    assert [h.id for h in hits] == [changed.id] and hits[0].score == pytest.approx(1.0, abs=1e-5)
+
+
+def test_delete(store):
+    records, _ = filled(store, 10)
+    store.delete([records[0].id, records[5].id, "never-indexed"])
+    store.flush()
+    assert store.count() == 8
+    assert store.get(records[0].id) is None and store.get_vector(records[5].id) is None
+    assert {r.id for r in store.iter_records()} == {r.id for r in records} - {records[0].id, records[5].id}
+
+
+@pytest.mark.parametrize("k", [1, 10, 200])
+def test_knn_order_and_scores_are_numpys_exact_answer(store, k):
+    records, vectors = filled(store, 80)
+    for seed, scale in ((1, 1.0), (2, 1.0), (3, 2.5)):  # a non-unit query scales the inner products
+        query = unit_vectors(1, seed=100 + seed)[0] * scale
+        want_ids, want_scores = exact_top(records, vectors, query, k)
+        hits = store.knn(query, k)
+        assert [h.id for h in hits] == want_ids
+        np.testing.assert_allclose([h.score for h in hits], want_scores, atol=1e-4)
+        assert all(isinstance(h.record, ImageRecord) for h in hits)
+        assert_same_record(hits[0].record, next(r for r in records if r.id == want_ids[0]))
+
+
+FILTERS = {
+    "folder": Filters(folder="/photos/a"),
+    "folder-trailing-slash": Filters(folder="/photos/a/"),
+    "date-range": Filters(date_from=1_600_000_000.0 + 10 * 86_400.5, date_to=1_600_000_000.0 + 50 * 86_400.5),
+    "formats": Filters(formats=("PNG", "WEBP")),
+    "min-width": Filters(min_width=400),
+    "min-height": Filters(min_height=240),
+    "combined": Filters(folder="/photos", formats=("JPEG",), min_width=200, date_from=1_600_000_000.0),
+}
+
+
+@pytest.mark.parametrize("name", FILTERS)
+def test_knn_filters_return_k_matching_hits(store, name):
+    filters, k = FILTERS[name], 5
+    records, vectors = filled(store, 80)
+    assert sum(filters.matches(r) for r in records) > k
+    query = unit_vectors(1, seed=7)[0]
+    want_ids, want_scores = exact_top(records, vectors, query, k, filters)
+    hits = store.knn(query, k, filters)
+    assert [h.id for h in hits] == want_ids
+    assert all(filters.matches(h.record) for h in hits)
+    np.testing.assert_allclose([h.score for h in hits], want_scores, atol=1e-4)
+
+
+def test_iter_records_yields_every_record(store):
+    records, _ = filled(store, 30)
+    got = {r.id: r for r in store.iter_records()}
+    assert set(got) == {r.id for r in records}
+    for r in records:
+        assert_same_record(got[r.id], r)
+
+
+def test_clear_forgets_records_and_model(store):
+    filled(store, 10)
+    store.clear()
+    assert store.model_id is None and store.count() == 0 and list(store.iter_records()) == []
+    store.claim("test-model-b", DIM)  # after clear, another model may claim it
+    assert store.model_id == "test-model-b"
