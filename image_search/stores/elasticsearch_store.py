@@ -174,7 +174,7 @@ class ElasticsearchStore(VectorStore):
                 "path": keyword, "folder": keyword, "root": keyword, "format": keyword, "model_id": keyword,
                 "size": {"type": "long"}, "mtime_ns": {"type": "long"},
                 "width": {"type": "integer"}, "height": {"type": "integer"},
-                "taken_at": {"type": "date", "format": "epoch_second||epoch_millis"},
+                "taken_at": {"type": "date", "format": "epoch_millis"},  # dates keep milliseconds
                 VECTOR_FIELD: {"type": "dense_vector", "dims": dim, "index": True,
                                "similarity": similarity, "index_options": dict(self.index_options)},
             },
@@ -218,7 +218,7 @@ class ElasticsearchStore(VectorStore):
         return {"image_id": record.id, "image_name": record.name, "relative_path": record.relative_path,
                 "path": record.path, "folder": record.folder, "root": record.root, "size": record.size,
                 "mtime_ns": record.mtime_ns, "width": record.width, "height": record.height,
-                "taken_at": record.taken_at, "format": record.format, "model_id": model_id,
+                "taken_at": round(record.taken_at * 1000), "format": record.format, "model_id": model_id,
                 VECTOR_FIELD: [float(x) for x in vector]}
 
     def _bulk(self, actions: Iterable[dict], doing: str, ignore_status=()) -> tuple[int, dict[str, str]]:
@@ -284,7 +284,8 @@ class ElasticsearchStore(VectorStore):
         if self._meta_or_none() is None:
             return 0
         with self._errors("counting documents"):
-            return int(self.client.count(index=self.index)["count"])
+            resp = self.client.options(ignore_status=404).count(index=self.index)
+        return int(resp.get("count", 0))  # 0 when the index vanished meanwhile
 
     def knn(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[Hit]:
         meta = self._meta_or_none()
@@ -364,7 +365,7 @@ def _reason(error) -> str:
 
 def _record_from_source(src: dict) -> ImageRecord:
     return ImageRecord(path=src["path"], root=src["root"], size=int(src["size"]), mtime_ns=int(src["mtime_ns"]),
-                       width=int(src["width"]), height=int(src["height"]), taken_at=float(src["taken_at"]),
+                       width=int(src["width"]), height=int(src["height"]), taken_at=float(src["taken_at"]) / 1000.0,
                        format=src["format"], id=src["image_id"])
 
 

@@ -1,0 +1,231 @@
+"""Elasticsearch-specific behaviour, on tests/fake_elasticsearch.py (a fake server, not Elasticsearch):
+the mapping sent, configuration, connection/auth errors, 429 retries, per-document failures, inference."""
+from __future__ import annotations
+
+import socket
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from image_search.embedders.base import Embedder, ModelUnavailable
+from image_search.embedders.es_inference import ElasticsearchTextEmbedder, with_es_inference
+from image_search.stores.base import ImageRecord, StoreError
+from image_search.stores.elasticsearch_store import ElasticsearchStore, WriteFailures, inner_product_from_score
+from tests.fake_elasticsearch import FakeElasticsearch
+
+
+@pytest.fixture
+def fake():
+    with FakeElasticsearch() as fake:
+        yield fake
+
+
+def make_store(fake, **config) -> ElasticsearchStore:
+    store = ElasticsearchStore.from_config({"ES_URL": fake.url, **config})
+    store.initial_backoff = 0.01  # keep retry tests fast
+    return store
+
+
+def records(n: int, folder: str = "/photos") -> list[ImageRecord]:
+    return [ImageRecord(path=f"{folder}/{i}.jpg", root=folder, size=i, mtime_ns=i, width=10, height=10,
+                        taken_at=1_600_000_000.0 + i, format="JPEG") for i in range(n)]
+
+
+def unit(n: int, dim: int, seed: int = 0) -> np.ndarray:
+    v = np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def created_mapping(fake) -> dict:
+    return next(body for method, path, body in fake.requests if method == "PUT")["mappings"]
+
+
+def test_mapping_sent_is_valid_for_unit_vectors(fake):
+    store = make_store(fake, ES_INDEX="photos")
+    store.claim("clip", 8)
+    mapping = created_mapping(fake)
+    vector = mapping["properties"]["image_embedding"]
+    assert vector == {"type": "dense_vector", "dims": 8, "index": True, "similarity": "dot_product",
+                      "index_options": {"type": "hnsw", "m": 16, "ef_construction": 100}}
+    assert mapping["_meta"]["model_id"] == "clip" and mapping["_meta"]["dims"] == 8
+    assert mapping["properties"]["folder"] == {"type": "keyword"}
+    assert mapping["properties"]["taken_at"]["type"] == "date"
+    assert "photos" in fake.indices
+    assert make_store(fake, ES_INDEX="photos").model_id == "clip"  # read back from the mapping's _meta
+
+
+def test_non_unit_vectors_use_max_inner_product_and_raw_scores(fake):
+    store = make_store(fake)
+    store.claim("raw", 4, unit_vectors=False)
+    assert created_mapping(fake)["properties"]["image_embedding"]["similarity"] == "max_inner_product"
+    vectors = np.random.default_rng(1).normal(size=(30, 4)).astype(np.float32) * 3
+    recs = records(30)
+    store.upsert(recs, vectors)
+    store.flush()
+    query = np.array([0.5, -2.0, 1.0, 0.25], dtype=np.float32)
+    scores = vectors @ query
+    order = np.argsort(-scores)[:30]
+    hits = store.knn(query, 30)
+    assert [h.id for h in hits] == [recs[i].id for i in order]
+    assert min(h.score for h in hits) < 0  # negative inner products survive the conversion
+    np.testing.assert_allclose([h.score for h in hits], scores[order], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("score,similarity,expected", [
+    (0.75, "dot_product", 0.5), (0.0, "dot_product", -1.0), (3.5, "max_inner_product", 2.5),
+    (0.25, "max_inner_product", -3.0), (1.0, "max_inner_product", 0.0)])
+def test_score_conversion(score, similarity, expected):
+    assert inner_product_from_score(score, similarity) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("options", [{"type": "int8_hnsw", "m": 32, "ef_construction": 200}, {"type": "bbq_hnsw"}])
+def test_quantized_index_options_are_accepted(fake, options):
+    store = make_store(fake, ES_INDEX_OPTIONS=options)
+    store.claim("clip", 64)
+    assert created_mapping(fake)["properties"]["image_embedding"]["index_options"] == options
+
+
+def test_index_options_type_outside_the_supported_ones_is_refused():
+    with pytest.raises(StoreError, match="hnsw, int8_hnsw, bbq_hnsw"):
+        ElasticsearchStore(client=None, index_options={"type": "flat"})
+
+
+def test_server_rejection_of_the_mapping_becomes_a_store_error(fake):
+    store = make_store(fake, ES_INDEX_OPTIONS={"type": "hnsw", "m": 0, "ef_construction": 100})
+    with pytest.raises(StoreError, match=r"failed creating index .*\(400\).*\[m\] must be in range"):
+        store.claim("clip", 8)
+
+
+def test_bbq_on_an_older_server_is_refused_before_creating(fake):
+    fake.version = "8.15.3"
+    store = make_store(fake, ES_INDEX_OPTIONS={"type": "bbq_hnsw"})
+    with pytest.raises(StoreError, match="8.15.3 is too old for index_options type 'bbq_hnsw': needs 8.16"):
+        store.claim("clip", 64)
+    assert not fake.indices
+
+
+def test_missing_url_is_a_clear_error():
+    with pytest.raises(StoreError, match="IMAGE_SEARCH_ES_URL"):
+        ElasticsearchStore.from_config({})
+
+
+def test_unreachable_server_is_a_one_line_store_error():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there once closed
+    with pytest.raises(StoreError) as error:
+        ElasticsearchStore.from_config({"ES_URL": f"http://127.0.0.1:{port}"})
+    message = str(error.value)
+    assert message.startswith(f"Cannot reach Elasticsearch at http://127.0.0.1:{port}") and "\n" not in message
+
+
+def test_bad_credentials_are_a_one_line_store_error():
+    with FakeElasticsearch(api_key="s3cret") as fake:
+        with pytest.raises(StoreError, match="refused the credentials .*IMAGE_SEARCH_ES_API_KEY"):
+            ElasticsearchStore.from_config({"ES_URL": fake.url, "ES_API_KEY": "wrong"})
+        store = ElasticsearchStore.from_config({"ES_URL": fake.url, "ES_API_KEY": "s3cret"})
+        store.claim("clip", 4)
+        assert store.model_id == "clip"
+
+
+def test_upsert_before_claim_is_refused(fake):
+    with pytest.raises(StoreError, match="claim"):
+        make_store(fake).upsert(records(1), unit(1, 4))
+    assert not fake.indices  # no index auto-created with a guessed mapping
+
+
+def test_429_is_retried_with_backoff(fake):
+    store = make_store(fake)
+    store.claim("clip", 4)
+    recs = records(5)
+    fake.reject_429[recs[2].id] = 2
+    store.upsert(recs, unit(5, 4))
+    bulk_calls = [body for method, path, body in fake.requests if path.endswith("_bulk")]
+    assert len(bulk_calls) == 3  # the first try, then two retries of the rejected document only
+    store.flush()
+    assert store.count() == 5
+
+
+def test_per_document_failures_are_reported_by_path(fake):
+    store = make_store(fake, ES_BULK_CHUNK=2)
+    store.claim("clip", 4)
+    recs, vectors = records(5), unit(5, 4)
+    vectors[1] *= 3  # dot_product refuses non-unit vectors
+    fake.reject_429[recs[3].id] = 99  # overloaded beyond max_retries
+    store.max_retries = 1
+    with pytest.raises(WriteFailures) as error:
+        store.upsert(recs, vectors)
+    assert set(error.value.failures) == {recs[1].path, recs[3].path}
+    assert "unit-length" in error.value.failures[recs[1].path]
+    assert error.value.written == 3 and isinstance(error.value, StoreError)
+    store.flush()
+    assert {r.path for r in store.iter_records()} == {recs[i].path for i in (0, 2, 4)}
+
+
+def test_writes_are_chunked_and_flush_refreshes_once(fake):
+    store = make_store(fake, ES_BULK_CHUNK=4)
+    store.claim("clip", 4)
+    store.upsert(records(10), unit(10, 4))
+    assert sum(path.endswith("_bulk") for _, path, _ in fake.requests) == 3
+    assert store.count() == 0  # not yet searchable: no refresh per document
+    store.flush()
+    assert sum(path.endswith("_refresh") for _, path, _ in fake.requests) == 1
+    assert store.count() == 10
+    assert len(list(store.iter_records())) == 10  # scan over several scroll pages of 4
+
+
+def test_knn_request_shape(fake):
+    store = make_store(fake, ES_NUM_CANDIDATES=50)
+    store.claim("clip", 4)
+    store.knn(unit(1, 4)[0], 3)
+    body = next(body for method, path, body in fake.requests if path.endswith("_search"))
+    assert body["knn"]["k"] == 3 and body["knn"]["num_candidates"] == 50 and body["size"] == 3
+    assert body["_source"] is False and {"field": "taken_at", "format": "epoch_millis"} in body["fields"]
+
+
+def test_stats(fake):
+    store = make_store(fake, ES_INDEX="photos")
+    store.claim("clip", 4)
+    store.upsert(records(3), unit(3, 4))
+    store.flush()
+    stats = store.stats()
+    assert stats["kind"] == "elasticsearch" and stats["count"] == 3 and stats["model"] == "clip"
+    assert stats["size_bytes"] > 0 and stats["index"] == "photos" and stats["server_version"] == fake.version
+
+
+class TinyLocalEmbedder(Embedder):
+    """A stand-in local embedder (test double): fixed 4-d vectors."""
+
+    model_id, dim = "tiny-local", 4
+
+    def embed_images(self, images):
+        return np.tile(np.array([[1, 0, 0, 0]], dtype=np.float32), (len(images), 1))
+
+    def embed_texts(self, texts):
+        raise AssertionError("texts must go to Elasticsearch")
+
+
+def test_inference_embedder_embeds_texts_in_elasticsearch(fake):
+    fake.models["clip-multilingual"] = lambda text: [len(text), 0.0, 3.0, 4.0]
+    store = make_store(fake)
+    embedder = with_es_inference(TinyLocalEmbedder(), {"ES_INFERENCE_MODEL_ID": "clip-multilingual"}, store.client)
+    assert isinstance(embedder, ElasticsearchTextEmbedder)
+    assert (embedder.model_id, embedder.dim) == ("tiny-local", 4)
+    vectors = embedder.embed_texts(["", "hund"])
+    assert vectors.dtype == np.float32
+    np.testing.assert_allclose(vectors, [[0, 0, 0.6, 0.8], [4 / 6.4031242, 0, 3 / 6.4031242, 4 / 6.4031242]], atol=1e-6)
+    infer = next(body for method, path, body in fake.requests if path.endswith("/_infer"))
+    assert infer == {"docs": [{"text_field": ""}, {"text_field": "hund"}]}
+    np.testing.assert_array_equal(embedder.embed_images([Image.new("RGB", (2, 2))]), [[1, 0, 0, 0]])
+
+
+def test_inference_embedder_missing_model_is_model_unavailable(fake):
+    embedder = ElasticsearchTextEmbedder(TinyLocalEmbedder(), make_store(fake).client, "not-deployed")
+    with pytest.raises(ModelUnavailable, match="not-deployed.*404"):
+        embedder.embed_texts(["a cat"])
+
+
+def test_without_inference_model_the_local_embedder_is_used():
+    local = TinyLocalEmbedder()
+    assert with_es_inference(local, {}, client=None) is local
