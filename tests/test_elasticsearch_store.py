@@ -97,12 +97,22 @@ def test_server_rejection_of_the_mapping_becomes_a_store_error(fake):
         store.claim("clip", 8)
 
 
-def test_bbq_on_an_older_server_is_refused_before_creating(fake):
-    fake.version = "8.15.3"
-    store = make_store(fake, ES_INDEX_OPTIONS={"type": "bbq_hnsw"})
-    with pytest.raises(StoreError, match="8.15.3 is too old for index_options type 'bbq_hnsw': needs 8.16"):
-        store.claim("clip", 64)
+@pytest.mark.parametrize("version,options,unit_vectors,needs", [
+    ("8.15.3", {"type": "bbq_hnsw"}, True, "index_options type 'bbq_hnsw': needs 8.16"),
+    ("8.11.4", {"type": "int8_hnsw"}, True, "index_options type 'int8_hnsw': needs 8.12"),
+    ("8.10.2", None, False, "max_inner_product .*: needs 8.11"),
+    ("8.3.3", None, True, "kNN search: needs 8.4")])
+def test_features_an_older_server_lacks_are_refused_before_creating(fake, version, options, unit_vectors, needs):
+    fake.version = version
+    store = make_store(fake, ES_INDEX_OPTIONS=options)
+    with pytest.raises(StoreError, match=f"{version} is too old for {needs}"):
+        store.claim("clip", 64, unit_vectors=unit_vectors)
     assert not fake.indices
+
+
+def test_settings_given_as_text_are_parsed(fake):
+    store = make_store(fake, ES_INDEX_OPTIONS='{"type": "int8_hnsw"}', ES_NUM_CANDIDATES="300", ES_BULK_CHUNK="50")
+    assert (store.index_options, store.num_candidates, store.bulk_chunk) == ({"type": "int8_hnsw"}, 300, 50)
 
 
 def test_missing_url_is_a_clear_error():

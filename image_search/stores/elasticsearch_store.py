@@ -1,10 +1,13 @@
 """VectorStore on an Elasticsearch 8.x index: one document per image, vectors in a `dense_vector` field.
 
-Supported servers: Elasticsearch 8.x from 8.11 (the 8.x Python client pinned in setup.cfg).
-`max_inner_product` (used for non-unit vectors) needs 8.11, `int8_hnsw` 8.12, `bbq_hnsw` 8.16.
+Servers: Elasticsearch 8.x with the 8.x Python client pinned in setup.cfg (8.13+ recommended; Elastic
+supports a client talking to servers of its own or a newer minor). Feature minimums, checked before
+the index is created: knn in `_search` 8.4, `max_inner_product` (non-unit vectors) 8.11,
+`int8_hnsw` 8.12, `bbq_hnsw` 8.16 (technical preview there).
 """
 from __future__ import annotations
 
+import json
 import math
 from contextlib import contextmanager
 from typing import Iterable, Iterator, Mapping
@@ -18,6 +21,7 @@ DEFAULT_INDEX_OPTIONS = {"type": "hnsw", "m": 16, "ef_construction": 100}
 # index_options type -> first server version that accepts it
 INDEX_TYPES = {"hnsw": (8, 0), "int8_hnsw": (8, 12), "bbq_hnsw": (8, 16)}
 MAX_INNER_PRODUCT_SINCE = (8, 11)
+KNN_SEARCH_SINCE = (8, 4)  # top-level `knn` in _search, with `filter`
 MAX_NUM_CANDIDATES = 10_000  # Elasticsearch's limit for knn num_candidates
 # Fields asked back from searches (`_source: false` + `fields`); dates in epoch millis.
 RECORD_FIELDS = ["image_id", "path", "root", "size", "mtime_ns", "width", "height", "format",
@@ -82,10 +86,16 @@ class ElasticsearchStore(VectorStore):
             client = Elasticsearch(url, **kwargs)
         except ValueError as e:  # malformed URL
             raise StoreError(f"Invalid IMAGE_SEARCH_ES_URL {url!r}: {e}") from None
-        store = cls(client, index=config.get("ES_INDEX") or "image-search",
-                    index_options=config.get("ES_INDEX_OPTIONS"),
-                    num_candidates=config.get("ES_NUM_CANDIDATES"),
-                    bulk_chunk=config.get("ES_BULK_CHUNK") or 500, url=url)
+        options = config.get("ES_INDEX_OPTIONS")
+        try:  # env values may arrive as text
+            options = json.loads(options) if isinstance(options, str) else options
+            candidates = int(config["ES_NUM_CANDIDATES"]) if config.get("ES_NUM_CANDIDATES") else None
+            chunk = int(config.get("ES_BULK_CHUNK") or 500)
+        except ValueError as e:
+            raise StoreError(f"Bad Elasticsearch setting (ES_INDEX_OPTIONS is JSON, ES_NUM_CANDIDATES and "
+                             f"ES_BULK_CHUNK are numbers): {e}") from None
+        store = cls(client, index=config.get("ES_INDEX") or "image-search", index_options=options,
+                    num_candidates=candidates, bulk_chunk=chunk, url=url)
         store.server_version()  # connect now: a bad URL or credentials fail at startup, clearly
         return store
 
@@ -184,11 +194,13 @@ class ElasticsearchStore(VectorStore):
         from elasticsearch import BadRequestError
         version = _version_tuple(self.server_version())
         kind = self.index_options["type"]
-        needs = max(INDEX_TYPES[kind], (8, 0) if unit_vectors else MAX_INNER_PRODUCT_SINCE)
-        if version < needs:
-            what = f"index_options type '{kind}'" if needs == INDEX_TYPES[kind] else "max_inner_product"
-            raise StoreError(f"Elasticsearch {self.server_version()} is too old for {what}: "
-                             f"needs {needs[0]}.{needs[1]} or newer")
+        requirements = [(KNN_SEARCH_SINCE, "kNN search"), (INDEX_TYPES[kind], f"index_options type '{kind}'")]
+        if not unit_vectors:
+            requirements.append((MAX_INNER_PRODUCT_SINCE, "max_inner_product (vectors that are not unit length)"))
+        for needs, what in requirements:
+            if version < needs:
+                raise StoreError(f"Elasticsearch {self.server_version()} is too old for {what}: "
+                                 f"needs {needs[0]}.{needs[1]} or newer")
         try:
             with self._errors(f"creating index '{self.index}'"):
                 self.client.indices.create(index=self.index, mappings=self.mapping(model_id, dim, unit_vectors))
