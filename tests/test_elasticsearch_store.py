@@ -139,6 +139,21 @@ def test_bad_credentials_are_a_one_line_store_error():
         assert store.model_id == "clip"
 
 
+def test_password_in_the_url_stays_out_of_messages():
+    store = ElasticsearchStore(client=None, url="https://elastic:s3cret@es.example:9200")
+    assert store.url == "https://es.example:9200"
+
+
+def test_claim_racing_another_process_that_creates_the_index(fake):
+    store, other = make_store(fake), make_store(fake)
+    other.claim("clip", 4)
+    looks, real_read = [], store._read_meta
+    store._read_meta = lambda: looks.append(1) or (real_read() if len(looks) > 1 else None)  # 1st: no index yet
+    store.claim("clip", 4)  # the "already exists" answer is fine: same model
+    assert store.model_id == "clip"
+    assert sum(method == "PUT" for method, _, _ in fake.requests) == 2
+
+
 def test_upsert_before_claim_is_refused(fake):
     with pytest.raises(StoreError, match="claim"):
         make_store(fake).upsert(records(1), unit(1, 4))

@@ -11,6 +11,7 @@ import json
 import math
 from contextlib import contextmanager
 from typing import Iterable, Iterator, Mapping
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -57,7 +58,8 @@ class ElasticsearchStore(VectorStore):
                  max_retries: int = 5, initial_backoff: float = 1.0, url: str = ""):
         from elasticsearch import Elasticsearch  # noqa: F401  (fail early when the client is missing)
 
-        self.client, self.index, self.url = client, index, url
+        self.client, self.index = client, index
+        self.url = urlsplit(url)._replace(netloc=urlsplit(url).netloc.rsplit("@", 1)[-1]).geturl()  # no password
         self.index_options = dict(index_options or DEFAULT_INDEX_OPTIONS)
         if self.index_options.get("type") not in INDEX_TYPES:
             raise StoreError(f"ES_INDEX_OPTIONS type must be one of {', '.join(INDEX_TYPES)}, "
@@ -103,16 +105,18 @@ class ElasticsearchStore(VectorStore):
     @contextmanager
     def _errors(self, doing: str):
         """Turn client exceptions into one-line StoreErrors the app can show."""
-        from elasticsearch import (ApiError, AuthenticationException, AuthorizationException,
-                                   ConnectionError, UnsupportedProductError)
+        from elasticsearch import (ApiError, AuthenticationException, AuthorizationException, ConnectionError,
+                                   ConnectionTimeout, TransportError, UnsupportedProductError)
         where = f"Elasticsearch at {self.url}" if self.url else "Elasticsearch"
         try:
             yield
         except StoreError:
             raise
         except ConnectionError as e:
-            raise StoreError(f"Cannot reach {where} while {doing}: {e.message}. Is the server running "
+            raise StoreError(f"Cannot reach {where} while {doing}: {_one_line(e.message)}. Is the server running "
                              f"(docker compose up -d) and IMAGE_SEARCH_ES_URL right?") from None
+        except ConnectionTimeout:
+            raise StoreError(f"{where} did not answer in time while {doing}") from None
         except AuthenticationException:
             raise StoreError(f"{where} refused the credentials (401) while {doing}: set IMAGE_SEARCH_ES_API_KEY "
                              f"or IMAGE_SEARCH_ES_USERNAME/IMAGE_SEARCH_ES_PASSWORD") from None
@@ -123,6 +127,8 @@ class ElasticsearchStore(VectorStore):
             raise StoreError(f"The server at {self.url} is not Elasticsearch") from None
         except ApiError as e:
             raise StoreError(f"{where} failed {doing} ({e.status_code}): {_reason(e)}") from None
+        except TransportError as e:
+            raise StoreError(f"{where} failed {doing}: {_one_line(e.message)}") from None
 
     # -- index and model --------------------------------------------------------------------------
     def server_version(self) -> str:
@@ -133,13 +139,11 @@ class ElasticsearchStore(VectorStore):
 
     def _read_meta(self) -> dict | None:
         from elasticsearch import NotFoundError
-        try:
-            with self._errors("reading the index mapping"):
+        with self._errors("reading the index mapping"):
+            try:
                 resp = self.client.indices.get_mapping(index=self.index)
-        except StoreError as e:
-            if isinstance(e.__context__, NotFoundError):
+            except NotFoundError:
                 return None
-            raise
         mappings = next(iter(resp.body.values()))["mappings"]  # one entry, also when ES_INDEX is an alias
         meta = dict(mappings.get("_meta") or {})
         vec = mappings.get("properties", {}).get(VECTOR_FIELD, {})
@@ -201,14 +205,13 @@ class ElasticsearchStore(VectorStore):
             if version < needs:
                 raise StoreError(f"Elasticsearch {self.server_version()} is too old for {what}: "
                                  f"needs {needs[0]}.{needs[1]} or newer")
-        try:
-            with self._errors(f"creating index '{self.index}'"):
+        with self._errors(f"creating index '{self.index}'"):
+            try:
                 self.client.indices.create(index=self.index, mappings=self.mapping(model_id, dim, unit_vectors))
-        except StoreError as e:
-            already = isinstance(e.__context__, BadRequestError) and \
-                "resource_already_exists" in str(getattr(e.__context__, "error", ""))
-            if not already:  # another process created it meanwhile: claim() then checks its model
-                raise
+            except BadRequestError as e:
+                if e.error != "resource_already_exists_exception":
+                    raise
+                # another process created it meanwhile: claim() then checks its model
 
     def clear(self) -> None:
         with self._errors(f"deleting index '{self.index}'"):
@@ -276,13 +279,11 @@ class ElasticsearchStore(VectorStore):
     # -- reads ------------------------------------------------------------------------------------
     def _get_source(self, image_id: str, **source) -> dict | None:
         from elasticsearch import NotFoundError
-        try:
-            with self._errors("reading a document"):
+        with self._errors("reading a document"):
+            try:
                 return self.client.get(index=self.index, id=image_id, **source)["_source"]
-        except StoreError as e:
-            if isinstance(e.__context__, NotFoundError):  # no such document or no index
+            except NotFoundError:  # no such document, or no index
                 return None
-            raise
 
     def get(self, image_id: str) -> ImageRecord | None:
         src = self._get_source(image_id, source_excludes=[VECTOR_FIELD])
@@ -373,6 +374,10 @@ def _reason(error) -> str:
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         return body["error"].get("reason") or body["error"].get("type", "")
     return str(getattr(error, "message", error))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
 
 
 def _record_from_source(src: dict) -> ImageRecord:
