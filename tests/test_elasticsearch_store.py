@@ -2,7 +2,10 @@
 the mapping sent, configuration, connection/auth errors, 429 retries, per-document failures, inference."""
 from __future__ import annotations
 
+import json
 import socket
+import urllib.error
+import urllib.request
 
 import numpy as np
 import pytest
@@ -254,3 +257,21 @@ def test_inference_embedder_missing_model_is_model_unavailable(fake):
 def test_without_inference_model_the_local_embedder_is_used():
     local = TinyLocalEmbedder()
     assert with_es_inference(local, {}, client=None) is local
+
+
+@pytest.mark.parametrize("vector,reason", [
+    ({"type": "dense_vector", "dims": 0}, "number of dimensions"),
+    ({"type": "dense_vector", "dims": 8, "similarity": "manhattan"}, "similarity"),
+    ({"type": "dense_vector", "dims": 8, "index_options": {"type": "ivf"}}, "index options type"),
+    ({"type": "dense_vector", "dims": 8, "index_options": {"type": "hnsw", "ef_construction": 0}}, "ef_construction"),
+    ({"type": "dense_vector", "dims": 8, "index_options": {"type": "flat", "m": 16}}, "unsupported parameters")])
+def test_the_fake_rejects_invalid_vector_mappings_like_elasticsearch(fake, vector, reason):
+    body = json.dumps({"mappings": {"properties": {"v": vector}}}).encode()
+    request = urllib.request.Request(f"{fake.url}/bad", data=body, method="PUT",
+                                     headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.urlopen(request)
+    assert answer.value.code == 400 and answer.value.headers["X-Elastic-Product"] == "Elasticsearch"
+    error = json.loads(answer.value.read())
+    assert error["status"] == 400 and error["error"]["type"] == "mapper_parsing_exception"
+    assert reason in error["error"]["reason"] and error["error"]["root_cause"][0]["type"] == "mapper_parsing_exception"
