@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Mapping
 
 import numpy as np
+from elasticsearch import ApiError
+from elasticsearch import ConnectionError as EsConnectionError
 from PIL import Image
 
 from image_search.embedders.base import Embedder, ModelUnavailable, l2_normalise
@@ -29,11 +31,10 @@ class ElasticsearchTextEmbedder(Embedder):
     def embed_texts(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        from elasticsearch import ApiError, ConnectionError
         try:
             resp = self.client.ml.infer_trained_model(model_id=self.inference_model_id,
                                                       docs=[{"text_field": t} for t in texts])
-        except ConnectionError as e:
+        except EsConnectionError as e:
             raise ModelUnavailable(f"Cannot reach Elasticsearch for text inference: {e.message}") from None
         except ApiError as e:
             raise ModelUnavailable(f"Elasticsearch inference with model '{self.inference_model_id}' failed "

@@ -14,6 +14,10 @@ from typing import Iterable, Iterator, Mapping
 from urllib.parse import urlsplit
 
 import numpy as np
+from elasticsearch import (ApiError, AuthenticationException, AuthorizationException, BadRequestError,
+                           ConnectionTimeout, Elasticsearch, NotFoundError, TransportError, UnsupportedProductError)
+from elasticsearch import ConnectionError as EsConnectionError
+from elasticsearch.helpers import scan, streaming_bulk
 
 from image_search.stores.base import Filters, Hit, ImageRecord, ModelMismatch, StoreError, VectorStore
 
@@ -53,11 +57,16 @@ def _version_tuple(number: str) -> tuple[int, int]:
 
 
 class ElasticsearchStore(VectorStore):
+    """Documents keyed by ImageRecord.id; the index mapping's `_meta` records the model and dims.
+
+    Writes go through `streaming_bulk` (429s retried with backoff) and become searchable at `flush()`;
+    `upsert` raises WriteFailures naming the refused paths. Scores are converted back from `_score`
+    to raw inner products, so they equal the embedded store's.
+    """
+
     def __init__(self, client, index: str = "image-search", index_options: Mapping | None = None,
                  num_candidates: int | None = None, bulk_chunk: int = 500,
                  max_retries: int = 5, initial_backoff: float = 1.0, url: str = ""):
-        from elasticsearch import Elasticsearch  # noqa: F401  (fail early when the client is missing)
-
         self.client, self.index = client, index
         self.url = urlsplit(url)._replace(netloc=urlsplit(url).netloc.rsplit("@", 1)[-1]).geturl()  # no password
         self.index_options = dict(index_options or DEFAULT_INDEX_OPTIONS)
@@ -71,8 +80,6 @@ class ElasticsearchStore(VectorStore):
 
     @classmethod
     def from_config(cls, config: Mapping) -> "ElasticsearchStore":
-        from elasticsearch import Elasticsearch
-
         url = config.get("ES_URL")
         if not url:
             raise StoreError("The Elasticsearch store needs a server: set IMAGE_SEARCH_ES_URL, "
@@ -105,14 +112,12 @@ class ElasticsearchStore(VectorStore):
     @contextmanager
     def _errors(self, doing: str):
         """Turn client exceptions into one-line StoreErrors the app can show."""
-        from elasticsearch import (ApiError, AuthenticationException, AuthorizationException, ConnectionError,
-                                   ConnectionTimeout, TransportError, UnsupportedProductError)
         where = f"Elasticsearch at {self.url}" if self.url else "Elasticsearch"
         try:
             yield
         except StoreError:
             raise
-        except ConnectionError as e:
+        except EsConnectionError as e:
             raise StoreError(f"Cannot reach {where} while {doing}: {_one_line(e.message)}. Is the server running "
                              f"(docker compose up -d) and IMAGE_SEARCH_ES_URL right?") from None
         except ConnectionTimeout:
@@ -138,7 +143,6 @@ class ElasticsearchStore(VectorStore):
         return self._server_version
 
     def _read_meta(self) -> dict | None:
-        from elasticsearch import NotFoundError
         with self._errors("reading the index mapping"):
             try:
                 resp = self.client.indices.get_mapping(index=self.index)
@@ -195,7 +199,6 @@ class ElasticsearchStore(VectorStore):
         }
 
     def _create_index(self, model_id: str, dim: int, unit_vectors: bool) -> None:
-        from elasticsearch import BadRequestError
         version = _version_tuple(self.server_version())
         kind = self.index_options["type"]
         requirements = [(KNN_SEARCH_SINCE, "kNN search"), (INDEX_TYPES[kind], f"index_options type '{kind}'")]
@@ -238,7 +241,6 @@ class ElasticsearchStore(VectorStore):
 
     def _bulk(self, actions: Iterable[dict], doing: str, ignore_status=()) -> tuple[int, dict[str, str]]:
         """Send actions in chunks, retrying 429s with backoff; -> (written, {_id: reason} of failures)."""
-        from elasticsearch.helpers import streaming_bulk
         written, failed = 0, {}
         with self._errors(doing):
             # raise_on_error=False: per-item failures come back to us (and 429 items get retried).
@@ -278,7 +280,6 @@ class ElasticsearchStore(VectorStore):
 
     # -- reads ------------------------------------------------------------------------------------
     def _get_source(self, image_id: str, **source) -> dict | None:
-        from elasticsearch import NotFoundError
         with self._errors("reading a document"):
             try:
                 return self.client.get(index=self.index, id=image_id, **source)["_source"]
@@ -319,13 +320,16 @@ class ElasticsearchStore(VectorStore):
         if filters:
             knn["filter"] = filter_clauses(filters)
         with self._errors("searching"):
-            resp = self.client.search(index=self.index, knn=knn, size=k, source=False, fields=RECORD_FIELDS)
+            try:
+                resp = self.client.search(index=self.index, knn=knn, size=k, source=False, fields=RECORD_FIELDS)
+            except NotFoundError:  # the index was deleted meanwhile (a rebuild in another process)
+                self._meta = None
+                return []
         return [Hit(_record_from_fields(h["_id"], h["fields"]),
                     inner_product_from_score(h["_score"], similarity) * scale)
                 for h in resp["hits"]["hits"]]
 
     def iter_records(self) -> Iterator[ImageRecord]:
-        from elasticsearch.helpers import scan
         if self._meta_or_none() is None:
             return
         with self._errors("reading all records"):
