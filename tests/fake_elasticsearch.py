@@ -73,7 +73,8 @@ def validate_mappings(mappings: dict) -> None:
             continue
         similarity = prop.get("similarity", "cosine")
         if similarity not in SIMILARITIES:
-            raise bad(f"Unknown value [{similarity}] for field [similarity] - accepted values are {sorted(SIMILARITIES)}")
+            raise bad(f"Unknown value [{similarity}] for field [similarity] - "
+                      f"accepted values are {sorted(SIMILARITIES)}")
         options = prop.get("index_options")
         if options is None:
             continue
@@ -252,7 +253,8 @@ class FakeElasticsearch:
             if field not in props:
                 if strict:
                     raise EsError(400, "strict_dynamic_mapping_exception",
-                                  f"[1:2] mapping set to strict, dynamic introduction of [{field}] within [_doc] is not allowed")
+                                  f"[1:2] mapping set to strict, dynamic introduction of [{field}] "
+                                  f"within [_doc] is not allowed")
                 continue
             prop = props[field]
             if prop["type"] == "dense_vector":
@@ -262,10 +264,11 @@ class FakeElasticsearch:
                                   f"[{field}] in doc has a different number of dimensions [{vec.size}] than defined "
                                   f"in the mapping [{prop['dims']}]")
                 if prop.get("similarity", "cosine") == "dot_product" and abs(float(vec @ vec) - 1) > 1e-4:
-                    raise EsError(400, "document_parsing_exception", "[1:2] failed to parse: The [dot_product] similarity "
-                                  "can only be used with unit-length vectors.")
+                    raise EsError(400, "document_parsing_exception", "[1:2] failed to parse: The [dot_product] "
+                                  "similarity can only be used with unit-length vectors.")
             elif prop["type"] in ("long", "integer") and not isinstance(value, int):
-                raise EsError(400, "document_parsing_exception", f"[1:2] failed to parse field [{field}] of type [{prop['type']}]")
+                raise EsError(400, "document_parsing_exception",
+                              f"[1:2] failed to parse field [{field}] of type [{prop['type']}]")
 
     def _bulk(self, default_index: str | None, raw: bytes, params: dict):
         lines = [json.loads(line) for line in (raw or b"").splitlines() if line.strip()]
@@ -440,12 +443,14 @@ def doc_fields(index: FakeIndex, source: dict, requested: list) -> dict:
     return out
 
 
-def field_value(index: FakeIndex, field: str, source: dict, fmt: str | None = None):
+def field_value(index: FakeIndex, field: str, source: dict):
     """A comparable value of `field` (dates in millis), or None when missing."""
     if field not in source:
         return None
     prop = index.props().get(field, {})
-    return date_millis(source[field], prop.get("format", "epoch_millis")) if prop.get("type") == "date" else source[field]
+    if prop.get("type") == "date":
+        return date_millis(source[field], prop.get("format", "epoch_millis"))
+    return source[field]
 
 
 def range_bound(index: FakeIndex, field: str, value, fmt: str | None):
