@@ -24,10 +24,6 @@ def text_vectors(embedder: Embedder, texts: list[str], max_chars: int) -> np.nda
     return embedder.embed_texts([clean_text(t, max_chars) for t in texts])
 
 
-def text_query_vector(embedder: Embedder, text: str, max_chars: int) -> np.ndarray:
-    return text_vectors(embedder, [text], max_chars)[0]
-
-
 def image_vector(embedder: Embedder, data: bytes | None) -> np.ndarray:
     """The image's vector as the store would hold it."""
     if not data:

@@ -92,8 +92,8 @@ class SearchService:
     # --- searches -----------------------------------------------------------------------
     def search_text(self, text: str, k: int, filters: Filters | None = None) -> SearchResult:
         started = time.perf_counter()
-        text = inference.clean_text(text, int(self.config["MAX_QUERY_CHARS"]))
-        vector = inference.text_query_vector(self.embedder, text, int(self.config["MAX_QUERY_CHARS"]))
+        text = inference.clean_text(text, int(self.config["MAX_QUERY_CHARS"]))  # before loading a model
+        vector = self.embedder.embed_texts([text])[0]
         hits = self._knn(vector, k, filters)
         notice = None
         confidence = self.embedder.text_confidence(text)
@@ -103,12 +103,14 @@ class SearchService:
             hits = self._blend_name_matches(text, vector, hits, k, filters)
         return self._result(hits, started, notice, confidence=confidence)
 
-    def search_image(self, data: bytes, k: int, filters: Filters | None = None) -> tuple[SearchResult, str]:
-        """Results for an uploaded image, and the key under which its vector is cached."""
+    def search_image(self, data: bytes, k: int, filters: Filters | None = None) -> SearchResult:
         started = time.perf_counter()
         vector = inference.image_query_vector(self.embedder, data)
-        key = self.query_cache.put(vector, data)
-        return self._result(self._knn(vector, k, filters), started), key
+        return self._result(self._knn(vector, k, filters), started)
+
+    def remember_image_query(self, data: bytes) -> str:
+        """Embed an uploaded image and keep only its vector, under a key for a stable results URL."""
+        return self.query_cache.put(inference.image_query_vector(self.embedder, data), data)
 
     def search_cached_image(self, key: str, k: int, filters: Filters | None = None) -> SearchResult:
         started = time.perf_counter()

@@ -24,8 +24,7 @@ def search_text():
 
 @bp.post("/search")
 def search_image():
-    result, _ = service().search_image(uploaded_image(), k_param())
-    return hits_json(result)
+    return hits_json(service().search_image(uploaded_image(), k_param()))
 
 
 @bp.get("/similar/<image_id>")

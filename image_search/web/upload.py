@@ -23,5 +23,5 @@ def search_by_image():
             raise QueryError(" ".join(sum(form.errors.values(), [])) or "Choose an image file.")
         return render_template("upload.html", form=form, query="")
     # The bytes are read into memory only; the image is never written to disk.
-    _, key = service().search_image(form.image.data.read(), k=1)
+    key = service().remember_image_query(form.image.data.read())
     return redirect(url_for("search.search_image_results", key=key), code=303)
