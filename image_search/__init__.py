@@ -1,1 +1,74 @@
 """image_search: find pictures in your own collections by words or by an example picture."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+from .config import load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+csrf = CSRFProtect()
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True, instance_path=str(ROOT / "instance"),
+                template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    load_config(app, test_config)
+    configure_logging(app)
+    register_services(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    register_template_helpers(app)
+    return app
+
+
+def configure_logging(app: Flask) -> None:
+    if not app.debug and not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def register_services(app: Flask) -> None:
+    from .embedders import make_embedder
+    from .services import SearchService
+    from .threads import limit_threads
+
+    def load_embedder():
+        threads = int(app.config["WEB_THREADS"])
+        limit_threads(threads)
+        return make_embedder(app.config, threads)
+
+    app.extensions["image_search"] = SearchService(app.config, load_embedder)
+
+
+def register_extensions(app: Flask) -> None:
+    csrf.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .web import api, register_blueprints as register_web
+
+    register_web(app)
+    csrf.exempt(api.bp)  # the API is for scripts: no browser session, so no CSRF token to carry
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from .web.errors import register_errorhandlers as register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from .cli import init_app
+
+    init_app(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from .web.formatting import register
+
+    register(app)

@@ -1,0 +1,48 @@
+"""Part 1, the embedding model: which Embedder the app uses."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Mapping
+
+from .base import Embedder, ModelUnavailable, l2_normalise
+
+__all__ = ["Embedder", "ModelUnavailable", "l2_normalise", "make_embedder"]
+log = logging.getLogger(__name__)
+
+
+def make_embedder(config: Mapping, threads: int) -> Embedder:
+    """The embedder that config asks for; `auto` prefers CLIP and falls back to the offline model."""
+    if config.get("EMBEDDER") is not None:  # an Embedder instance, handed in by tests
+        return config["EMBEDDER"]
+    choice = config["MODEL"]
+    if choice == "clip":
+        return _clip(config, threads, local_only=False)
+    if choice == "offline":
+        return _offline(config, threads)
+    if choice != "auto":
+        raise ModelUnavailable(f"IMAGE_SEARCH_MODEL must be clip, offline or auto, not {choice!r}")
+    try:
+        embedder = _clip(config, threads, local_only=True)
+    except ModelUnavailable as local_miss:
+        try:
+            embedder = _clip(config, threads, local_only=False)
+        except ModelUnavailable:
+            log.warning("CLIP unavailable (%s); using the offline model", local_miss)
+            return _offline(config, threads)
+    log.info("model: %s", embedder.model_id)
+    return embedder
+
+
+def _clip(config: Mapping, threads: int, local_only: bool) -> Embedder:
+    from .clip import ClipEmbedder
+
+    return ClipEmbedder(config["CLIP_IMAGE_MODEL"], config["CLIP_TEXT_MODEL"], runtime=config["RUNTIME"],
+                        cache_dir=Path(config["DATA_DIR"]) / "models", threads=threads,
+                        local_files_only=local_only, hub_timeout=float(config["HUB_TIMEOUT"]))
+
+
+def _offline(config: Mapping, threads: int) -> Embedder:
+    from .offline import OfflineEmbedder
+
+    return OfflineEmbedder(Path(config["DATA_DIR"]) / "models", threads=threads)

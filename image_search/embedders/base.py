@@ -31,6 +31,10 @@ class Embedder(ABC):
     def embed_texts(self, texts: list[str]) -> np.ndarray:
         """n query texts -> float32 array n x dim."""
 
+    def image_query(self, stored: np.ndarray) -> np.ndarray:
+        """Query vectors that find images like those with these stored vectors (identity for CLIP)."""
+        return stored
+
     def text_confidence(self, text: str) -> float | None:
         """How well this model understands a text query (0..1), or None when it cannot tell."""
         return None

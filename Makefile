@@ -1,0 +1,47 @@
+# `make run`: set up everything, fetch demo photos, index them, serve on http://127.0.0.1:5000
+# `make test`: the test suite (what CI runs)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app image_search
+DEMO := demo/photos
+
+.PHONY: install run test demo-photos index bench clean
+
+install: $(VENV)/.installed
+
+# torch is pinned to the CPU build on this disk/PyPI; an unpinned torch pulls several GB of CUDA.
+$(VENV)/.installed: setup.cfg pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[test,demo]'
+	touch $@
+
+# Demo photos come from registry packages, never from the repository:
+# scikit-image's sample photos (PyPI) and, where apt is available, Debian's darknet and tuxpaint-data.
+demo-photos: $(DEMO)/.fetched
+$(DEMO)/.fetched: | install
+	mkdir -p $(DEMO) demo/debs
+	$(PY) -m image_search.demo_photos $(DEMO)/scikit-image
+	-cd demo/debs && (apt-get download -q darknet tuxpaint-data 2>/dev/null \
+	   || (apt-get update -qq && apt-get download -q darknet tuxpaint-data))
+	-for deb in demo/debs/*.deb; do dpkg-deb -x $$deb demo/debs/unpacked; done
+	-mkdir -p $(DEMO)/darknet $(DEMO)/tuxpaint \
+	   && cp demo/debs/unpacked/usr/share/darknet/data/*.jpg $(DEMO)/darknet/ \
+	   && cp demo/debs/unpacked/usr/share/tuxpaint/templates/*.jpg $(DEMO)/tuxpaint/
+	touch $@
+
+index: demo-photos
+	$(FLASK) index --prune $(DEMO)
+
+run: index
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: install
+	$(VENV)/bin/pytest -q
+
+bench: install
+	for script in bench/*.py; do $(PY) $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) demo instance/data

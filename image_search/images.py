@@ -1,0 +1,95 @@
+"""Decoding images the same way everywhere: EXIF orientation, first frame, transparency onto white."""
+from __future__ import annotations
+
+import io
+import os
+import struct
+import warnings
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+EXIF_IFD = 0x8769
+DATETIME_ORIGINAL = 36867
+ORIENTATION = 0x0112
+
+
+class ImageError(ValueError):
+    """The bytes are not an image we can use; the message is a one-line reason for the user."""
+
+
+def image_extensions() -> set[str]:
+    """Every file extension Pillow can open (jpg, png, webp, gif, bmp, tiff, ...)."""
+    Image.init()
+    return {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
+
+
+@dataclass
+class Decoded:
+    image: Image.Image  # RGB, upright; possibly reduced by JPEG draft mode
+    width: int  # of the original, as displayed (after EXIF orientation)
+    height: int
+    format: str
+    taken_at: float | None  # EXIF DateTimeOriginal as epoch seconds
+
+
+def decode(source: str | os.PathLike | bytes, draft_size: int | None = None) -> Decoded:
+    """Decode to an RGB image, upright, first frame, transparency composited onto white.
+
+    `draft_size` lets JPEG decoding skip detail the model will throw away anyway.
+    """
+    fp = io.BytesIO(source) if isinstance(source, bytes) else source
+    try:
+        with warnings.catch_warnings():
+            # Pillow only warns between 1x and 2x its pixel limit; a bomb is refused either way.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(fp) as img:
+                width, height = img.size
+                exif = img.getexif()
+                if exif.get(ORIENTATION) in (5, 6, 7, 8):
+                    width, height = height, width
+                if draft_size and img.format == "JPEG":
+                    img.draft("RGB", (draft_size, draft_size))
+                img.seek(0)
+                img.load()
+                return Decoded(to_rgb(ImageOps.exif_transpose(img)), width, height,
+                               img.format or "unknown", exif_taken_at(exif))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"image too large (over {Image.MAX_IMAGE_PIXELS} pixels)") from None
+    except UnidentifiedImageError:
+        raise ImageError("not an image file Pillow can read") from None
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
+        raise ImageError(f"cannot decode image: {exc}") from None
+
+
+def open_image(source: str | os.PathLike | bytes, draft_size: int | None = None) -> Image.Image:
+    return decode(source, draft_size).image
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    return img.convert("RGB")
+
+
+def exif_taken_at(exif: Image.Exif) -> float | None:
+    """EXIF DateTimeOriginal as epoch seconds (the camera's local time), or None."""
+    try:
+        value = exif.get_ifd(EXIF_IFD).get(DATETIME_ORIGINAL)
+        return datetime.strptime(str(value).strip("\x00 "), "%Y:%m:%d %H:%M:%S").timestamp()
+    except (TypeError, ValueError, AttributeError, OSError, KeyError):
+        return None
+
+
+def make_thumbnail(source: Path, target: Path, size: int) -> None:
+    """Write a JPEG thumbnail atomically, so a half-written file is never served."""
+    img = open_image(str(source), draft_size=size)
+    img.thumbnail((size, size))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(f".{os.getpid()}.tmp")
+    img.save(tmp, "JPEG", quality=85)
+    os.replace(tmp, target)

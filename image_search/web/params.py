@@ -1,0 +1,35 @@
+"""Reading request parameters with clear messages; shared by the pages and the API."""
+from __future__ import annotations
+
+from flask import current_app, request
+
+from ..inference import QueryError
+
+
+def int_param(name: str, default: int, low: int, high: int) -> int:
+    raw = request.values.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise QueryError(f"'{name}' must be a whole number, not {raw[:40]!r}.") from None
+    if not low <= value <= high:
+        raise QueryError(f"'{name}' must be between {low} and {high}.")
+    return value
+
+
+def k_param() -> int:
+    return int_param("k", 20, 1, int(current_app.config["MAX_K"]))
+
+
+def page_param() -> int:
+    last = max(1, int(current_app.config["MAX_RESULTS"]) // int(current_app.config["PAGE_SIZE"]))
+    return int_param("page", 1, 1, last)
+
+
+def uploaded_image() -> bytes:
+    upload = request.files.get("image")
+    if upload is None:
+        raise QueryError("Send the image as a multipart file field named 'image'.")
+    return upload.read()

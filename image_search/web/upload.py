@@ -1,0 +1,27 @@
+"""The image upload page: a picture as the query. Its results get a stable GET URL."""
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, url_for
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+
+from ..inference import QueryError
+from . import service
+
+bp = Blueprint("upload", __name__)
+
+
+class UploadForm(FlaskForm):
+    image = FileField("Image", validators=[FileRequired("Choose an image file to search with.")])
+
+
+@bp.route("/search/image", methods=["GET", "POST"])
+def search_by_image():
+    form = UploadForm()
+    if not form.validate_on_submit():
+        if form.is_submitted():
+            raise QueryError(" ".join(sum(form.errors.values(), [])) or "Choose an image file.")
+        return render_template("upload.html", form=form, query="")
+    # The bytes are read into memory only; the image is never written to disk.
+    key = service().remember_image_query(form.image.data.read())
+    return redirect(url_for("search.search_image_results", key=key), code=303)

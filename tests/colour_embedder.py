@@ -1,0 +1,38 @@
+"""Test double, not a model: embeds an image as its mean colour and a text by the colour words in it.
+
+Deterministic and instant, so route and indexer tests can assert which image ranks first.
+"""
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from image_search.embedders import Embedder, l2_normalise
+
+COLOURS = {"red": (1, 0, 0), "green": (0, 1, 0), "blue": (0, 0, 1), "white": (1, 1, 1),
+           "black": (0, 0, 0), "yellow": (1, 1, 0)}
+
+
+class ColourEmbedder(Embedder):
+    dim = 4
+
+    def __init__(self, model_id: str = "test-colour-v1"):
+        self.model_id = model_id
+        self.image_calls = 0
+
+    def embed_images(self, images):
+        self.image_calls += len(images)
+        means = [np.asarray(img.convert("RGB"), dtype=np.float32).reshape(-1, 3).mean(0) / 255 for img in images]
+        return l2_normalise(np.array([[*m, 0.2] for m in means]))
+
+    def embed_texts(self, texts):
+        rows = []
+        for text in texts:
+            found = [COLOURS[w] for w in text.lower().split() if w in COLOURS]
+            if found:
+                rows.append([*np.mean(found, axis=0), 0.2])
+            else:  # an unknown text still gets a stable vector
+                seed = int.from_bytes(hashlib.sha1(text.encode()).digest()[:4], "big")
+                rows.append(np.random.default_rng(seed).random(4))
+        return l2_normalise(np.array(rows))

@@ -1,0 +1,55 @@
+import pytest
+
+from image_search import create_app
+from tests.colour_embedder import ColourEmbedder
+from tests.photos import write_photo_folder
+
+
+@pytest.fixture
+def photo_dir(tmp_path):
+    root = tmp_path / "photos"
+    root.mkdir()
+    write_photo_folder(root)
+    return root
+
+
+@pytest.fixture
+def embedder():
+    return ColourEmbedder()
+
+
+@pytest.fixture
+def app(tmp_path, embedder):
+    return create_app({"TESTING": True, "DATA_DIR": tmp_path / "data", "EMBEDDER": embedder,
+                       "WTF_CSRF_ENABLED": False, "PAGE_SIZE": 3})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def indexed(app, runner, photo_dir):
+    """The app with the photo folder indexed."""
+    result = runner.invoke(args=["index", str(photo_dir)])
+    assert result.exit_code == 0, result.output
+    return app
+
+
+def store_of(app):
+    return app.extensions["image_search"].store
+
+
+def id_of(app, path) -> str:
+    return next(r.id for r in store_of(app).iter_records() if r.path == str(path))
+
+
+def first_tile_name(page: str) -> str:
+    """The file name shown on the first result tile of a results page."""
+    return page.split('class="tile"', 1)[1].split('<span class="name">', 1)[1].split("<", 1)[0]

@@ -1,0 +1,75 @@
+import os
+
+from tests.colour_embedder import ColourEmbedder
+from tests.conftest import store_of
+
+
+def test_index_reports_added_and_skipped(runner, photo_dir, app):
+    result = runner.invoke(args=["index", str(photo_dir)])
+    assert result.exit_code == 0, result.output
+    assert "7 added, 0 updated, 0 unchanged, 0 pruned, 2 skipped" in result.output
+    assert f"skipped {photo_dir / 'broken.jpg'}: " in result.output
+    assert f"skipped {photo_dir / 'empty.png'}: " in result.output
+    assert store_of(app).count() == 7
+
+
+def test_second_run_embeds_nothing_and_changed_files_again(runner, photo_dir, app, embedder):
+    runner.invoke(args=["index", str(photo_dir)])
+    calls = embedder.image_calls
+    assert "0 added, 0 updated, 7 unchanged" in runner.invoke(args=["index", str(photo_dir)]).output
+    assert embedder.image_calls == calls
+    red = photo_dir / "red.jpg"
+    os.utime(red, ns=(1, 1))
+    assert "0 added, 1 updated, 6 unchanged" in runner.invoke(args=["index", str(photo_dir)]).output
+    assert embedder.image_calls == calls + 1
+
+
+def test_prune_removes_files_gone_from_disk(runner, photo_dir, app):
+    runner.invoke(args=["index", str(photo_dir)])
+    (photo_dir / "green.png").unlink()
+    assert "0 pruned" in runner.invoke(args=["index", str(photo_dir)]).output
+    assert store_of(app).count() == 7
+    assert "1 pruned" in runner.invoke(args=["index", "--prune", str(photo_dir)]).output
+    assert store_of(app).count() == 6
+
+
+def test_another_model_is_refused_until_rebuild(runner, photo_dir, app):
+    runner.invoke(args=["index", str(photo_dir)])
+    app.extensions["image_search"]._embedder = None
+    app.config["EMBEDDER"] = ColourEmbedder("another-model")
+    result = runner.invoke(args=["index", str(photo_dir)])
+    assert result.exit_code == 1
+    assert "built with model 'test-colour-v1'" in result.output and "--rebuild" in result.output
+    result = runner.invoke(args=["index", "--rebuild", str(photo_dir)])
+    assert result.exit_code == 0 and "7 added" in result.output
+    assert store_of(app).model_id == "another-model"
+
+
+def test_missing_path_is_a_one_line_error(runner, tmp_path):
+    result = runner.invoke(args=["index", str(tmp_path / "nope")])
+    assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def test_bad_shard_is_refused(runner, photo_dir):
+    result = runner.invoke(args=["index", "--shard", "3/2", str(photo_dir)])
+    assert result.exit_code == 2 and "I/N" in result.output
+
+
+def test_shards_together_index_every_file_once(runner, photo_dir, app):
+    outputs = [runner.invoke(args=["index", "--shard", f"{i}/3", str(photo_dir)]).output for i in range(3)]
+    assert sum(int(o.split(" added")[0].split()[-1]) for o in outputs) == 7
+    assert store_of(app).count() == 7
+
+
+def test_second_indexer_is_refused_while_one_runs(runner, photo_dir, app):
+    from image_search.locking import IndexLock
+
+    with IndexLock(app.config["DATA_DIR"] / "index.lock"):
+        result = runner.invoke(args=["index", str(photo_dir)])
+    assert result.exit_code == 1 and "Another `flask index`" in result.output
+
+
+def test_stats(runner, photo_dir):
+    runner.invoke(args=["index", str(photo_dir)])
+    output = runner.invoke(args=["stats"]).output
+    assert "count: 7" in output and "model: test-colour-v1" in output and "size_bytes:" in output

@@ -1,0 +1,41 @@
+import os
+
+from image_search.indexing import in_shard, plan_run, run_plan, walk_images
+from image_search.stores.embedded import EmbeddedStore
+
+
+def test_walk_finds_every_pillow_format_and_ignores_other_files(photo_dir):
+    found = {os.path.basename(p) for p in walk_images(photo_dir, [])}
+    assert found == {"red.jpg", "green.png", "blue.webp", "yellow.gif", "transparent.png", "black.tiff",
+                     "white.bmp", "broken.jpg", "empty.png"}
+
+
+def test_symlink_loops_are_not_followed(photo_dir):
+    (photo_dir / "nested" / "loop").symlink_to(photo_dir, target_is_directory=True)
+    assert len(list(walk_images(photo_dir, []))) == 9
+
+
+def test_records_carry_metadata(tmp_path, photo_dir, embedder):
+    store = EmbeddedStore(tmp_path / "store")
+    report = run_plan(store, embedder, plan_run(store, [photo_dir]), batch_size=2)
+    assert report.added == 7 and len(report.skipped) == 2
+    red = next(r for r in store.iter_records() if r.name == "red.jpg")
+    assert (red.width, red.height, red.format, red.root) == (64, 48, "JPEG", str(photo_dir))
+    assert red.taken_at == os.stat(red.path).st_mtime_ns / 1e9
+    assert red.relative_path == "red.jpg"
+
+
+def test_gif_first_frame_and_transparency_on_white(tmp_path, photo_dir, embedder):
+    store = EmbeddedStore(tmp_path / "store")
+    run_plan(store, embedder, plan_run(store, [photo_dir]))
+    by_name = {r.name: store.get_vector(r.id) for r in store.iter_records()}
+    yellow_text, white_text = embedder.embed_texts(["yellow", "white"])
+    assert by_name["yellow.gif"] @ yellow_text > 0.99  # first frame, not the black second one
+    assert by_name["transparent.png"] @ white_text > 0.99
+
+
+def test_shards_partition_paths():
+    paths = [f"/p/{i}.jpg" for i in range(200)]
+    shares = [[p for p in paths if in_shard(p, (i, 4))] for i in range(4)]
+    assert sorted(sum(shares, [])) == sorted(paths)
+    assert all(20 < len(s) < 80 for s in shares)
