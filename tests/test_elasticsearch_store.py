@@ -233,6 +233,9 @@ class TinyLocalEmbedder(Embedder):
     def embed_texts(self, texts):
         raise AssertionError("texts must go to Elasticsearch")
 
+    def image_query(self, stored):
+        return stored * 2
+
 
 def test_inference_embedder_embeds_texts_in_elasticsearch(fake):
     fake.models["clip-multilingual"] = lambda text: [len(text), 0.0, 3.0, 4.0]
@@ -246,6 +249,7 @@ def test_inference_embedder_embeds_texts_in_elasticsearch(fake):
     infer = next(body for method, path, body in fake.requests if path.endswith("/_infer"))
     assert infer == {"docs": [{"text_field": ""}, {"text_field": "hund"}]}
     np.testing.assert_array_equal(embedder.embed_images([Image.new("RGB", (2, 2))]), [[1, 0, 0, 0]])
+    np.testing.assert_array_equal(embedder.image_query(np.ones((1, 4), np.float32)), [[2, 2, 2, 2]])
 
 
 def test_inference_embedder_missing_model_is_model_unavailable(fake):

@@ -19,11 +19,9 @@ class ElasticsearchTextEmbedder(Embedder):
     (like `sentence-transformers__clip-vit-b-32-multilingual-v1` for CLIP ViT-B/32).
     """
 
-    unit_vectors = True
-
     def __init__(self, local: Embedder, client, model_id: str):
         self.local, self.client, self.inference_model_id = local, client, model_id
-        self.model_id, self.dim = local.model_id, local.dim
+        self.model_id, self.dim, self.unit_vectors = local.model_id, local.dim, local.unit_vectors
 
     def embed_images(self, images: list[Image.Image]) -> np.ndarray:
         return self.local.embed_images(images)
@@ -44,6 +42,9 @@ class ElasticsearchTextEmbedder(Embedder):
             raise ModelUnavailable(f"Model '{self.inference_model_id}' returned vectors of shape {vectors.shape}, "
                                    f"expected {self.dim} dimensions like '{self.model_id}'")
         return l2_normalise(vectors)
+
+    def image_query(self, stored: np.ndarray) -> np.ndarray:
+        return self.local.image_query(stored)
 
     def text_confidence(self, text: str) -> float | None:
         return None  # the local model's confidence says nothing about the deployed (e.g. multilingual) model
