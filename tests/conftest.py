@@ -1,7 +1,10 @@
+import uuid
+
 import pytest
 
 from image_search import create_app
 from tests.colour_embedder import ColourEmbedder
+from tests.fake_elasticsearch import FakeElasticsearch
 from tests.photos import write_photo_folder
 
 
@@ -18,10 +21,29 @@ def embedder():
     return ColourEmbedder()
 
 
+@pytest.fixture(scope="session")
+def fake_es():
+    """tests/fake_elasticsearch.py: a fake Elasticsearch server for the elasticsearch store."""
+    with FakeElasticsearch() as fake:
+        yield fake
+
+
+@pytest.fixture(params=["embedded", "elasticsearch"])
+def store_config(request) -> dict:
+    """Route and indexer tests run once per store: the embedded one and Elasticsearch (on the fake)."""
+    if request.param == "embedded":
+        yield {"STORE": "embedded"}
+        return
+    fake = request.getfixturevalue("fake_es")
+    index = f"test-{uuid.uuid4().hex[:12]}"
+    yield {"STORE": "elasticsearch", "ES_URL": fake.url, "ES_INDEX": index}
+    fake.indices.pop(index, None)
+
+
 @pytest.fixture
-def app(tmp_path, embedder):
+def app(tmp_path, embedder, store_config):
     return create_app({"TESTING": True, "DATA_DIR": tmp_path / "data", "EMBEDDER": embedder,
-                       "WTF_CSRF_ENABLED": False, "PAGE_SIZE": 3})
+                       "WTF_CSRF_ENABLED": False, "PAGE_SIZE": 3, **store_config})
 
 
 @pytest.fixture
