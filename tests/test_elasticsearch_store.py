@@ -15,7 +15,7 @@ from image_search.embedders.base import Embedder, ModelUnavailable
 from image_search.embedders.es_inference import ElasticsearchTextEmbedder, with_es_inference
 from image_search.stores.base import ImageRecord, StoreError
 from image_search.stores.elasticsearch_store import ElasticsearchStore, WriteFailures, inner_product_from_score
-from tests.fake_elasticsearch import FakeElasticsearch
+from tests.fake_elasticsearch import FakeElasticsearch, FakeIndex
 
 
 @pytest.fixture
@@ -155,6 +155,12 @@ def test_claim_racing_another_process_that_creates_the_index(fake):
     store.claim("clip", 4)  # the "already exists" answer is fine: same model
     assert store.model_id == "clip"
     assert sum(method == "PUT" for method, _, _ in fake.requests) == 2
+
+
+def test_an_index_not_made_by_image_search_is_refused(fake):
+    fake.indices["logs"] = FakeIndex("logs", {"properties": {"message": {"type": "text"}}})
+    with pytest.raises(StoreError, match="not made by image_search: set IMAGE_SEARCH_ES_INDEX"):
+        make_store(fake, ES_INDEX="logs").claim("clip", 4)
 
 
 def test_upsert_before_claim_is_refused(fake):

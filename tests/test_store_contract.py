@@ -8,7 +8,6 @@ Scores are raw inner products; the expected answers are numpy's exact ones.
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 import uuid
 
@@ -16,15 +15,16 @@ import numpy as np
 import pytest
 
 from image_search.stores.base import Filters, ImageRecord, ModelMismatch
+from image_search.stores.elasticsearch_store import ElasticsearchStore
+from image_search.stores.embedded import EmbeddedStore
 from tests.fake_elasticsearch import FakeElasticsearch
 
 DIM = 16
 MODEL = "test-model-a"
-HAS_EMBEDDED = importlib.util.find_spec("image_search.stores.embedded") is not None
 ES_URL = os.environ.get("ES_URL")
 
 STORES = [
-    pytest.param("embedded", marks=pytest.mark.skipif(not HAS_EMBEDDED, reason="image_search.stores.embedded missing")),
+    pytest.param("embedded"),
     pytest.param("es-fake"),
     pytest.param("es-real", marks=pytest.mark.skipif(
         not ES_URL, reason="set ES_URL=http://host:9200 to run the contract against a real Elasticsearch")),
@@ -37,8 +37,7 @@ def fake_es():
         yield fake
 
 
-def es_store(url: str):
-    from image_search.stores.elasticsearch_store import ElasticsearchStore
+def es_store(url: str) -> ElasticsearchStore:
     config = {"ES_URL": url, "ES_INDEX": f"image-search-test-{uuid.uuid4().hex[:8]}",
               "ES_API_KEY": os.environ.get("ES_API_KEY"), "ES_USERNAME": os.environ.get("ES_USERNAME"),
               "ES_PASSWORD": os.environ.get("ES_PASSWORD"), "ES_CA_CERTS": os.environ.get("ES_CA_CERTS")}
@@ -48,7 +47,6 @@ def es_store(url: str):
 @pytest.fixture(params=STORES)
 def store(request, tmp_path):
     if request.param == "embedded":
-        from image_search.stores.embedded import EmbeddedStore
         store = EmbeddedStore(tmp_path / "data")
     elif request.param == "es-fake":
         store = es_store(request.getfixturevalue("fake_es").url)

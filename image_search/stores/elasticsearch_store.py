@@ -174,8 +174,11 @@ class ElasticsearchStore(VectorStore):
         if meta is None:
             self._create_index(model_id, int(dim), unit_vectors)
             meta = self._read_meta()
-        if meta.get("model_id") != model_id:
-            raise ModelMismatch(str(meta.get("model_id")), model_id)
+        if not meta.get("model_id"):
+            raise StoreError(f"Index '{self.index}' exists but was not made by image_search: "
+                             f"set IMAGE_SEARCH_ES_INDEX to another name")
+        if meta["model_id"] != model_id:
+            raise ModelMismatch(meta["model_id"], model_id)
         if meta.get("dims") != int(dim):
             raise StoreError(f"Index '{self.index}' holds {meta.get('dims')}-dimensional vectors but model "
                              f"'{model_id}' makes {dim}; rebuild it with --rebuild")
