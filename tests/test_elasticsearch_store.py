@@ -264,6 +264,12 @@ def test_inference_embedder_missing_model_is_model_unavailable(fake):
         embedder.embed_texts(["a cat"])
 
 
+def test_inference_client_made_from_config(fake):
+    fake.models["m"] = lambda text: [1.0, 0.0, 0.0, 0.0]
+    embedder = with_es_inference(TinyLocalEmbedder(), {"ES_INFERENCE_MODEL_ID": "m", "ES_URL": fake.url})
+    np.testing.assert_array_equal(embedder.embed_texts(["x"]), [[1, 0, 0, 0]])
+
+
 def test_without_inference_model_the_local_embedder_is_used():
     local = TinyLocalEmbedder()
     assert with_es_inference(local, {}, client=None) is local

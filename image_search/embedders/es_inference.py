@@ -10,6 +10,7 @@ from elasticsearch import ConnectionError as EsConnectionError
 from PIL import Image
 
 from image_search.embedders.base import Embedder, ModelUnavailable, l2_normalise
+from image_search.stores.elasticsearch_store import make_client
 
 
 class ElasticsearchTextEmbedder(Embedder):
@@ -50,10 +51,15 @@ class ElasticsearchTextEmbedder(Embedder):
         return None  # the local model's confidence says nothing about the deployed (e.g. multilingual) model
 
 
-def with_es_inference(local: Embedder, config: Mapping, client) -> Embedder:
-    """The embedder to use: `local`, or local wrapped when config ES_INFERENCE_MODEL_ID names a deployed model."""
+def with_es_inference(local: Embedder, config: Mapping, client=None) -> Embedder:
+    """`local`, or local wrapped when config ES_INFERENCE_MODEL_ID names a model deployed in Elasticsearch
+    (client: an Elasticsearch client; default: one made from the ES_* config keys)."""
     model_id = config.get("ES_INFERENCE_MODEL_ID")
-    return ElasticsearchTextEmbedder(local, client, model_id) if model_id else local
+    if not model_id:
+        return local
+    if client is None:
+        client, _ = make_client(config)
+    return ElasticsearchTextEmbedder(local, client, model_id)
 
 
 def _reason(error) -> str:

@@ -80,21 +80,7 @@ class ElasticsearchStore(VectorStore):
 
     @classmethod
     def from_config(cls, config: Mapping) -> "ElasticsearchStore":
-        url = config.get("ES_URL")
-        if not url:
-            raise StoreError("The Elasticsearch store needs a server: set IMAGE_SEARCH_ES_URL, "
-                             "e.g. http://localhost:9200")
-        kwargs: dict = {"request_timeout": 30, "max_retries": 2, "retry_on_timeout": True}
-        if config.get("ES_API_KEY"):
-            kwargs["api_key"] = config["ES_API_KEY"]
-        elif config.get("ES_USERNAME"):
-            kwargs["basic_auth"] = (config["ES_USERNAME"], config.get("ES_PASSWORD") or "")
-        if config.get("ES_CA_CERTS"):
-            kwargs["ca_certs"] = config["ES_CA_CERTS"]
-        try:
-            client = Elasticsearch(url, **kwargs)
-        except ValueError as e:  # malformed URL
-            raise StoreError(f"Invalid IMAGE_SEARCH_ES_URL {url!r}: {e}") from None
+        client, url = make_client(config)
         options = config.get("ES_INDEX_OPTIONS")
         try:  # env values may arrive as text
             options = json.loads(options) if isinstance(options, str) else options
@@ -353,6 +339,25 @@ class ElasticsearchStore(VectorStore):
 
     def close(self) -> None:
         self.client.close()
+
+
+def make_client(config: Mapping) -> tuple[Elasticsearch, str]:
+    """An Elasticsearch client from config keys ES_URL, ES_API_KEY or ES_USERNAME/ES_PASSWORD, ES_CA_CERTS."""
+    url = config.get("ES_URL")
+    if not url:
+        raise StoreError("The Elasticsearch store needs a server: set IMAGE_SEARCH_ES_URL, "
+                         "e.g. http://localhost:9200")
+    kwargs: dict = {"request_timeout": 30, "max_retries": 2, "retry_on_timeout": True}
+    if config.get("ES_API_KEY"):
+        kwargs["api_key"] = config["ES_API_KEY"]
+    elif config.get("ES_USERNAME"):
+        kwargs["basic_auth"] = (config["ES_USERNAME"], config.get("ES_PASSWORD") or "")
+    if config.get("ES_CA_CERTS"):
+        kwargs["ca_certs"] = config["ES_CA_CERTS"]
+    try:
+        return Elasticsearch(url, **kwargs), url
+    except ValueError as e:  # malformed URL
+        raise StoreError(f"Invalid IMAGE_SEARCH_ES_URL {url!r}: {e}") from None
 
 
 def filter_clauses(filters: Filters) -> list[dict]:
