@@ -10,7 +10,7 @@ from elasticsearch import ConnectionError as EsConnectionError
 from PIL import Image
 
 from image_search.embedders.base import Embedder, ModelUnavailable, l2_normalise
-from image_search.stores.elasticsearch_store import make_client
+from image_search.stores.elasticsearch_store import error_reason, make_client
 
 
 class ElasticsearchTextEmbedder(Embedder):
@@ -34,10 +34,10 @@ class ElasticsearchTextEmbedder(Embedder):
             resp = self.client.ml.infer_trained_model(model_id=self.inference_model_id,
                                                       docs=[{"text_field": t} for t in texts])
         except EsConnectionError as e:
-            raise ModelUnavailable(f"Cannot reach Elasticsearch for text inference: {e.message}") from None
+            raise ModelUnavailable(f"Cannot reach Elasticsearch for text inference: {error_reason(e)}") from None
         except ApiError as e:
             raise ModelUnavailable(f"Elasticsearch inference with model '{self.inference_model_id}' failed "
-                                   f"({e.status_code}): {_reason(e)}. Is it imported (eland) and deployed?") from None
+                                   f"({e.status_code}): {error_reason(e)}. Is it imported (eland) and deployed?") from None
         vectors = np.asarray([r["predicted_value"] for r in resp["inference_results"]], dtype=np.float32)
         if vectors.shape != (len(texts), self.dim):
             raise ModelUnavailable(f"Model '{self.inference_model_id}' returned vectors of shape {vectors.shape}, "
@@ -61,9 +61,3 @@ def with_es_inference(local: Embedder, config: Mapping, client=None) -> Embedder
         client, _ = make_client(config)
     return ElasticsearchTextEmbedder(local, client, model_id)
 
-
-def _reason(error) -> str:
-    body = getattr(error, "body", None)
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        return body["error"].get("reason") or body["error"].get("type", "")
-    return str(error)

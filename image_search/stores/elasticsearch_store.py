@@ -113,11 +113,11 @@ class ElasticsearchStore(VectorStore):
                              f"or IMAGE_SEARCH_ES_USERNAME/IMAGE_SEARCH_ES_PASSWORD") from None
         except AuthorizationException as e:
             raise StoreError(f"{where} denied {doing} (403): the user lacks privileges on index "
-                             f"'{self.index}': {_reason(e)}") from None
+                             f"'{self.index}': {error_reason(e)}") from None
         except UnsupportedProductError:
             raise StoreError(f"The server at {self.url} is not Elasticsearch") from None
         except ApiError as e:
-            raise StoreError(f"{where} failed {doing} ({e.status_code}): {_reason(e)}") from None
+            raise StoreError(f"{where} failed {doing} ({e.status_code}): {error_reason(e)}") from None
         except TransportError as e:
             raise StoreError(f"{where} failed {doing}: {_one_line(e.message)}") from None
 
@@ -381,11 +381,12 @@ def filter_clauses(filters: Filters) -> list[dict]:
     return clauses
 
 
-def _reason(error) -> str:
+def error_reason(error) -> str:
+    """The one-line reason of a client exception (the server's error reason when it sent one)."""
     body = getattr(error, "body", None)
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         return body["error"].get("reason") or body["error"].get("type", "")
-    return str(getattr(error, "message", error))
+    return _one_line(getattr(error, "message", error))
 
 
 def _one_line(text: str) -> str:
