@@ -14,6 +14,13 @@ DEFAULTS = {
     "RUNTIME": "onnx",  # onnx | torch, for CLIP
     "HUB_TIMEOUT": 10.0,  # seconds auto mode waits for the model hub
     "STORE": "embedded",  # embedded | elasticsearch
+    "ES_URL": None,  # e.g. http://localhost:9200; auth: ES_API_KEY, or ES_USERNAME + ES_PASSWORD
+    "ES_CA_CERTS": None,
+    "ES_INDEX": "image-search",
+    "ES_INDEX_OPTIONS": {"type": "hnsw", "m": 16, "ef_construction": 100},
+    "ES_NUM_CANDIDATES": None,  # None: max(100, 2k)
+    "ES_BULK_CHUNK": 500,
+    "ES_INFERENCE_MODEL_ID": None,  # embed text queries with this model deployed in Elasticsearch
     "BATCH_SIZE": 32,
     "PAGE_SIZE": 24,
     "MAX_RESULTS": 480,  # the deepest a page may reach

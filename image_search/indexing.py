@@ -15,7 +15,7 @@ from typing import Callable, Iterable, Iterator
 
 from .embedders import Embedder
 from .images import Decoded, ImageError, decode, image_extensions
-from .stores import ImageRecord, VectorStore
+from .stores import ImageRecord, VectorStore, WriteFailures
 
 # Pillow opens these, but they are documents or data formats, not photos.
 NOT_PHOTOS = {".eps", ".ps", ".pdf", ".h5", ".hdf", ".grib", ".bufr", ".mpeg", ".mpg", ".emf", ".wmf",
@@ -129,7 +129,7 @@ def run_plan(store: VectorStore, embedder: Embedder, plan: Plan, batch_size: int
     """Embed `plan.todo` in batches, write each batch in one store transaction, prune, flush."""
     started = time.monotonic()
     report = IndexReport(unchanged=plan.unchanged, skipped=list(plan.skipped))
-    store.claim(embedder.model_id, embedder.dim)
+    store.claim(embedder.model_id, embedder.dim, embedder.unit_vectors)
     batches = [plan.todo[i:i + batch_size] for i in range(0, len(plan.todo), batch_size)]
     with ThreadPoolExecutor(max_workers=workers) as pool:
         def start(batch):
@@ -151,7 +151,7 @@ def run_plan(store: VectorStore, embedder: Embedder, plan: Plan, batch_size: int
 
 def _embed_batch(store: VectorStore, embedder: Embedder, batch: list[Candidate],
                  decoded: list[Decoded | str], report: IndexReport) -> None:
-    records, images = [], []
+    records, images, updates = [], [], set()
     for candidate, result in zip(batch, decoded):
         if isinstance(result, str):
             report.skipped.append((candidate.path, result))
@@ -162,8 +162,14 @@ def _embed_batch(store: VectorStore, embedder: Embedder, batch: list[Candidate],
                                    taken_at=taken, format=result.format))
         images.append(result.image)
         if candidate.known:
-            report.updated += 1
-        else:
-            report.added += 1
-    if records:
+            updates.add(candidate.path)
+    if not records:
+        return
+    stored = {r.path for r in records}
+    try:
         store.upsert(records, embedder.embed_images(images))
+    except WriteFailures as exc:  # the store kept the rest of the batch
+        report.skipped += [(path, f"not stored: {reason}") for path, reason in exc.failures.items()]
+        stored -= set(exc.failures)
+    report.updated += len(stored & updates)
+    report.added += len(stored - updates)

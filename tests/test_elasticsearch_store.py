@@ -14,7 +14,8 @@ from PIL import Image
 from image_search.embedders.base import Embedder, ModelUnavailable
 from image_search.embedders.es_inference import ElasticsearchTextEmbedder, with_es_inference
 from image_search.stores.base import ImageRecord, StoreError
-from image_search.stores.elasticsearch_store import ElasticsearchStore, WriteFailures, inner_product_from_score
+from image_search.stores import WriteFailures
+from image_search.stores.elasticsearch_store import ElasticsearchStore, inner_product_from_score
 from tests.fake_elasticsearch import FakeElasticsearch, FakeIndex
 
 

@@ -39,3 +39,23 @@ def test_shards_partition_paths():
     shares = [[p for p in paths if in_shard(p, (i, 4))] for i in range(4)]
     assert sorted(sum(shares, [])) == sorted(paths)
     assert all(20 < len(s) < 80 for s in shares)
+
+
+class RefusingStore(EmbeddedStore):
+    """Test double: an embedded store that refuses every PNG, as Elasticsearch may refuse documents."""
+
+    def upsert(self, records, vectors):
+        from image_search.stores import WriteFailures
+
+        keep = [i for i, r in enumerate(records) if r.format != "PNG"]
+        super().upsert([records[i] for i in keep], vectors[keep])
+        refused = {r.path: "mapper_parsing_exception" for r in records if r.format == "PNG"}
+        if refused:
+            raise WriteFailures(refused, len(keep))
+
+
+def test_refused_documents_are_reported_and_the_rest_is_kept(tmp_path, photo_dir, embedder):
+    store = RefusingStore(tmp_path / "store")
+    report = run_plan(store, embedder, plan_run(store, [photo_dir]))
+    assert report.added == 5 and store.count() == 5
+    assert (str(photo_dir / "green.png"), "not stored: mapper_parsing_exception") in report.skipped

@@ -12,9 +12,18 @@ log = logging.getLogger(__name__)
 
 
 def make_embedder(config: Mapping, threads: int) -> Embedder:
-    """The embedder that config asks for; `auto` prefers CLIP and falls back to the offline model."""
+    """The embedder that config asks for, text queries optionally embedded by Elasticsearch."""
     if config.get("EMBEDDER") is not None:  # an Embedder instance, handed in by tests
         return config["EMBEDDER"]
+    from .es_inference import with_es_inference
+
+    embedder = select_local(config, threads)
+    log.info("model: %s", embedder.model_id)
+    return with_es_inference(embedder, config)
+
+
+def select_local(config: Mapping, threads: int) -> Embedder:
+    """`clip`, `offline`, or `auto`: CLIP when its weights load without waiting, else offline."""
     choice = config["MODEL"]
     if choice == "clip":
         return _clip(config, threads, local_only=False)
@@ -23,15 +32,13 @@ def make_embedder(config: Mapping, threads: int) -> Embedder:
     if choice != "auto":
         raise ModelUnavailable(f"IMAGE_SEARCH_MODEL must be clip, offline or auto, not {choice!r}")
     try:
-        embedder = _clip(config, threads, local_only=True)
-    except ModelUnavailable as local_miss:
+        return _clip(config, threads, local_only=True)
+    except ModelUnavailable:
         try:
-            embedder = _clip(config, threads, local_only=False)
-        except ModelUnavailable:
-            log.warning("CLIP unavailable (%s); using the offline model", local_miss)
+            return _clip(config, threads, local_only=False)
+        except ModelUnavailable as miss:
+            log.warning("CLIP unavailable (%s); using the offline model", miss)
             return _offline(config, threads)
-    log.info("model: %s", embedder.model_id)
-    return embedder
 
 
 def _clip(config: Mapping, threads: int, local_only: bool) -> Embedder:

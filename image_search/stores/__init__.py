@@ -4,9 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping
 
-from .base import Filters, Hit, ImageRecord, ModelMismatch, StoreError, VectorStore
+from .base import Filters, Hit, ImageRecord, ModelMismatch, StoreError, VectorStore, WriteFailures
 
-__all__ = ["Filters", "Hit", "ImageRecord", "ModelMismatch", "StoreError", "VectorStore", "make_store"]
+__all__ = ["Filters", "Hit", "ImageRecord", "ModelMismatch", "StoreError", "VectorStore", "WriteFailures", "make_store"]
 
 
 def make_store(config: Mapping) -> VectorStore:

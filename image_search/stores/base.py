@@ -25,6 +25,15 @@ class ModelMismatch(StoreError):
         )
 
 
+class WriteFailures(StoreError):
+    """Some documents of a batch were not written; the others were. `failures` maps path -> reason."""
+
+    def __init__(self, failures: dict[str, str], written: int):
+        self.failures, self.written = failures, written
+        shown = ", ".join(list(failures)[:3]) + (", ..." if len(failures) > 3 else "")
+        super().__init__(f"{len(failures)} image(s) could not be stored ({written} were): {shown}")
+
+
 def image_id_for(path: str) -> str:
     """Stable id of an image, derived from its absolute path, so re-indexing updates instead of duplicating."""
     return hashlib.sha1(path.encode("utf-8", "surrogateescape")).hexdigest()[:20]
@@ -111,12 +120,16 @@ class VectorStore(ABC):
             raise ModelMismatch(self.model_id, model_id)
 
     @abstractmethod
-    def claim(self, model_id: str, dim: int) -> None:
-        """Record the model that makes this store's vectors (refuses another model's: ModelMismatch)."""
+    def claim(self, model_id: str, dim: int, unit_vectors: bool = True) -> None:
+        """Record the model that makes this store's vectors (refuses another model's: ModelMismatch).
+
+        unit_vectors: whether that model's vectors are L2-normalised (a store may rely on it)."""
 
     @abstractmethod
     def upsert(self, records: list[ImageRecord], vectors: np.ndarray) -> None:
-        """Add or replace records (by id) with their vectors, as one batch."""
+        """Add or replace records (by id) with their vectors, as one batch.
+
+        Raises WriteFailures when some records were refused; the others are written."""
 
     @abstractmethod
     def delete(self, ids: Iterable[str]) -> None: ...

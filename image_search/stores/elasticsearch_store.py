@@ -19,7 +19,8 @@ from elasticsearch import (ApiError, AuthenticationException, AuthorizationExcep
 from elasticsearch import ConnectionError as EsConnectionError
 from elasticsearch.helpers import scan, streaming_bulk
 
-from image_search.stores.base import Filters, Hit, ImageRecord, ModelMismatch, StoreError, VectorStore
+from image_search.stores.base import (Filters, Hit, ImageRecord, ModelMismatch, StoreError, VectorStore,
+                                     WriteFailures)
 
 VECTOR_FIELD = "image_embedding"
 DEFAULT_INDEX_OPTIONS = {"type": "hnsw", "m": 16, "ef_construction": 100}
@@ -31,15 +32,6 @@ MAX_NUM_CANDIDATES = 10_000  # Elasticsearch's limit for knn num_candidates
 # Fields asked back from searches (`_source: false` + `fields`); dates in epoch millis.
 RECORD_FIELDS = ["image_id", "path", "root", "size", "mtime_ns", "width", "height", "format",
                  {"field": "taken_at", "format": "epoch_millis"}]
-
-
-class WriteFailures(StoreError):
-    """Some documents of a batch were not written; the others were. `failures` maps path -> reason."""
-
-    def __init__(self, failures: dict[str, str], written: int):
-        self.failures, self.written = failures, written
-        shown = ", ".join(list(failures)[:3]) + (", ..." if len(failures) > 3 else "")
-        super().__init__(f"{len(failures)} image(s) could not be stored in Elasticsearch ({written} were): {shown}")
 
 
 def inner_product_from_score(score: float, similarity: str) -> float:

@@ -80,7 +80,7 @@ class EmbeddedStore(VectorStore):
         value = self._meta("dim")
         return int(value) if value else None
 
-    def claim(self, model_id: str, dim: int) -> None:
+    def claim(self, model_id: str, dim: int, unit_vectors: bool = True) -> None:
         with self._lock, self._db:
             self.check_model(model_id)
             self._set_meta("model_id", model_id)
