@@ -13,7 +13,7 @@ def test_search_by_text_shape(indexed, client, photo_dir):
     assert len(body["hits"]) == 2
     best = body["hits"][0]
     assert best["path"] == str(photo_dir / "green.png")
-    assert set(best) == {"id", "path", "score", "thumbnail_url"}
+    assert set(best) == {"id", "path", "score", "taken_at", "thumbnail_url"}
     assert best["thumbnail_url"] == f"/thumbnail/{best['id']}"
     assert body["hits"][0]["score"] >= body["hits"][1]["score"]
 

@@ -16,9 +16,9 @@ def test_text_search_renders_thumbnail_grid_best_first(indexed, client, photo_di
 
 
 def test_pagination(indexed, client):
-    first = client.get("/search?q=blue").get_data(as_text=True)
+    first = client.get("/search?q=blue&all=1").get_data(as_text=True)
     assert first.count('class="tile"') == 3 and 'rel="next"' in first
-    third = client.get("/search?q=blue&page=3").get_data(as_text=True)
+    third = client.get("/search?q=blue&all=1&page=3").get_data(as_text=True)
     assert third.count('class="tile"') == 1 and 'rel="prev"' in third and 'rel="next"' not in third
 
 
