@@ -14,13 +14,16 @@ bp = Blueprint("search", __name__)
 
 
 def page_window(view: View) -> tuple[int, int]:
-    """(page, k). A cut-off or date-sorted page looks at a fixed window, so every page agrees on it;
-    a relevance page with show-all fetches one hit more than it shows, to know whether a next page exists."""
+    """(page, k). Every page of a query looks at the same window of hits, so they agree on the cut-off;
+    show-all by relevance widens it to one hit past this page (to know whether a next page exists),
+    show-all by date looks at every reachable hit."""
     page, size = page_param(), int(current_app.config["PAGE_SIZE"])
-    most = int(current_app.config["MAX_RESULTS"])
+    most, window = int(current_app.config["MAX_RESULTS"]), int(current_app.config["CUTOFF_WINDOW"])
+    if view.show_all and view.sort == "date":
+        return page, most
     if view.show_all:
-        return page, min(page * size + 1, most) if view.sort == "relevance" else most
-    return page, min(int(current_app.config["CUTOFF_WINDOW"]), most)
+        return page, min(max(window, page * size + 1), most)
+    return page, min(window, most)
 
 
 def url_with(**changes) -> str:
@@ -35,11 +38,13 @@ def search_page(kind: str, title: str, run, **context):
     view = view_param()
     page, k = page_window(view)
     result: SearchResult = run(k=k, filters=filters_param(), view=view)
+    maybe_more = len(result.hits) + result.hidden >= k  # the window was full: more may exist beyond it
     size = int(current_app.config["PAGE_SIZE"])
     filters_set = any(request.args.get(name) for name in FILTER_NAMES)
     return render_template("results.html", result=result, hits=result.hits[(page - 1) * size:page * size],
                            page=page, has_next=len(result.hits) > page * size, view=view, kind=kind,
                            title=title, form=UploadForm(), filters_set=filters_set, url_with=url_with,
+                           maybe_more=maybe_more and not result.hidden,
                            args=request.args, **context)
 
 
