@@ -99,7 +99,8 @@ def stats_command():
     if not run:
         click.echo(f"{'last run':>13}: none recorded")
         return
-    click.echo(f"{'last run':>13}: {datetime.fromtimestamp(run['finished_at']):%Y-%m-%d %H:%M:%S} ({run['seconds']} s): "
+    finished = datetime.fromtimestamp(run["finished_at"])
+    click.echo(f"{'last run':>13}: {finished:%Y-%m-%d %H:%M:%S} ({run['seconds']} s): "
                f"{run['added']} added, {run['updated']} updated, {run['unchanged']} unchanged, "
                f"{run['pruned']} pruned, {run['failed']} failed")
     for failure in run["failures"]:

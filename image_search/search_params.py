@@ -13,6 +13,8 @@ from .stores import Filters
 
 FILTER_NAMES = ("folder", "from", "to", "type", "min_width", "min_height")
 TYPE_ALIASES = {"JPG": "JPEG", "TIF": "TIFF"}
+# Phones save JPEGs with a multi-picture extension that Pillow names MPO: to people they are JPEGs.
+SAME_TYPE = {"JPEG": ("JPEG", "MPO")}
 MAX_SIDE = 1_000_000
 
 
@@ -54,7 +56,7 @@ def _formats(raw: str) -> tuple[str, ...]:
     if unknown:
         raise QueryError(f"Unknown file type {unknown[0].lower()!r}: use e.g. jpeg, png, webp, gif, tiff, bmp "
                          f"(several separated by commas).")
-    return tuple(dict.fromkeys(names))
+    return tuple(dict.fromkeys(f for n in names for f in SAME_TYPE.get(n, (n,))))
 
 
 def _side(raw: str, name: str) -> int:

@@ -17,7 +17,7 @@ def test_all_filters():
                              "type": "jpg, PNG,webp", "min_width": "800", "min_height": "600"})
     assert filters == Filters(folder="/photos/2023", date_from=datetime(2023, 1, 1).timestamp(),
                               date_to=datetime(2023, 2, 1).timestamp(),  # `to` is inclusive
-                              formats=("JPEG", "PNG", "WEBP"), min_width=800, min_height=600)
+                              formats=("JPEG", "MPO", "PNG", "WEBP"), min_width=800, min_height=600)
 
 
 @pytest.mark.parametrize("values, message", [

@@ -75,13 +75,14 @@ def test_filters_in_the_url_and_the_form(indexed, client, photo_dir):
 
 
 def test_pager_keeps_every_parameter(indexed, client):
-    page = client.get("/search?q=blue&all=1&sort=date&type=png,jpeg,gif,bmp,webp,tiff").get_data(as_text=True)
-    assert 'rel="next" href="/search?q=blue&amp;all=1&amp;sort=date&amp;type=png,jpeg,gif,bmp,webp,tiff&amp;page=2"' in page
+    page = client.get("/search?q=blue&all=1&sort=date&type=png,jpeg,gif").get_data(as_text=True)
+    assert 'rel="next" href="/search?q=blue&amp;all=1&amp;sort=date&amp;type=png,jpeg,gif&amp;page=2"' in page
     assert '<option value="date" selected>' in page
 
 
 def test_bad_filters_and_queries_are_400_with_the_reason(indexed, client):
-    for url, message in [("/search?q=red&from=2023-02-30", "YYYY-MM-DD"), ("/search?q=red&type=doc", "Unknown file type"),
+    for url, message in [("/search?q=red&from=2023-02-30", "YYYY-MM-DD"),
+                         ("/search?q=red&type=doc", "Unknown file type"),
                          ("/search?q=red&folder=relative", "absolute folder path"), ("/search?q=red&sort=size", "sort"),
                          ("/search?q=red+%2B", "Part 2 of the query is empty"), ("/search?q=-red", "only negatives"),
                          ("/search?q=red&min_width=big", "whole number of pixels")]:
