@@ -74,6 +74,7 @@ class SearchService:
         self._store: VectorStore | None = None
         self._lock = threading.Lock()
         self.query_cache = QueryVectorCache(float(config["QUERY_CACHE_SECONDS"]))
+        self._duplicates: tuple[tuple, list[DuplicateGroup]] | None = None
 
     # Both are loaded on first use: the app starts fast and still answers pages when a model or a
     # server is missing, and says so on the page that needs it.
@@ -208,8 +209,15 @@ class SearchService:
 
     # --- collection ------------------------------------------------------------------------
     def duplicates(self, threshold: float | None = None) -> list[DuplicateGroup]:
+        """Cached until the store changes (its count, or a new indexing run): one kNN per image is slow."""
         self.store.check_model(self.embedder.model_id)
-        return find_duplicates(self.store, float(threshold or self.config["DUPLICATE_THRESHOLD"]))
+        threshold = float(threshold or self.config["DUPLICATE_THRESHOLD"])
+        last_run = load_last_run(self.config["DATA_DIR"]) or {}
+        key = (threshold, self.store.count(), self.store.model_id, last_run.get("finished_at"))
+        cached = self._duplicates
+        if cached is None or cached[0] != key:
+            cached = self._duplicates = (key, find_duplicates(self.store, threshold))
+        return cached[1]
 
     def health(self) -> dict:
         """What `flask stats` and /health show; problems are reported, not raised."""

@@ -106,3 +106,18 @@ def test_date_range_is_inclusive_of_both_days(app, mixed):
 def test_sort_by_date_keeps_only_the_relevant_then_orders_newest_first(app, mixed):
     result = service_of(app).search("blue", 26, view=View(sort="date"))
     assert result.hidden == 20 and names(result) == [f"blue{i}.png" for i in range(5, -1, -1)]
+
+
+def test_duplicates_are_cached_until_the_collection_changes(indexed, runner, photo_dir, monkeypatch):
+    import shutil
+
+    import image_search.services as services
+
+    service = service_of(indexed)
+    calls = []
+    real = services.find_duplicates
+    monkeypatch.setattr(services, "find_duplicates", lambda *a: calls.append(1) or real(*a))
+    assert len(service.duplicates(0.99)) == len(service.duplicates(0.99)) == 1 and len(calls) == 1
+    shutil.copy(photo_dir / "red.jpg", photo_dir / "red2.jpg")
+    runner.invoke(args=["index", str(photo_dir)])
+    assert len(service.duplicates(0.99)) == 2 and len(calls) == 2
