@@ -1,15 +1,17 @@
-"""The `flask` commands: index folders, show store facts."""
+"""The `flask` commands: index folders, show store facts and collection health."""
 from __future__ import annotations
 
 import re
 import sys
 import time
+from datetime import datetime
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from .embedders import ModelUnavailable
+from .health import save_last_run
 from .indexing import plan_run, run_plan
 from .locking import IndexLock, LockHeld
 from .stores import ModelMismatch, StoreError
@@ -59,6 +61,7 @@ def index_command(paths, prune, rebuild, batch_size, shard):
                                    show_eta=True, item_show_func=lambda rate: rate) as bar:
                 report = run_plan(store, embedder, plan, batch_size or int(config["BATCH_SIZE"]),
                                   on_batch=RateReporter(bar), workers=threads)
+            save_last_run(config["DATA_DIR"], report, paths, embedder.model_id)
     except (LockHeld, ModelMismatch, ModelUnavailable, StoreError) as exc:
         fail(str(exc))
     for path, reason in report.skipped:
@@ -81,20 +84,33 @@ class RateReporter:
 @click.command("stats")
 @with_appcontext
 def stats_command():
-    """Print how many images are indexed, by which model, in which store, and its size on disk."""
-    service = current_app.extensions["image_search"]
-    try:
-        stats = service.store.stats()
-    except StoreError as exc:
-        fail(str(exc))
-    try:
-        stats["active model"] = service.embedder.model_id
-    except ModelUnavailable as exc:
-        stats["active model"] = f"unavailable: {exc}"
-    for key, value in stats.items():
+    """Print the store's facts, image files on disk vs indexed per folder, and the last run's failures."""
+    health = current_app.extensions["image_search"].health()
+    if "store_error" in health:
+        fail(health["store_error"])
+    facts = dict(health["store"])
+    facts["active model"] = health.get("active_model") or f"unavailable: {health.get('model_error')}"
+    for key, value in facts.items():
         click.echo(f"{key:>13}: {value}")
+    for row in health["folders"]:
+        click.echo(f"{'folder':>13}: {row['folder']}: {row['on_disk']} image files on disk, {row['indexed']} indexed, "
+                   f"{row['not_indexed']} not indexed, {row['gone']} indexed but gone")
+    run = health["last_run"]
+    if not run:
+        click.echo(f"{'last run':>13}: none recorded")
+        return
+    finished = datetime.fromtimestamp(run["finished_at"])
+    click.echo(f"{'last run':>13}: {finished:%Y-%m-%d %H:%M:%S} ({run['seconds']} s): "
+               f"{run['added']} added, {run['updated']} updated, {run['unchanged']} unchanged, "
+               f"{run['pruned']} pruned, {run['failed']} failed")
+    for failure in run["failures"]:
+        click.echo(f"{'failed':>13}: {failure['path']}: {failure['reason']}")
 
 
 def init_app(app: Flask) -> None:
+    from .cli_search import duplicates_command, search_command
+
     app.cli.add_command(index_command)
     app.cli.add_command(stats_command)
+    app.cli.add_command(search_command)
+    app.cli.add_command(duplicates_command)

@@ -30,6 +30,8 @@ DEFAULTS = {
     "THUMBNAIL_SIZE": 256,
     "LOW_CONFIDENCE": 0.55,  # below: warn and blend in file-name matches
     "QUERY_CACHE_SECONDS": 3600,  # how long an image query's vector stays reachable by its URL
+    "CUTOFF_WINDOW": 96,  # hits a page's cut-off and date sort look at (all=1 pages go to MAX_RESULTS)
+    "DUPLICATE_THRESHOLD": 0.95,  # cosine at or above which two images count as near-duplicates
     "WEB_THREADS": 1,  # per-request math threads in the web process (it serves requests in parallel)
     "INDEX_THREADS": 2,  # math threads for `flask index` (it owns the machine)
 }

@@ -15,10 +15,14 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from . import inference
-from .embedders import Embedder
+from . import inference, query_parser
+from .duplicates import DuplicateGroup, find_duplicates
+from .embedders import Embedder, ModelUnavailable
+from .health import folder_counts, load_last_run
 from .images import make_thumbnail
-from .stores import Filters, Hit, ImageRecord, VectorStore, make_store
+from .inference import QueryError
+from .ranking import View, shape
+from .stores import Filters, Hit, ImageRecord, StoreError, VectorStore, make_store
 
 
 class NotFound(LookupError):
@@ -32,6 +36,8 @@ class SearchResult:
     took_ms: float
     notice: str | None = None
     extra: dict = field(default_factory=dict)
+    cutoff: int = 0  # hits before the largest score drop, in relevance order
+    hidden: int = 0  # hits left out after the cut-off (0 with show all)
 
 
 class QueryVectorCache:
@@ -68,6 +74,7 @@ class SearchService:
         self._store: VectorStore | None = None
         self._lock = threading.Lock()
         self.query_cache = QueryVectorCache(float(config["QUERY_CACHE_SECONDS"]))
+        self._duplicates: tuple[tuple, list[DuplicateGroup]] | None = None
 
     # Both are loaded on first use: the app starts fast and still answers pages when a model or a
     # server is missing, and says so on the page that needs it.
@@ -90,49 +97,89 @@ class SearchService:
         return self.embedder.model_id
 
     # --- searches -----------------------------------------------------------------------
-    def search_text(self, text: str, k: int, filters: Filters | None = None) -> SearchResult:
-        started = time.perf_counter()
-        text = inference.clean_text(text, int(self.config["MAX_QUERY_CHARS"]))  # before loading a model
-        vector = self.embedder.embed_texts([text])[0]
-        hits = self._knn(vector, k, filters)
-        notice = None
-        confidence = self.embedder.text_confidence(text)
-        if confidence is not None and confidence < float(self.config["LOW_CONFIDENCE"]):
-            notice = ("The model is unsure what this query shows; file and folder names that match "
-                      "the words are listed first.")
-            hits = self._blend_name_matches(text, vector, hits, k, filters)
-        return self._result(hits, started, notice, confidence=confidence)
+    def search(self, query: str, k: int, filters: Filters | None = None, view: View = View(), *,
+               image: np.ndarray | None = None, exclude: str | None = None) -> SearchResult:
+        """A combined query (see query_parser), optionally with an image's query vector as one more part.
 
-    def search_image(self, data: bytes, k: int, filters: Filters | None = None) -> SearchResult:
+        `exclude` leaves one image out (more like this leaves the image itself out).
+        """
         started = time.perf_counter()
+        max_chars = int(self.config["MAX_QUERY_CHARS"])
+        query = " ".join((query or "").split())
+        if len(query) > max_chars:
+            raise QueryError(f"The query is too long ({len(query)} characters; at most {max_chars}).")
+        parsed = query_parser.parse(query, allow_empty=image is not None)
+        vector = self._combine(parsed, image)
+        hits = [h for h in self._knn(vector, k + bool(exclude), filters) if h.id != exclude][:k]
+        notice, extra = None, {}
+        if parsed.is_plain_text and image is None:
+            confidence = extra["confidence"] = self.embedder.text_confidence(query)
+            if confidence is not None and confidence < float(self.config["LOW_CONFIDENCE"]):
+                notice = ("The model is unsure what this query shows; file and folder names that match "
+                          "the words are listed first.")
+                hits = self._blend_name_matches(query, vector, hits, k, filters)
+        return self._result(hits, started, view, notice, **extra)
+
+    def search_text(self, text: str, k: int, filters: Filters | None = None, view: View = View()) -> SearchResult:
+        return self.search(text, k, filters, view)
+
+    def cache_image(self, data: bytes) -> tuple[np.ndarray, str]:
+        """An uploaded image's query vector, and the key its results page is reachable under."""
         vector = inference.image_query_vector(self.embedder, data)
-        return self._result(self._knn(vector, k, filters), started)
+        return vector, self.query_cache.put(vector, data)
 
-    def remember_image_query(self, data: bytes) -> str:
-        """Embed an uploaded image and keep only its vector, under a key for a stable results URL."""
-        return self.query_cache.put(inference.image_query_vector(self.embedder, data), data)
+    def search_image(self, data: bytes, k: int, filters: Filters | None = None, view: View = View(),
+                     text: str = "") -> tuple[SearchResult, str]:
+        """Results for an uploaded image (plus optional query text), and the key of its cached vector."""
+        vector, key = self.cache_image(data)
+        return self.search(text, k, filters, view, image=vector), key
 
-    def search_cached_image(self, key: str, k: int, filters: Filters | None = None) -> SearchResult:
-        started = time.perf_counter()
-        return self._result(self._knn(self.query_cache.get(key), k, filters), started)
+    def search_cached_image(self, key: str, k: int, filters: Filters | None = None, view: View = View(),
+                            text: str = "") -> SearchResult:
+        return self.search(text, k, filters, view, image=self.query_cache.get(key))
 
-    def similar(self, image_id: str, k: int, filters: Filters | None = None) -> SearchResult:
+    def similar(self, image_id: str, k: int, filters: Filters | None = None, view: View = View(),
+                text: str = "") -> SearchResult:
         """More like this: the image's own stored vector is the query, and the image itself is left out."""
-        started = time.perf_counter()
+        return self.search(text, k, filters, view, image=self._image_query(image_id, NotFound), exclude=image_id)
+
+    def _image_query(self, image_id: str, error: type[Exception]) -> np.ndarray:
         stored = self.store.get_vector(image_id)
         if stored is None:
-            raise NotFound(f"No indexed image has the id {image_id!r}.")
-        vector = self.embedder.image_query(stored[None, :])[0]
-        hits = [h for h in self._knn(vector, k + 1, filters) if h.id != image_id][:k]
-        return self._result(hits, started)
+            raise error(f"No indexed image has the id {image_id!r}.")
+        return self.embedder.image_query(stored[None, :])[0]
+
+    def _combine(self, parsed: query_parser.ParsedQuery, image: np.ndarray | None) -> np.ndarray:
+        """The weighted sum of the parts' unit vectors, renormalised."""
+        weights, vectors = [], []
+        texts = [p for p in parsed.parts if p.kind == "text"]
+        if texts:
+            weights += [p.weight for p in texts]
+            vectors += list(self.embed_texts([p.value for p in texts]))
+        for part in parsed.parts:
+            if part.kind == "id":
+                weights.append(part.weight)
+                vectors.append(self._image_query(part.value, QueryError))
+        if image is not None:
+            weights.append(1.0)
+            vectors.append(image)
+        units = np.stack([v / max(float(np.linalg.norm(v)), 1e-12) for v in vectors])
+        combined = np.asarray(weights, dtype=np.float32) @ units
+        norm = float(np.linalg.norm(combined))
+        if norm < 1e-6:
+            raise QueryError("The parts of this query cancel each other out; remove a negative or change a weight.")
+        return (combined / norm).astype(np.float32)
 
     def _knn(self, vector: np.ndarray, k: int, filters: Filters | None) -> list[Hit]:
         self.store.check_model(self.embedder.model_id)
         return self.store.knn(vector, k, filters)
 
-    def _result(self, hits: list[Hit], started: float, notice: str | None = None, **extra) -> SearchResult:
+    def _result(self, hits: list[Hit], started: float, view: View = View(), notice: str | None = None,
+                **extra) -> SearchResult:
+        shown, cut = shape(hits, view)
         took = (time.perf_counter() - started) * 1000
-        return SearchResult(hits, self.embedder.model_id, round(took, 1), notice, extra)
+        return SearchResult(shown, self.embedder.model_id, round(took, 1), notice, extra,
+                            cutoff=cut, hidden=len(hits) - len(shown))
 
     def _blend_name_matches(self, text: str, vector: np.ndarray, hits: list[Hit], k: int,
                             filters: Filters | None) -> list[Hit]:
@@ -159,6 +206,32 @@ class SearchService:
 
     def embed_image(self, data: bytes) -> np.ndarray:
         return inference.image_vector(self.embedder, data)
+
+    # --- collection ------------------------------------------------------------------------
+    def duplicates(self, threshold: float | None = None) -> list[DuplicateGroup]:
+        """Cached until the store changes (its count, or a new indexing run): one kNN per image is slow."""
+        self.store.check_model(self.embedder.model_id)
+        threshold = float(threshold or self.config["DUPLICATE_THRESHOLD"])
+        last_run = load_last_run(self.config["DATA_DIR"]) or {}
+        key = (threshold, self.store.count(), self.store.model_id, last_run.get("finished_at"))
+        cached = self._duplicates
+        if cached is None or cached[0] != key:
+            cached = self._duplicates = (key, find_duplicates(self.store, threshold))
+        return cached[1]
+
+    def health(self) -> dict:
+        """What `flask stats` and /health show; problems are reported, not raised."""
+        facts: dict = {"data_dir": str(self.config["DATA_DIR"]), "last_run": load_last_run(self.config["DATA_DIR"])}
+        try:
+            facts["store"] = self.store.stats()
+            facts["folders"] = folder_counts(self.store)
+        except StoreError as exc:
+            facts["store_error"] = str(exc)
+        try:
+            facts["active_model"] = self.embedder.model_id
+        except ModelUnavailable as exc:
+            facts["model_error"] = str(exc)
+        return facts
 
     # --- files ----------------------------------------------------------------------------
     def record(self, image_id: str) -> ImageRecord:

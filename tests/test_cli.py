@@ -73,3 +73,19 @@ def test_stats(runner, photo_dir):
     runner.invoke(args=["index", str(photo_dir)])
     output = runner.invoke(args=["stats"]).output
     assert "count: 7" in output and "model: test-colour-v1" in output and "size_bytes:" in output
+
+
+def test_index_saves_a_last_run_report_and_stats_shows_health(runner, photo_dir, app):
+    runner.invoke(args=["index", str(photo_dir)])
+    from image_search.health import load_last_run
+
+    run = load_last_run(app.config["DATA_DIR"])
+    assert run["added"] == 7 and run["failed"] == 2 and run["paths"] == [str(photo_dir)]
+    output = runner.invoke(args=["stats"]).output
+    assert f"{photo_dir}: 9 image files on disk, 7 indexed, 2 not indexed, 0 indexed but gone" in output
+    assert "7 added, 0 updated, 0 unchanged, 0 pruned, 2 failed" in output
+    assert f"failed: {photo_dir / 'broken.jpg'}: cannot decode" in output
+
+
+def test_stats_before_any_run(runner):
+    assert "last run: none recorded" in runner.invoke(args=["stats"]).output

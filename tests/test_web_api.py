@@ -13,7 +13,7 @@ def test_search_by_text_shape(indexed, client, photo_dir):
     assert len(body["hits"]) == 2
     best = body["hits"][0]
     assert best["path"] == str(photo_dir / "green.png")
-    assert set(best) == {"id", "path", "score", "thumbnail_url"}
+    assert set(best) == {"id", "path", "score", "taken_at", "thumbnail_url"}
     assert best["thumbnail_url"] == f"/thumbnail/{best['id']}"
     assert body["hits"][0]["score"] >= body["hits"][1]["score"]
 
@@ -60,3 +60,44 @@ def test_unknown_id_and_route_are_404_json(client):
     assert client.get("/api/similar/nope").get_json()["error"]
     assert client.get("/api/similar/nope").status_code == 404
     assert client.get("/api/nothing").status_code == 404 and client.get("/api/nothing").get_json()["error"]
+
+
+def test_filters_sort_and_cut_off(indexed, client, photo_dir):
+    body = client.get(f"/api/search?q=red&k=5&folder={photo_dir / 'nested'}&sort=date").get_json()
+    assert len(body["hits"]) == 3 and all("/nested/" in h["path"] for h in body["hits"])
+    dates = [h["taken_at"] for h in body["hits"]]
+    assert dates == sorted(dates, reverse=True)
+    body = client.get("/api/search?q=blue&k=7").get_json()
+    assert len(body["hits"]) == 7 and body["cutoff"] == 1 and body["hidden"] == 0  # scripts get k by default
+    body = client.get("/api/search?q=blue&k=7&all=0").get_json()
+    assert len(body["hits"]) == 1 and body["hidden"] == 6
+
+
+def test_combined_query_and_image_plus_words(indexed, client, photo_dir):
+    assert client.get("/api/search?q=red+%2B+3:blue&k=1").get_json()["hits"][0]["path"].endswith("blue.webp")
+    response = client.post("/api/search", data={"image": (io.BytesIO(image_bytes(solid((0, 0, 250)))), "q.png"),
+                                                "q": "3:green", "k": "1"}, content_type="multipart/form-data")
+    assert response.get_json()["hits"][0]["path"] == str(photo_dir / "green.png")
+    red_id = id_of(indexed, photo_dir / "red.jpg")
+    assert client.get(f"/api/similar/{red_id}?q=green&k=1").get_json()["hits"][0]["path"].endswith("yellow.gif")
+
+
+@pytest.mark.parametrize("url, message", [
+    ("/api/search?q=red&to=31-12-2023", "YYYY-MM-DD"), ("/api/search?q=red&type=exe", "Unknown file type"),
+    ("/api/search?q=red&min_height=-1", "whole number"), ("/api/search?q=2:", "nothing after"),
+    ("/api/search?q=red&all=yes", "'all'"), ("/api/similar/abc?q=red&from=x", "YYYY-MM-DD"),
+    ("/api/duplicates?threshold=0.2", "between 0.5 and 1"),
+])
+def test_bad_parameters_are_400_with_a_message(indexed, client, url, message):
+    response = client.get(url)
+    assert response.status_code == 400 and message in response.get_json()["error"]
+
+
+def test_duplicates_and_health(indexed, client, photo_dir):
+    groups = client.get("/api/duplicates").get_json()["groups"]
+    assert [[i["path"] for i in g["images"]] for g in groups] == [
+        [str(photo_dir / "transparent.png"), str(photo_dir / "white.bmp")]]
+    assert set(groups[0]["images"][0]) == {"id", "path", "size", "width", "height"}
+    health = client.get("/api/health").get_json()
+    assert health["store"]["count"] == 7 and health["active_model"] == "test-colour-v1"
+    assert health["folders"][0]["not_indexed"] == 2 and health["last_run"]["failed"] == 2

@@ -16,9 +16,9 @@ def test_text_search_renders_thumbnail_grid_best_first(indexed, client, photo_di
 
 
 def test_pagination(indexed, client):
-    first = client.get("/search?q=blue").get_data(as_text=True)
+    first = client.get("/search?q=blue&all=1").get_data(as_text=True)
     assert first.count('class="tile"') == 3 and 'rel="next"' in first
-    third = client.get("/search?q=blue&page=3").get_data(as_text=True)
+    third = client.get("/search?q=blue&all=1&page=3").get_data(as_text=True)
     assert third.count('class="tile"') == 1 and 'rel="prev"' in third and 'rel="next"' not in third
 
 
@@ -49,3 +49,74 @@ def test_unknown_ids_are_404(client):
     for url in ["/image/nope", "/similar/nope", "/search/image/nope"]:
         response = client.get(url)
         assert response.status_code == 404 and "Traceback" not in response.get_data(as_text=True)
+
+
+def tile_names(page: str) -> list[str]:
+    return [part.split('<span class="name">', 1)[1].split("<", 1)[0] for part in page.split('class="tile"')[1:]]
+
+
+def test_cut_off_hides_the_tail_with_a_show_all_link(indexed, client):
+    page = client.get("/search?q=blue").get_data(as_text=True)
+    assert tile_names(page) == ["blue.webp"]
+    assert "6 less similar hidden" in page and 'href="/search?q=blue&amp;all=1"' in page
+    page = client.get("/search?q=blue&all=1").get_data(as_text=True)
+    assert page.count('class="tile"') == 3 and "show only the closest 1" in page
+    assert 'name="all" value="1"' in page  # the filter form keeps show-all
+
+
+def test_filters_in_the_url_and_the_form(indexed, client, photo_dir):
+    nested = photo_dir / "nested"
+    page = client.get(f"/search?q=red&folder={nested}&type=tiff,webp&all=1").get_data(as_text=True)
+    assert sorted(tile_names(page)) == ["black.tiff", "blue.webp"]
+    assert f'name="folder" value="{nested}"' in page and 'name="type" value="tiff,webp"' in page
+    assert "Filters (on)" in page and "<details open>" in page and 'name="q" value="red"' in page
+    page = client.get("/search?q=red&min_width=65").get_data(as_text=True)
+    assert "No indexed image matches these filters" in page and 'href="/search?q=red">clear the filters' in page
+
+
+def test_pager_keeps_every_parameter(indexed, client):
+    page = client.get("/search?q=blue&all=1&sort=date&type=png,jpeg,gif").get_data(as_text=True)
+    assert 'rel="next" href="/search?q=blue&amp;all=1&amp;sort=date&amp;type=png,jpeg,gif&amp;page=2"' in page
+    assert '<option value="date" selected>' in page
+
+
+def test_bad_filters_and_queries_are_400_with_the_reason(indexed, client):
+    for url, message in [("/search?q=red&from=2023-02-30", "YYYY-MM-DD"),
+                         ("/search?q=red&type=doc", "Unknown file type"),
+                         ("/search?q=red&folder=relative", "absolute folder path"), ("/search?q=red&sort=size", "sort"),
+                         ("/search?q=red+%2B", "Part 2 of the query is empty"), ("/search?q=-red", "only negatives"),
+                         ("/search?q=red&min_width=big", "whole number of pixels")]:
+        response = client.get(url)
+        assert response.status_code == 400 and message in response.get_data(as_text=True), url
+
+
+def test_combined_query_is_kept_in_the_box(indexed, client):
+    page = client.get("/search", query_string={"q": '3:red + blue -"white"'}).get_data(as_text=True)
+    assert first_tile_name(page) == "red.jpg"
+    assert 'value="3:red + blue -&#34;white&#34;"' in page
+
+
+def test_more_like_this_with_words_and_filters(indexed, client, photo_dir):
+    red_id = id_of(indexed, photo_dir / "red.jpg")
+    page = client.get(f"/similar/{red_id}?q=3:green&all=1").get_data(as_text=True)
+    assert first_tile_name(page) == "green.png" and "More like red.jpg + “3:green”" in page
+    assert 'name="q" value="3:green"' in page  # the "add words" box
+
+
+def test_result_count_time_and_help(indexed, client):
+    page = client.get("/search?q=red&all=1").get_data(as_text=True)
+    assert "7 images · page 1 ·" in page and " ms" in page
+    assert '<details class="help">' in page and '-"red car"' in page
+
+
+def test_pages_have_no_inline_scripts_or_handlers(indexed, client, photo_dir):
+    import re
+
+    red_id = id_of(indexed, photo_dir / "red.jpg")
+    for url in ["/", "/search?q=red", f"/similar/{red_id}", f"/image/{red_id}", "/search/image", "/duplicates",
+                "/health", "/search?q=red+%2B"]:
+        page = client.get(url).get_data(as_text=True)
+        assert all("src=" in tag for tag in re.findall(r"<script[^>]*>", page)), url
+        assert not re.search(r"\son[a-z]+=", page), url
+    for name in ("keyboard.js", "drop.js"):
+        assert client.get(f"/static/{name}").status_code == 200

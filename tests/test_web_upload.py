@@ -60,3 +60,14 @@ def test_csrf_is_required(tmp_path, embedder):
     response = client.post("/search/image", data={"csrf_token": token, "image": (
         io.BytesIO(image_bytes(solid((1, 2, 3)))), "q.png")}, content_type="multipart/form-data")
     assert response.status_code == 303
+
+
+def test_upload_with_words_keeps_them_in_the_results_url(indexed, client):
+    response = client.post("/search/image", data={"image": (io.BytesIO(image_bytes(solid((0, 0, 250)))), "q.png"),
+                                                  "q": "3:green"}, content_type="multipart/form-data")
+    assert response.status_code == 303 and response.headers["Location"].endswith("?q=3:green")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert first_tile_name(page) == "green.png" and "Images like your picture + “3:green”" in page
+    response = client.post("/search/image", data={"image": (io.BytesIO(image_bytes(solid((0, 0, 250)))), "q.png"),
+                                                  "q": "dog +"}, content_type="multipart/form-data")
+    assert response.status_code == 400 and "Part 2 of the query is empty" in response.get_data(as_text=True)

@@ -1,35 +1,58 @@
-"""The JSON API: search by text or image, more like this, and the inference endpoint."""
+"""The JSON API: search by text, image or both, more like this, duplicates, health, the inference endpoint."""
 from __future__ import annotations
+
+from datetime import datetime
 
 from flask import Blueprint, jsonify, request, url_for
 
 from ..inference import QueryError
 from ..services import SearchResult
 from . import service
-from .params import k_param, uploaded_image
+from .params import filters_param, k_param, query_param, threshold_param, uploaded_image, view_param
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 
 def hits_json(result: SearchResult):
-    return jsonify(model=result.model, took_ms=result.took_ms, notice=result.notice, hits=[
+    return jsonify(model=result.model, took_ms=result.took_ms, notice=result.notice, cutoff=result.cutoff,
+                   hidden=result.hidden, hits=[
         {"id": h.id, "path": h.record.path, "score": round(h.score, 6),
+         "taken_at": datetime.fromtimestamp(h.record.taken_at).isoformat(timespec="seconds"),
          "thumbnail_url": url_for("files.thumbnail", image_id=h.id)} for h in result.hits])
+
+
+# Scripts ask for k hits and get k by default (all=1); all=0 applies the pages' cut-off.
+def search_args() -> dict:
+    return {"k": k_param(), "filters": filters_param(), "view": view_param(show_all_default=True)}
 
 
 @bp.get("/search")
 def search_text():
-    return hits_json(service().search_text(request.args.get("q", ""), k_param()))
+    return hits_json(service().search(query_param(), **search_args()))
 
 
 @bp.post("/search")
 def search_image():
-    return hits_json(service().search_image(uploaded_image(), k_param()))
+    result, _ = service().search_image(uploaded_image(), text=query_param(), **search_args())
+    return hits_json(result)
 
 
 @bp.get("/similar/<image_id>")
 def similar(image_id: str):
-    return hits_json(service().similar(image_id, k_param()))
+    return hits_json(service().similar(image_id, text=query_param(), **search_args()))
+
+
+@bp.get("/duplicates")
+def duplicates():
+    groups = service().duplicates(threshold_param())
+    return jsonify(groups=[{"similarity": round(g.similarity, 6), "images": [
+        {"id": r.id, "path": r.path, "size": r.size, "width": r.width, "height": r.height}
+        for r in g.records]} for g in groups])
+
+
+@bp.get("/health")
+def health():
+    return jsonify(service().health())
 
 
 @bp.post("/embed")

@@ -4,6 +4,9 @@ from __future__ import annotations
 from flask import current_app, request
 
 from ..inference import QueryError
+from ..ranking import View
+from ..search_params import parse_filters, parse_view
+from ..stores import Filters
 
 
 def int_param(name: str, default: int, low: int, high: int) -> int:
@@ -26,6 +29,31 @@ def k_param() -> int:
 def page_param() -> int:
     last = max(1, int(current_app.config["MAX_RESULTS"]) // int(current_app.config["PAGE_SIZE"]))
     return int_param("page", 1, 1, last)
+
+
+def query_param() -> str:
+    return request.values.get("q", "")
+
+
+def filters_param() -> Filters:
+    return parse_filters(request.values)
+
+
+def view_param(show_all_default: bool = False) -> View:
+    return parse_view(request.values, show_all_default)
+
+
+def threshold_param() -> float | None:
+    raw = request.values.get("threshold", "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0.5 <= value <= 1.0:
+        raise QueryError(f"'threshold' must be a cosine between 0.5 and 1, not {raw[:40]!r}.")
+    return value
 
 
 def uploaded_image() -> bytes:

@@ -1,28 +1,51 @@
-"""Pages: the search box, text results, image-query results, "more like this" and the detail view."""
+"""Pages: the search box, text and combined results, image-query results, "more like this", the detail view."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, render_template, request, url_for
 
+from ..ranking import View
+from ..search_params import FILTER_NAMES
 from ..services import SearchResult
 from . import service
-from .params import page_param
+from .params import filters_param, page_param, query_param, view_param
 from .upload import UploadForm
 
 bp = Blueprint("search", __name__)
 
 
-def page_window() -> tuple[int, int]:
-    """(page, k): a page's hits are the tail of the first page*size nearest neighbours."""
-    page = page_param()
-    return page, page * int(current_app.config["PAGE_SIZE"])
+def page_window(view: View) -> tuple[int, int]:
+    """(page, k). Every page of a query looks at the same window of hits, so they agree on the cut-off;
+    show-all by relevance widens it to one hit past this page (to know whether a next page exists),
+    show-all by date looks at every reachable hit."""
+    page, size = page_param(), int(current_app.config["PAGE_SIZE"])
+    most, window = int(current_app.config["MAX_RESULTS"]), int(current_app.config["CUTOFF_WINDOW"])
+    if view.show_all and view.sort == "date":
+        return page, most
+    if view.show_all:
+        return page, min(max(window, page * size + 1), most)
+    return page, min(window, most)
 
 
-def render_results(result: SearchResult, page: int, title: str, **context):
+def url_with(**changes) -> str:
+    """This page's URL with some query parameters changed (None removes one): all state lives in the URL."""
+    args = {k: v for k, v in request.args.items() if v != ""}
+    args.update(changes)
+    args = {k: v for k, v in args.items() if v is not None}
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def search_page(kind: str, title: str, run, **context):
+    view = view_param()
+    page, k = page_window(view)
+    result: SearchResult = run(k=k, filters=filters_param(), view=view)
+    maybe_more = len(result.hits) + result.hidden >= k  # the window was full: more may exist beyond it
     size = int(current_app.config["PAGE_SIZE"])
-    hits = result.hits[(page - 1) * size:page * size]
-    has_next = len(result.hits) == page * size and page * size < int(current_app.config["MAX_RESULTS"])
-    return render_template("results.html", result=result, hits=hits, page=page, has_next=has_next,
-                           title=title, form=UploadForm(), **context)
+    filters_set = any(request.args.get(name) for name in FILTER_NAMES)
+    return render_template("results.html", result=result, hits=result.hits[(page - 1) * size:page * size],
+                           page=page, has_next=len(result.hits) > page * size, view=view, kind=kind,
+                           title=title, form=UploadForm(), filters_set=filters_set, url_with=url_with,
+                           maybe_more=maybe_more and not result.hidden,
+                           args=request.args, **context)
 
 
 @bp.get("/")
@@ -32,25 +55,24 @@ def index():
 
 @bp.get("/search")
 def search_text():
-    query = request.args.get("q", "")
-    page, k = page_window()
-    result = service().search_text(query, k)
-    return render_results(result, page, f"“{query.strip()}”", query=query)
+    query = query_param()
+    return search_page("text", f"“{query.strip()}”", lambda **a: service().search(query, **a), query=query)
 
 
 @bp.get("/search/image/<key>")
 def search_image_results(key: str):
-    page, k = page_window()
-    result = service().search_cached_image(key, k)
-    return render_results(result, page, "Images like your picture", image_key=key)
+    text = query_param()
+    title = "Images like your picture" + (f" + “{text.strip()}”" if text.strip() else "")
+    return search_page("image", title, lambda **a: service().search_cached_image(key, text=text, **a),
+                       image_key=key)
 
 
 @bp.get("/similar/<image_id>")
 def similar(image_id: str):
-    page, k = page_window()
+    text = query_param()
     record = service().record(image_id)
-    result = service().similar(image_id, k)
-    return render_results(result, page, f"More like {record.name}", source=record)
+    title = f"More like {record.name}" + (f" + “{text.strip()}”" if text.strip() else "")
+    return search_page("similar", title, lambda **a: service().similar(image_id, text=text, **a), source=record)
 
 
 @bp.get("/image/<image_id>")

@@ -1,9 +1,10 @@
-"""The image upload page: a picture as the query. Its results get a stable GET URL."""
+"""The image upload page: a picture (plus optional words) as the query. Its results get a stable GET URL."""
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
+from wtforms import StringField
 
 from ..inference import QueryError
 from . import service
@@ -13,6 +14,7 @@ bp = Blueprint("upload", __name__)
 
 class UploadForm(FlaskForm):
     image = FileField("Image", validators=[FileRequired("Choose an image file to search with.")])
+    q = StringField("Add words (optional)")
 
 
 @bp.route("/search/image", methods=["GET", "POST"])
@@ -22,6 +24,7 @@ def search_by_image():
         if form.is_submitted():
             raise QueryError(" ".join(sum(form.errors.values(), [])) or "Choose an image file.")
         return render_template("upload.html", form=form, query="")
-    # The bytes are read into memory only; the image is never written to disk.
-    key = service().remember_image_query(form.image.data.read())
-    return redirect(url_for("search.search_image_results", key=key), code=303)
+    text = (form.q.data or "").strip()
+    # The bytes are read into memory only; the image is never written to disk. k=1 checks the words too.
+    _, key = service().search_image(form.image.data.read(), k=1, text=text)
+    return redirect(url_for("search.search_image_results", key=key, q=text or None), code=303)

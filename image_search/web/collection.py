@@ -1,0 +1,22 @@
+"""Pages about the collection itself: near-duplicate groups and health."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template
+
+from . import service
+from .params import threshold_param
+from .upload import UploadForm
+
+bp = Blueprint("collection", __name__)
+
+
+@bp.get("/duplicates")
+def duplicates():
+    threshold = threshold_param() or float(current_app.config["DUPLICATE_THRESHOLD"])
+    return render_template("duplicates.html", groups=service().duplicates(threshold), threshold=threshold,
+                           form=UploadForm())
+
+
+@bp.get("/health")
+def health():
+    return render_template("health.html", health=service().health(), form=UploadForm())

@@ -1,0 +1,53 @@
+// Drop or paste a picture anywhere: it is posted like the upload form, and the browser then opens
+// the results' stable GET URL (so back, reload and bookmarks work as for any other search).
+(() => {
+  const body = document.body;
+  const overlay = document.querySelector(".drop-overlay");
+  const firstImage = (files) => [...(files || [])].find((f) => f.type.startsWith("image/"));
+  const hasFiles = (event) => [...(event.dataTransfer?.types || [])].includes("Files");
+
+  function show(text) {
+    overlay.textContent = text;
+    overlay.hidden = false;
+  }
+
+  async function search(file) {
+    const form = new FormData();
+    form.append("csrf_token", body.dataset.csrfToken);
+    form.append("image", file, file.name || "pasted.png");
+    const words = document.querySelector("#upload-form input[name=q]");
+    if (words && words.value.trim()) form.append("q", words.value.trim());
+    show("Searching…");
+    try {
+      const response = await fetch(body.dataset.uploadUrl, { method: "POST", body: form });
+      if (response.ok) return location.assign(response.url);  // fetch followed the 303 redirect
+      const page = new DOMParser().parseFromString(await response.text(), "text/html");
+      show(page.querySelector(".error")?.textContent || `The search failed (${response.status}).`);
+    } catch (error) {
+      show("The search failed: the server did not answer.");
+    }
+    setTimeout(() => { overlay.hidden = true; }, 4000);
+  }
+
+  document.addEventListener("dragover", (event) => {
+    if (!hasFiles(event)) return;
+    event.preventDefault();
+    show("Drop the picture to search with it");
+  });
+  document.addEventListener("dragleave", (event) => {
+    if (event.relatedTarget === null) overlay.hidden = true;
+  });
+  document.addEventListener("drop", (event) => {
+    if (!hasFiles(event)) return;
+    event.preventDefault();
+    const file = firstImage(event.dataTransfer.files);
+    if (file) search(file);
+    else show("That is not a picture: drop an image file.");
+  });
+  document.addEventListener("paste", (event) => {
+    const file = firstImage(event.clipboardData?.files);
+    if (!file) return;  // ordinary text pastes into the search box as usual
+    event.preventDefault();
+    search(file);
+  });
+})();

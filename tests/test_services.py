@@ -1,0 +1,123 @@
+import os
+from datetime import datetime
+
+import numpy as np
+import pytest
+
+from image_search.inference import QueryError
+from image_search.query_parser import parse
+from image_search.ranking import View
+from image_search.search_params import parse_filters
+from tests.conftest import id_of
+from tests.photos import image_bytes, solid
+
+
+def service_of(app):
+    return app.extensions["image_search"]
+
+
+def names(result):
+    return [h.record.name for h in result.hits]
+
+
+def test_negative_pushes_an_image_down(indexed):
+    service = service_of(indexed)
+    plain = {h.record.name: h.score for h in service.search("red yellow", 7).hits}
+    negative = {h.record.name: h.score for h in service.search("red yellow -white", 7).hits}
+    assert negative["white.bmp"] < plain["white.bmp"] - 0.3
+    assert names(service.search("red yellow -white", 7))[-2:] != ["red.jpg"]
+
+
+def test_weights_decide_which_part_wins(indexed):
+    service = service_of(indexed)
+    assert names(service.search("3:red + blue", 1)) == ["red.jpg"]
+    assert names(service.search("red + 3:blue", 1)) == ["blue.webp"]
+
+
+def test_weighted_sum_is_renormalised(indexed):
+    service = service_of(indexed)
+    vector = service._combine(parse("2:red + green"), None)
+    red, green = service.embedder.embed_texts(["red", "green"])
+    expected = 2 * red + green
+    assert np.allclose(vector, expected / np.linalg.norm(expected), atol=1e-6)
+
+
+def test_indexed_image_as_a_part(indexed, photo_dir):
+    service = service_of(indexed)
+    blue_id = id_of(indexed, photo_dir / "nested" / "blue.webp")
+    assert names(service.search(f"id:{blue_id}", 1)) == ["blue.webp"]
+    assert names(service.search(f"id:{blue_id} + 3:red", 1)) == ["red.jpg"]
+    with pytest.raises(QueryError, match="No indexed image has the id"):
+        service.search("id:0123456789abcdef0123 + red", 1)
+
+
+def test_parts_that_cancel_out_are_refused(indexed):
+    with pytest.raises(QueryError, match="cancel each other out"):
+        service_of(indexed).search("red -red", 3)
+
+
+def test_image_plus_words(indexed):
+    service = service_of(indexed)
+    result, key = service.search_image(image_bytes(solid((10, 20, 240))), 1, text="3:red")
+    assert names(result) == ["red.jpg"]
+    assert names(service.search_cached_image(key, 1)) == ["blue.webp"]
+    assert names(service.search_cached_image(key, 1, text="3:green")) == ["green.png"]
+
+
+def test_more_like_this_with_words_leaves_the_image_out(indexed, photo_dir):
+    service = service_of(indexed)
+    red_id = id_of(indexed, photo_dir / "red.jpg")
+    assert names(service.similar(red_id, 1, text="green")) == ["yellow.gif"]  # red + green
+    result = service.similar(red_id, 6, text="3:green", view=View(show_all=True))
+    assert red_id not in {h.id for h in result.hits} and names(result)[0] == "green.png" and len(result.hits) == 6
+
+
+@pytest.fixture
+def mixed(app, runner, tmp_path):
+    """20 red JPEGs from 2023, and 6 larger blue PNGs from June 2021 in another folder."""
+    near, far = tmp_path / "mixed" / "near", tmp_path / "mixed" / "far"
+    near.mkdir(parents=True), far.mkdir(parents=True)
+    for i in range(20):
+        solid((200 + i, 10, 10)).save(near / f"red{i:02}.jpg", "JPEG")
+        os.utime(near / f"red{i:02}.jpg", (datetime(2023, 5, 1).timestamp(),) * 2)
+    for i in range(6):
+        solid((10, 10, 200 + i), size=(100, 80)).save(far / f"blue{i}.png", "PNG")
+        os.utime(far / f"blue{i}.png", (datetime(2021, 6, 1 + i).timestamp(),) * 2)
+    assert runner.invoke(args=["index", str(tmp_path / "mixed")]).exit_code == 0
+    return far
+
+
+@pytest.mark.parametrize("values", [{"folder": "FAR"}, {"type": "png"}, {"min_width": "100"},
+                                    {"min_height": "80"}, {"from": "2021-06-01", "to": "2021-06-30"}])
+def test_a_filtered_query_returns_k_hits_when_k_match(app, mixed, values):
+    values = {k: v.replace("FAR", str(mixed)) for k, v in values.items()}
+    service = service_of(app)
+    result = service.search("red", 5, parse_filters(values))  # every red image outranks every blue one
+    assert len(result.hits) == 5 and all(n.startswith("blue") for n in names(result))
+    assert len(service.search("red", 50, parse_filters(values), View(show_all=True)).hits) == 6
+
+
+def test_date_range_is_inclusive_of_both_days(app, mixed):
+    result = service_of(app).search("red", 50, parse_filters({"from": "2021-06-02", "to": "2021-06-03"}),
+                                    View(show_all=True))
+    assert sorted(names(result)) == ["blue1.png", "blue2.png"]
+
+
+def test_sort_by_date_keeps_only_the_relevant_then_orders_newest_first(app, mixed):
+    result = service_of(app).search("blue", 26, view=View(sort="date"))
+    assert result.hidden == 20 and names(result) == [f"blue{i}.png" for i in range(5, -1, -1)]
+
+
+def test_duplicates_are_cached_until_the_collection_changes(indexed, runner, photo_dir, monkeypatch):
+    import shutil
+
+    import image_search.services as services
+
+    service = service_of(indexed)
+    calls = []
+    real = services.find_duplicates
+    monkeypatch.setattr(services, "find_duplicates", lambda *a: calls.append(1) or real(*a))
+    assert len(service.duplicates(0.99)) == len(service.duplicates(0.99)) == 1 and len(calls) == 1
+    shutil.copy(photo_dir / "red.jpg", photo_dir / "red2.jpg")
+    runner.invoke(args=["index", str(photo_dir)])
+    assert len(service.duplicates(0.99)) == 2 and len(calls) == 2
