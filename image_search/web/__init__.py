@@ -9,7 +9,7 @@ def service() -> SearchService:
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import api, files, search, upload
+    from . import api, files, openapi, search, upload
 
-    for module in (search, upload, files, api):
+    for module in (search, upload, files, api, openapi):
         app.register_blueprint(module.bp)
