@@ -63,13 +63,15 @@ def test_large_uploads_stay_in_memory(indexed, client, monkeypatch, tmp_path):
 
     for name in ("TemporaryFile", "NamedTemporaryFile", "SpooledTemporaryFile", "mkstemp"):
         monkeypatch.setattr(tempfile, name, no_temp_files)
-    watched = [indexed.config["DATA_DIR"], Path(tempfile.gettempdir())]
-    before = [set(p.rglob("*")) if p == watched[0] else set(p.iterdir()) for p in watched]
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # a private /tmp, to watch alone
+    watched = [indexed.config["DATA_DIR"], tmp_path / "tmp"]
+    before = [set(p.rglob("*")) for p in watched]
     for url in ("/api/search", "/api/embed", "/search/image"):
         response = client.post(url, data={"image": (io.BytesIO(data), "big.png")},
                                content_type="multipart/form-data")
         assert response.status_code in (200, 303), response.get_data(as_text=True)[:200]
-    after = [set(p.rglob("*")) if p == watched[0] else set(p.iterdir()) for p in watched]
+    after = [set(p.rglob("*")) for p in watched]
     assert after == before
 
 
