@@ -2,6 +2,7 @@
 queries. Prints throughput, p50/p95 latency, errors and the server's RSS at start and end.
 
     python bench/load_test.py [--requests 10000] [--seconds 60] [--clients 4] [--threads 4] [--images 300]
+                              [--index-during N]   # also run `flask index` on N new images meanwhile
 
 Model: the test embedder (tests/colour_embedder.py, via IMAGE_SEARCH_EMBEDDER_FACTORY), so the
 figures measure the web stack, the store and the server, not a neural network. Only 127.0.0.1.
@@ -98,14 +99,26 @@ class Client(threading.Thread):
                 self.errors.append(str(status))
 
 
+def write_photos(folder: Path, count: int, rng: random.Random) -> None:
+    from PIL import Image
+
+    folder.mkdir()
+    for i in range(count):
+        Image.new("RGB", (160, 120), tuple(rng.randrange(256) for _ in range(3))).save(folder / f"{i}.jpg")
+
+
+def start_indexer(folder: Path, data_dir: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "image_search", "index", "--batch-size", "8",
+                             str(folder)], cwd=ROOT, env=app_env(data_dir), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
 def prepare(workdir: Path, images: int) -> tuple[Path, list[bytes]]:
     from PIL import Image
 
     rng = random.Random(0)
     folder, data_dir = workdir / "photos", workdir / "data"
-    folder.mkdir()
-    for i in range(images):
-        Image.new("RGB", (160, 120), tuple(rng.randrange(256) for _ in range(3))).save(folder / f"{i}.jpg")
+    write_photos(folder, images, rng)
     subprocess.run([sys.executable, "-m", "flask", "--app", "image_search", "index", str(folder)], cwd=ROOT,
                    env=app_env(data_dir), check=True, capture_output=True)
     queries = []
@@ -116,9 +129,12 @@ def prepare(workdir: Path, images: int) -> tuple[Path, list[bytes]]:
     return data_dir, queries
 
 
-def run(requests: int, seconds: float, clients: int, threads: int, images: int) -> dict:
+def run(requests: int, seconds: float, clients: int, threads: int, images: int, index_during: int = 0) -> dict:
+    indexing = {}
     with tempfile.TemporaryDirectory(prefix="load-test-") as tmp:
         data_dir, queries = prepare(Path(tmp), images)
+        if index_during:
+            write_photos(Path(tmp) / "more", index_during, random.Random(1))
         server, port = start_server(data_dir, threads, IMAGE_SEARCH_WEB_THREADS="1")
         try:
             lock, sent = threading.Lock(), [0]
@@ -135,11 +151,17 @@ def run(requests: int, seconds: float, clients: int, threads: int, images: int) 
             workers = [Client(port, queries, i, quota, started + seconds) for i in range(clients)]
             for worker in workers:
                 worker.start()
+            indexer = start_indexer(Path(tmp) / "more", data_dir) if index_during else None
             peak = rss_start
             while any(w.is_alive() for w in workers):
                 time.sleep(0.5)
                 peak = max(peak, rss_mb(server.pid))
+                if indexer and indexer.poll() is not None and "indexer" not in indexing:
+                    summary = indexer.stdout.read().strip().splitlines()[-1:]
+                    indexing["indexer"] = f"exit {indexer.returncode} after {time.monotonic() - started:.1f} s: {summary}"
             elapsed = time.monotonic() - started
+            if indexer and "indexer" not in indexing:
+                indexing["indexer"] = f"still running after the load ended (exit {indexer.wait()})"
             rss_end = rss_mb(server.pid)
         finally:
             server.terminate()
@@ -153,7 +175,7 @@ def run(requests: int, seconds: float, clients: int, threads: int, images: int) 
             "throughput (req/s)": round(len(latencies) / elapsed, 1), "p50 (ms)": round(pct(50), 1),
             "p95 (ms)": round(pct(95), 1), "errors": len(errors), "error kinds": sorted(set(errors)),
             "server RSS start (MB)": round(rss_start, 1), "server RSS peak (MB)": round(peak, 1),
-            "server RSS end (MB)": round(rss_end, 1)}
+            "server RSS end (MB)": round(rss_end, 1), **indexing}
 
 
 def main() -> int:
@@ -163,8 +185,9 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--images", type=int, default=300)
+    parser.add_argument("--index-during", type=int, default=0, metavar="N")
     args = parser.parse_args()
-    figures = run(args.requests, args.seconds, args.clients, args.threads, args.images)
+    figures = run(args.requests, args.seconds, args.clients, args.threads, args.images, args.index_during)
     for key, value in figures.items():
         print(f"{key:>24}: {value}")
     return 1 if figures["errors"] else 0
