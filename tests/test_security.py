@@ -127,6 +127,8 @@ def test_pages_need_a_login(guarded):
     assert client.post("/login", data={"token": "wrong", "next": "/search?q=red"}).status_code == 401
     response = client.post("/login", data={"token": "s3cret-token", "next": "/search?q=red"})
     assert response.status_code == 303 and response.headers["Location"] == "/search?q=red"
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert client.get("/search?q=red").status_code == 200
     assert "s3cret-token" not in (client.get_cookie("session").value or "")
 

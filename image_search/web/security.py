@@ -86,7 +86,8 @@ def login():
 
 def init_app(app: Flask) -> None:
     app.request_class = InMemoryRequest
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    if app.config.get("SESSION_COOKIE_SAMESITE") is None:  # Flask's default is None: cross-site sends it
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.register_blueprint(bp)
     app.before_request(require_token)
     app.after_request(add_headers)
