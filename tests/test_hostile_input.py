@@ -86,3 +86,15 @@ def test_indexer_skips_hostile_files_loops_and_unreadable_folders(runner, app, t
             assert f"skipped {root / name}: " in result.output
     assert f"skipped {root / 'locked'}: cannot read folder" in result.output
     assert f"skipped {root / 'outside.png'}: a link to a file outside" in result.output
+
+
+@given(text=st.text(max_size=400), url=st.sampled_from(["/search?q={}", "/search?q=red&page={}", "/similar/{}",
+                                                         "/image/{}", "/search/image/{}", "/api/similar/{}?k={}",
+                                                         "/thumbnail/{}", "/original/{}"]))
+@settings(max_examples=150, deadline=None, database=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+def test_random_parameters_on_every_page_never_fail(indexed, text, url):
+    from urllib.parse import quote
+
+    response = indexed.test_client().get(url.format(quote(text, safe=""), quote(text, safe="")))
+    assert response.status_code < 500, response.get_data(as_text=True)[:300]
