@@ -1,4 +1,4 @@
-"""Response headers, in-memory uploads, files only from indexed roots, and the optional access token."""
+"""Response headers, in-memory uploads, and the optional access token (pages: sign-in; API: Bearer)."""
 from __future__ import annotations
 
 import hashlib
