@@ -1,11 +1,12 @@
 # `make run`: set up everything, fetch demo photos, index them, serve on http://127.0.0.1:5000
+# `make serve`: the same under waitress, the production server
 # `make test`: the test suite (what CI runs)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app image_search
 DEMO := demo/photos
 
-.PHONY: install run test demo-photos index bench clean
+.PHONY: install run serve test demo-photos index bench clean
 
 install: $(VENV)/.installed
 
@@ -36,6 +37,10 @@ index: demo-photos
 
 run: index
 	$(FLASK) run --host 127.0.0.1 --port 5000
+
+# Production: waitress (4 request threads, each with WEB_THREADS=1 math thread), loopback only.
+serve: index
+	$(VENV)/bin/waitress-serve --host 127.0.0.1 --port 5000 --threads 4 --call image_search:create_app
 
 test: install
 	$(VENV)/bin/pytest -q

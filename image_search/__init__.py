@@ -20,6 +20,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     configure_logging(app)
     register_services(app)
     register_extensions(app)
+    register_security(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
@@ -47,6 +48,12 @@ def register_services(app: Flask) -> None:
 
 def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
+
+
+def register_security(app: Flask) -> None:
+    from .web import security
+
+    security.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

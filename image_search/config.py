@@ -1,6 +1,7 @@
 """Configuration: defaults here, then instance/config.py, then IMAGE_SEARCH_* environment variables."""
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -34,6 +35,8 @@ DEFAULTS = {
     "DUPLICATE_THRESHOLD": 0.95,  # cosine at or above which two images count as near-duplicates
     "WEB_THREADS": 1,  # per-request math threads in the web process (it serves requests in parallel)
     "INDEX_THREADS": 2,  # math threads for `flask index` (it owns the machine)
+    "EMBEDDER_FACTORY": None,  # "module:Name" of an Embedder class, overriding MODEL (tests, benchmarks)
+    "ACCESS_TOKEN": None,  # when set, pages need a login with it and the API `Authorization: Bearer` it
 }
 
 
@@ -54,7 +57,20 @@ def load_config(app: Flask, test_config: dict | None) -> None:
 def persistent_secret(data_dir: Path) -> str:
     """A random secret kept in the data dir, so CSRF tokens survive restarts without configuration."""
     path = data_dir / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+    secret = path.read_text().strip() if path.exists() else ""
+    if secret:
+        return secret
+    # Written whole and owner-only, then linked into place: a kill leaves no empty key, and of two
+    # processes starting together the first one's key wins for both.
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_hex(32))
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        if not path.read_text().strip():  # an empty key left by a kill in an older version
+            os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path.read_text().strip()

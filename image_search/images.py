@@ -47,6 +47,9 @@ def decode(source: str | os.PathLike | bytes, draft_size: int | None = None) -> 
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(fp) as img:
                 width, height = img.size
+                # Checked here too: the warnings filter above is process-wide, so not thread-safe.
+                if width * height > Image.MAX_IMAGE_PIXELS:
+                    raise Image.DecompressionBombError("too many pixels")
                 exif = img.getexif()
                 if exif.get(ORIENTATION) in (5, 6, 7, 8):
                     width, height = height, width
@@ -62,6 +65,8 @@ def decode(source: str | os.PathLike | bytes, draft_size: int | None = None) -> 
         raise ImageError("not an image file Pillow can read") from None
     except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
         raise ImageError(f"cannot decode image: {exc}") from None
+    except Exception as exc:  # Pillow's decoders raise many kinds on hostile bytes; all mean "unusable"
+        raise ImageError(f"cannot decode image ({type(exc).__name__})") from None
 
 
 def open_image(source: str | os.PathLike | bytes, draft_size: int | None = None) -> Image.Image:

@@ -15,6 +15,7 @@ from typing import Callable, Iterable, Iterator
 
 from .embedders import Embedder
 from .images import Decoded, ImageError, decode, image_extensions
+from .paths import is_within_root
 from .stores import ImageRecord, VectorStore, WriteFailures
 
 # Pillow opens these, but they are documents or data formats, not photos.
@@ -99,6 +100,9 @@ def plan_run(store: VectorStore, roots: Iterable[Path], prune: bool = False,
                 st = os.stat(path)
             except OSError as exc:
                 plan.skipped.append((path, f"cannot read file: {exc.strerror}"))
+                continue
+            if os.path.islink(path) and not is_within_root(path, str(root if root.is_dir() else root.parent)):
+                plan.skipped.append((path, "a link to a file outside the indexed folder"))
                 continue
             record = known.get(path)
             if record and (record.size, record.mtime_ns) == (st.st_size, st.st_mtime_ns):

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import fcntl
 import os
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 
 class LockHeld(RuntimeError):
@@ -34,3 +36,19 @@ class IndexLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+
+
+@contextmanager
+def file_lock(path: Path, shared: bool = False) -> Iterator[None]:
+    """A blocking flock for a short critical section shared by processes (e.g. a file and its marker).
+    Where the lock file cannot be made (a read-only data dir) nobody writes, so none is needed."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing drops the lock

@@ -36,3 +36,14 @@ class ColourEmbedder(Embedder):
                 seed = int.from_bytes(hashlib.sha1(text.encode()).digest()[:4], "big")
                 rows.append(np.random.default_rng(seed).random(4))
         return l2_normalise(np.array(rows))
+
+
+class SlowColourEmbedder(ColourEmbedder):
+    """Test double: the colour embedder, 20 ms per image, so an indexer process stays busy long enough
+    for another process to act while it writes (same model id: its vectors are the same)."""
+
+    def embed_images(self, images):
+        import time
+
+        time.sleep(0.02 * len(images))
+        return super().embed_images(images)

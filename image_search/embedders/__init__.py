@@ -15,6 +15,10 @@ def make_embedder(config: Mapping, threads: int) -> Embedder:
     """The embedder that config asks for, text queries optionally embedded by Elasticsearch."""
     if config.get("EMBEDDER") is not None:  # an Embedder instance, handed in by tests
         return config["EMBEDDER"]
+    if config.get("EMBEDDER_FACTORY"):  # "module:Name", for tests and benchmarks in other processes
+        from werkzeug.utils import import_string
+
+        return import_string(config["EMBEDDER_FACTORY"].replace(":", "."))()
     from .es_inference import with_es_inference
 
     embedder = select_local(config, threads)

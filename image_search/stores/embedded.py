@@ -10,6 +10,7 @@ Every write bumps `generation` in SQLite, so a searcher in another process (the 
 from __future__ import annotations
 
 import os
+import secrets
 import sqlite3
 import threading
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Iterable, Iterator
 import faiss
 import numpy as np
 
+from ..locking import file_lock
 from .base import Filters, Hit, ImageRecord, StoreError, VectorStore
 
 SCHEMA = """
@@ -51,6 +53,10 @@ class EmbeddedStore(VectorStore):
             self._db = sqlite3.connect(self.db_path, check_same_thread=False, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(SCHEMA)
+            if self._meta("store_id") is None:  # names this database in the index marker, so a
+                with self._db:                    # new database never loads an old database's file
+                    self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('store_id', ?)",
+                                     (secrets.token_hex(8),))
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the image store {self.db_path}: {exc}") from None
         self._index: faiss.Index | None = None
@@ -203,11 +209,26 @@ class EmbeddedStore(VectorStore):
 
     def _load_index(self, generation: int) -> faiss.Index | None:
         try:
-            if int(self._generation_path().read_text()) != generation:
-                return None
-            return faiss.read_index(str(self.index_path))
+            # Shared lock: the file and its marker are read as one pair, never mid-save.
+            with file_lock(self._index_lock_path(), shared=True):
+                if self._read_marker() != self._marker(generation):
+                    return None
+                return faiss.read_index(str(self.index_path))
         except (OSError, ValueError, RuntimeError):
             return None  # missing, stale or damaged: rebuild from SQLite
+
+    def _marker(self, generation: int) -> tuple[str, int]:
+        return self._meta("store_id") or "", generation
+
+    def _read_marker(self) -> tuple[str, int] | None:
+        try:
+            store_id, generation = self._generation_path().read_text().split()
+            return store_id, int(generation)
+        except (OSError, ValueError):
+            return None
+
+    def _index_lock_path(self) -> Path:
+        return self.index_path.with_suffix(".lock")
 
     def _build_index(self) -> faiss.Index:
         dim = self.dim or 1
@@ -224,14 +245,21 @@ class EmbeddedStore(VectorStore):
         return index
 
     def _save_index(self, index: faiss.Index, generation: int) -> None:
-        """Index file first, then its generation, each by atomic rename: a crash leaves a stale marker."""
+        """Index file first, then its generation, each by atomic rename, under an exclusive lock: the
+        web app and the indexer both save, and unlocked their files and markers could interleave."""
         try:
-            tmp = self.index_path.with_suffix(f".{os.getpid()}.tmp")
-            faiss.write_index(index, str(tmp))
-            os.replace(tmp, self.index_path)
-            gen_tmp = self._generation_path().with_suffix(f".{os.getpid()}.gtmp")
-            gen_tmp.write_text(str(generation))
-            os.replace(gen_tmp, self._generation_path())
+            with file_lock(self._index_lock_path()):
+                on_disk = self._read_marker()
+                if on_disk and on_disk[0] == self._marker(generation)[0] and on_disk[1] >= generation:
+                    return  # never replace a newer index with an older one
+                for leftover in self.data_dir.glob("vectors.*tmp"):  # from a killed save
+                    leftover.unlink(missing_ok=True)
+                tmp = self.index_path.with_suffix(f".{os.getpid()}.tmp")
+                faiss.write_index(index, str(tmp))
+                os.replace(tmp, self.index_path)
+                gen_tmp = self._generation_path().with_suffix(f".{os.getpid()}.gtmp")
+                gen_tmp.write_text("%s %d" % self._marker(generation))
+                os.replace(gen_tmp, self._generation_path())
         except OSError:
             pass  # a read-only data dir still searches, from memory
 

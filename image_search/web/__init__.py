@@ -9,7 +9,7 @@ def service() -> SearchService:
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import api, collection, files, search, upload
+    from . import api, collection, files, openapi, search, upload
 
-    for module in (search, upload, files, collection, api):
+    for module in (search, upload, files, collection, api, openapi):
         app.register_blueprint(module.bp)

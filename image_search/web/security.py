@@ -1,0 +1,93 @@
+"""Response headers, in-memory uploads, and the optional access token (pages: sign-in; API: Bearer)."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+
+from flask import Blueprint, Flask, Request, current_app, redirect, render_template, request, session, url_for
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, PasswordField
+
+bp = Blueprint("security", __name__)
+
+HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    # The pages use only /static files: no inline script or style, no framing, forms post only here.
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; "
+                               "base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+class InMemoryRequest(Request):
+    """Keeps uploaded files in memory: werkzeug spools those over 500 KB to a temporary file, and a
+    query image must never touch the disk. MAX_CONTENT_LENGTH bounds the memory."""
+
+    def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
+        return io.BytesIO()
+
+
+def add_headers(response):
+    for name, value in HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+# --- the optional access token ------------------------------------------------------------------
+class LoginForm(FlaskForm):
+    token = PasswordField("Access token")
+    next = HiddenField()
+
+
+def _token() -> str | None:
+    return current_app.config.get("ACCESS_TOKEN") or None
+
+
+def _session_mark(token: str) -> str:
+    # Not the token itself: the (signed, not encrypted) cookie must not reveal it; changing it logs all out.
+    return hashlib.sha256(b"image_search session:" + token.encode()).hexdigest()
+
+
+def require_token():
+    token = _token()
+    if token is None or request.endpoint in ("static", "security.login"):
+        return None
+    if request.path.startswith("/api/"):
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
+            return None
+        from .errors import error_response
+
+        response = error_response(401, "Send the access token as `Authorization: Bearer <token>`.")
+        response[0].headers["WWW-Authenticate"] = 'Bearer realm="image_search"'
+        return response
+    if hmac.compare_digest(session.get("access", ""), _session_mark(token)):
+        return None
+    return redirect(url_for("security.login", next=request.full_path if request.method == "GET" else "/"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    wrong = False
+    if form.validate_on_submit() and _token() is not None:
+        if hmac.compare_digest((form.token.data or "").encode(), _token().encode()):
+            session.clear()
+            session["access"] = _session_mark(_token())
+            target = form.next.data or "/"
+            # Only a local path: never a redirect to another site.
+            return redirect(target if target.startswith("/") and not target.startswith("//") else "/", code=303)
+        wrong = True
+    form.next.data = form.next.data or request.args.get("next", "/")
+    return render_template("login.html", form=form, wrong=wrong, query=""), 401 if wrong else 200
+
+
+def init_app(app: Flask) -> None:
+    app.request_class = InMemoryRequest
+    if app.config.get("SESSION_COOKIE_SAMESITE") is None:  # Flask's default is None: cross-site sends it
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.register_blueprint(bp)
+    app.before_request(require_token)
+    app.after_request(add_headers)
