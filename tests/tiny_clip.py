@@ -1,0 +1,120 @@
+"""Test double: a tiny, randomly initialised CLIP pair in sentence-transformers format.
+
+Same architectures and on-disk layouts as the real models, so they load through the same code
+paths, but with tiny random weights (their vectors mean nothing):
+
+* image model like `sentence-transformers/clip-ViT-B-32`: one legacy `CLIPModel` module in
+  `0_CLIPModel/` (a transformers CLIPModel + CLIPProcessor), listed in modules.json;
+* text model like `sentence-transformers/clip-ViT-B-32-multilingual-v1`: DistilBERT
+  Transformer -> mean Pooling -> Dense(hidden -> 512, no bias, identity).
+
+Both produce TINY_CLIP_DIM-d vectors. Deterministic (seeded); builds in well under a second.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+
+TINY_CLIP_DIM = 512  # the real models' output size; the projection is cheap at hidden 32
+_HIDDEN = 32
+_IMAGE_SIZE = 32
+_WORDS = [
+    "a", "the", "mountain", "covered", "in", "snow", "dog", "cat", "on", "beach", "red", "car",
+    "photo", "of", "ein", "berg", "mit", "schnee", "une", "montagne", "enneigée", "la",
+]
+
+
+def build_tiny_clip(directory: Path) -> tuple[Path, Path]:
+    """Write the tiny image and text models under `directory`; return (image_model, text_model)."""
+    directory = Path(directory)
+    image_dir = directory / "tiny-clip-image"
+    text_dir = directory / "tiny-clip-text"
+    with tempfile.TemporaryDirectory(prefix="tiny-clip-src-") as scratch:
+        _build_image_model(image_dir, Path(scratch) / "clip")
+        _build_text_model(text_dir, Path(scratch) / "distilbert")
+    return image_dir, text_dir
+
+
+def _bytes_to_unicode() -> dict[int, str]:
+    # GPT-2/CLIP byte-level alphabet: every byte maps to a printable character.
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, map(chr, cs)))
+
+
+def _write_clip_bpe(directory: Path) -> None:
+    """A small byte-level BPE vocabulary: all bytes (plain and word-final) plus a few merges."""
+    alphabet = list(_bytes_to_unicode().values())
+    vocab_tokens = alphabet + [c + "</w>" for c in alphabet]
+    merges = ["t h", "th e</w>", "o f</w>", "i n</w>", "o n</w>"]
+    vocab_tokens += [m.replace(" ", "") for m in merges]
+    vocab_tokens += ["<|startoftext|>", "<|endoftext|>"]
+    vocab = {token: i for i, token in enumerate(dict.fromkeys(vocab_tokens))}
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+    (directory / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n", encoding="utf-8")
+
+
+def _build_image_model(out: Path, scratch: Path) -> None:
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTokenizer
+
+    _write_clip_bpe(scratch)
+    tokenizer = CLIPTokenizer.from_pretrained(str(scratch))
+    common = dict(hidden_size=_HIDDEN, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2)
+    config = CLIPConfig(
+        text_config=dict(common, vocab_size=len(tokenizer), max_position_embeddings=77,
+                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                         pad_token_id=tokenizer.pad_token_id),
+        vision_config=dict(common, image_size=_IMAGE_SIZE, patch_size=8),
+        projection_dim=TINY_CLIP_DIM,
+    )
+    torch.manual_seed(0)
+    model = CLIPModel(config).eval()
+    image_processor = CLIPImageProcessor(
+        size={"shortest_edge": _IMAGE_SIZE}, crop_size={"height": _IMAGE_SIZE, "width": _IMAGE_SIZE}
+    )
+    module_dir = out / "0_CLIPModel"
+    model.save_pretrained(module_dir)
+    CLIPProcessor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(module_dir)
+    # The layout of sentence-transformers/clip-ViT-B-32: one legacy CLIPModel module.
+    (out / "modules.json").write_text(json.dumps(
+        [{"idx": 0, "name": "0", "path": "0_CLIPModel", "type": "sentence_transformers.models.CLIPModel"}]
+    ))
+    (out / "config_sentence_transformers.json").write_text(json.dumps({"__version__": {}}))
+
+
+def _build_text_model(out: Path, scratch: Path) -> None:
+    from sentence_transformers import SentenceTransformer
+    try:  # sentence-transformers >= 5.4; `models` is a deprecated alias there
+        from sentence_transformers.sentence_transformer.modules import Dense, Pooling, Transformer
+    except ImportError:
+        from sentence_transformers.models import Dense, Pooling, Transformer
+    from transformers import DistilBertConfig, DistilBertModel, DistilBertTokenizer
+
+    scratch.mkdir(parents=True, exist_ok=True)
+    pieces = ["##" + c for c in "abcdefghijklmnopqrstuvwxyzé"] + list("abcdefghijklmnopqrstuvwxyzé")
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + _WORDS + pieces
+    (scratch / "vocab.txt").write_text("\n".join(dict.fromkeys(vocab)) + "\n", encoding="utf-8")
+    # Cased, like distilbert-base-multilingual-cased.
+    tokenizer = DistilBertTokenizer.from_pretrained(str(scratch), do_lower_case=False)
+    config = DistilBertConfig(vocab_size=len(tokenizer), dim=_HIDDEN, hidden_dim=64, n_layers=2, n_heads=2,
+                              max_position_embeddings=128, pad_token_id=0)
+    torch.manual_seed(1)
+    DistilBertModel(config).eval().save_pretrained(scratch)
+    tokenizer.save_pretrained(scratch)
+
+    transformer = Transformer(str(scratch), max_seq_length=128)
+    pooling = Pooling(transformer.get_embedding_dimension(), pooling_mode="mean")
+    torch.manual_seed(2)
+    dense = Dense(_HIDDEN, TINY_CLIP_DIM, bias=False, activation_function=torch.nn.Identity())
+    SentenceTransformer(modules=[transformer, pooling, dense], device="cpu").save(str(out))
