@@ -34,7 +34,7 @@ def test_layout_matches_the_real_models(tiny_clip_models):
     image_dir, text_dir = tiny_clip_models
     assert (image_dir / "modules.json").read_text().count("sentence_transformers.models.CLIPModel") == 1
     assert (image_dir / "0_CLIPModel" / "config.json").exists()
-    assert (text_dir / "2_Dense" / "config.json").exists()
+    assert (text_dir / "0_Transformer" / "sentence_bert_config.json").exists()
 
 
 def test_build_is_deterministic(tiny_clip_models, tmp_path):

@@ -6,7 +6,8 @@ paths, but with tiny random weights (their vectors mean nothing):
 * image model like `sentence-transformers/clip-ViT-B-32`: one legacy `CLIPModel` module in
   `0_CLIPModel/` (a transformers CLIPModel + CLIPProcessor), listed in modules.json;
 * text model like `sentence-transformers/clip-ViT-B-32-multilingual-v1`: DistilBERT
-  Transformer -> mean Pooling -> Dense(hidden -> 512, no bias, identity).
+  `0_Transformer` (max_seq_length 128) -> mean `1_Pooling` -> `2_Dense` (hidden -> 512, no bias,
+  identity), in that model's legacy layout.
 
 Both produce TINY_CLIP_DIM-d vectors. Deterministic (seeded); builds in well under a second.
 """
@@ -87,34 +88,48 @@ def _build_image_model(out: Path, scratch: Path) -> None:
     model.save_pretrained(module_dir)
     CLIPProcessor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(module_dir)
     # The layout of sentence-transformers/clip-ViT-B-32: one legacy CLIPModel module.
-    (out / "modules.json").write_text(json.dumps(
-        [{"idx": 0, "name": "0", "path": "0_CLIPModel", "type": "sentence_transformers.models.CLIPModel"}]
-    ))
-    (out / "config_sentence_transformers.json").write_text(json.dumps({"__version__": {}}))
+    _write_json(out / "modules.json", [
+        {"idx": 0, "name": "0", "path": "0_CLIPModel", "type": "sentence_transformers.models.CLIPModel"}
+    ])
+    _write_json(out / "config_sentence_transformers.json", {"__version__": {}})
 
 
 def _build_text_model(out: Path, scratch: Path) -> None:
-    from sentence_transformers import SentenceTransformer
-    try:  # sentence-transformers >= 5.4; `models` is a deprecated alias there
-        from sentence_transformers.sentence_transformer.modules import Dense, Pooling, Transformer
-    except ImportError:
-        from sentence_transformers.models import Dense, Pooling, Transformer
+    from safetensors.torch import save_file
     from transformers import DistilBertConfig, DistilBertModel, DistilBertTokenizer
 
     scratch.mkdir(parents=True, exist_ok=True)
     pieces = ["##" + c for c in "abcdefghijklmnopqrstuvwxyzé"] + list("abcdefghijklmnopqrstuvwxyzé")
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + _WORDS + pieces
     (scratch / "vocab.txt").write_text("\n".join(dict.fromkeys(vocab)) + "\n", encoding="utf-8")
-    # Cased, like distilbert-base-multilingual-cased.
-    tokenizer = DistilBertTokenizer.from_pretrained(str(scratch), do_lower_case=False)
+    # Cased, like distilbert-base-multilingual-cased; 512 > max_seq_length, as there.
+    tokenizer = DistilBertTokenizer.from_pretrained(str(scratch), do_lower_case=False, model_max_length=512)
     config = DistilBertConfig(vocab_size=len(tokenizer), dim=_HIDDEN, hidden_dim=64, n_layers=2, n_heads=2,
-                              max_position_embeddings=128, pad_token_id=0)
+                              max_position_embeddings=512, pad_token_id=0)
     torch.manual_seed(1)
-    DistilBertModel(config).eval().save_pretrained(scratch)
-    tokenizer.save_pretrained(scratch)
-
-    transformer = Transformer(str(scratch), max_seq_length=128)
-    pooling = Pooling(transformer.get_embedding_dimension(), pooling_mode="mean")
+    transformer_dir = out / "0_Transformer"
+    DistilBertModel(config).eval().save_pretrained(transformer_dir)
+    tokenizer.save_pretrained(transformer_dir)
+    _write_json(transformer_dir / "sentence_bert_config.json", {"max_seq_length": 128, "do_lower_case": False})
+    _write_json(out / "1_Pooling" / "config.json", {
+        "word_embedding_dimension": _HIDDEN, "pooling_mode_cls_token": False, "pooling_mode_mean_tokens": True,
+        "pooling_mode_max_tokens": False, "pooling_mode_mean_sqrt_len_tokens": False,
+    })
     torch.manual_seed(2)
-    dense = Dense(_HIDDEN, TINY_CLIP_DIM, bias=False, activation_function=torch.nn.Identity())
-    SentenceTransformer(modules=[transformer, pooling, dense], device="cpu").save(str(out))
+    dense = torch.nn.Linear(_HIDDEN, TINY_CLIP_DIM, bias=False)
+    _write_json(out / "2_Dense" / "config.json", {
+        "in_features": _HIDDEN, "out_features": TINY_CLIP_DIM, "bias": False,
+        "activation_function": "torch.nn.modules.linear.Identity",
+    })
+    save_file({"linear.weight": dense.weight.detach().contiguous()}, str(out / "2_Dense" / "model.safetensors"))
+    _write_json(out / "modules.json", [
+        {"idx": i, "name": str(i), "path": path, "type": f"sentence_transformers.models.{kind}"}
+        for i, (path, kind) in enumerate([("0_Transformer", "Transformer"), ("1_Pooling", "Pooling"),
+                                          ("2_Dense", "Dense")])
+    ])
+    _write_json(out / "config_sentence_transformers.json", {"__version__": {}})
+
+
+def _write_json(path: Path, value) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(value, indent=2))
