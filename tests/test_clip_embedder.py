@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -93,3 +94,26 @@ def test_weights_available_locally(tiny_clip_models, tmp_path):
     assert clip_weights_available_locally(*map(str, tiny_clip_models))
     assert not clip_weights_available_locally(str(tmp_path / "missing"), str(tiny_clip_models[1]))
     assert not clip_weights_available_locally("nobody-has/this-clip-model", "nobody-has/this-text-model")
+
+
+def test_int8_onnx_image_tower_is_close_and_named_apart(tiny_clip_models, onnx_embedder, tmp_path):
+    image_dir, text_dir = tiny_clip_models
+    int8 = ClipEmbedder(str(image_dir), str(text_dir), runtime="onnx", quantize=True, cache_dir=tmp_path)
+    assert int8.model_id == onnx_embedder.model_id + "+int8"
+    cosine = np.sum(int8.embed_images(_images()) * onnx_embedder.embed_images(_images()), axis=1)
+    assert cosine.min() > 0.98
+    assert ClipEmbedder(str(image_dir), str(text_dir), quantize=True).model_id == onnx_embedder.model_id  # torch
+
+
+def test_export_cache_key_follows_the_model_files(tiny_clip_models, tmp_path):
+    import os
+    import shutil
+
+    from image_search.embedders.clip_onnx import cache_key
+
+    copy = Path(shutil.copytree(tiny_clip_models[0], tmp_path / "copy"))
+    assert cache_key(copy) != cache_key(tiny_clip_models[0])  # another directory
+    before = cache_key(copy)
+    config = copy / "0_CLIPModel" / "config.json"
+    os.utime(config, ns=(config.stat().st_atime_ns, config.stat().st_mtime_ns + 10**9))
+    assert cache_key(copy) != before  # retrained or replaced in place

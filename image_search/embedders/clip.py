@@ -58,7 +58,8 @@ class ClipEmbedder(Embedder):
                 from .clip_onnx import OnnxClip
 
                 cache_dir = Path(cache_dir) if cache_dir else Path.home() / ".cache" / "image_search"
-                self._towers = OnnxClip(image_dir, text_dir, cache_dir / "onnx", threads=threads, quantize=quantize)
+                self._towers = OnnxClip(image_dir, text_dir, cache_dir / "onnx", threads=threads, quantize=quantize,
+                                        names=(short_name(image_model), short_name(text_model)))
             else:
                 self._towers = _TorchClip(image_dir, text_dir, threads=threads)
         except ModelUnavailable:

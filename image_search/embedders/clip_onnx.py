@@ -83,13 +83,14 @@ class OnnxClip:
     """The two CLIP towers as ONNX Runtime sessions; returns raw (unnormalised) vectors."""
 
     def __init__(self, image_dir: Path, text_dir: Path, cache_dir: Path, *, threads: int = 1,
-                 quantize: bool = False) -> None:
+                 quantize: bool = False, names: tuple[str, str] | None = None) -> None:
         from transformers import AutoConfig, AutoImageProcessor, AutoTokenizer
 
         clip_dir, layout = image_module_dir(image_dir), text_layout(text_dir)
         cache_dir.mkdir(parents=True, exist_ok=True)
-        image_path = cache_dir / f"clip-image-{image_dir.resolve().name}-{cache_key(image_dir)}.onnx"
-        text_path = cache_dir / f"clip-text-{text_dir.resolve().name}-{cache_key(text_dir)}.onnx"
+        image_name, text_name = names or (image_dir.resolve().name, text_dir.resolve().name)
+        image_path = cache_dir / f"clip-image-{image_name}-{cache_key(image_dir)}.onnx"
+        text_path = cache_dir / f"clip-text-{text_name}-{cache_key(text_dir)}.onnx"
         if not image_path.exists():
             export_image_tower(image_dir, image_path)
         if not text_path.exists():
@@ -142,13 +143,14 @@ def _write_atomically(path: Path, write) -> None:
 
 
 def quantized(path: Path) -> Path:
-    """The int8 (dynamic quantisation) twin of an ONNX model, made once."""
-    target = path.with_name(path.stem + "-int8.onnx")
+    """The int8 (dynamic quantisation, per-channel weights) twin of an ONNX model, made once."""
+    target = path.with_name(path.stem + "-int8pc.onnx")  # the recipe is in the name
     if not target.exists():
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
         log.info("quantising %s", path.name)
-        _write_atomically(target, lambda temp: quantize_dynamic(str(path), str(temp), weight_type=QuantType.QInt8))
+        _write_atomically(target, lambda temp: quantize_dynamic(
+            str(path), str(temp), weight_type=QuantType.QInt8, per_channel=True))
     return target
 
 
