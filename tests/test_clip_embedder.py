@@ -117,3 +117,10 @@ def test_export_cache_key_follows_the_model_files(tiny_clip_models, tmp_path):
     config = copy / "0_CLIPModel" / "config.json"
     os.utime(config, ns=(config.stat().st_atime_ns, config.stat().st_mtime_ns + 10**9))
     assert cache_key(copy) != before  # retrained or replaced in place
+
+
+@pytest.mark.parametrize("runtime", ["torch", "onnx"])
+def test_a_directory_without_a_model_is_unavailable(runtime, tiny_clip_models, tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ModelUnavailable, match="empty"):
+        ClipEmbedder(str(tmp_path / "empty"), str(tiny_clip_models[1]), runtime=runtime, cache_dir=tmp_path)

@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from .base import Embedder, ModelUnavailable, l2_normalise
-from .model_location import find_local, locate, short_name
+from .model_location import HOW_TO_FIX, find_local, locate, short_name
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class ClipEmbedder(Embedder):
             raise
         except Exception as error:  # damaged or foreign files: say which, keep the cause
             raise ModelUnavailable(
-                f"Could not load CLIP from {image_dir} and {text_dir} ({type(error).__name__}: {error})"
+                f"Could not load CLIP from {image_dir} and {text_dir} ({type(error).__name__}: {error}). {HOW_TO_FIX}"
             ) from error
         self.dim = self._towers.dim
 

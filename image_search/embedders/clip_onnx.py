@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from .base import ModelUnavailable
+from .model_location import HOW_TO_FIX
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ class TextLayout:
 def read_modules(model_dir: Path) -> list[dict]:
     modules_file = model_dir / "modules.json"
     if not modules_file.exists():
-        raise ModelUnavailable(f"{model_dir} has no modules.json: not a sentence-transformers model")
+        raise ModelUnavailable(f"{model_dir} has no modules.json: not a sentence-transformers model. {HOW_TO_FIX}")
     return sorted(json.loads(modules_file.read_text()), key=lambda module: module["idx"])
 
 
