@@ -124,3 +124,37 @@ def test_a_directory_without_a_model_is_unavailable(runtime, tiny_clip_models, t
     (tmp_path / "empty").mkdir()
     with pytest.raises(ModelUnavailable, match="empty"):
         ClipEmbedder(str(tmp_path / "empty"), str(tiny_clip_models[1]), runtime=runtime, cache_dir=tmp_path)
+
+
+def test_onnx_equals_torch_for_a_text_model_saved_by_this_sentence_transformers(tiny_clip_models, tmp_path):
+    """The current save layout (no max_seq_length: the tokenizer's limit applies) works as the legacy one."""
+    from sentence_transformers import SentenceTransformer
+
+    image_dir, text_dir = map(str, tiny_clip_models)
+    resaved = tmp_path / "resaved-text"
+    SentenceTransformer(text_dir, device="cpu").save(str(resaved))
+    by_torch = ClipEmbedder(image_dir, str(resaved), runtime="torch")
+    by_onnx = ClipEmbedder(image_dir, str(resaved), runtime="onnx", cache_dir=tmp_path)
+    assert np.abs(by_onnx.embed_texts(TEXTS) - by_torch.embed_texts(TEXTS)).max() <= 1e-4
+
+
+def _fake_hub_cache(cache: Path, repo: str, model_dir: Path) -> None:
+    """Lay a model out as huggingface_hub caches a download (refs/main -> snapshots/<commit>)."""
+    import shutil
+
+    folder = cache / f"models--{repo.replace('/', '--')}"
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    shutil.copytree(model_dir, folder / "snapshots" / commit)
+    (folder / "refs").mkdir()
+    (folder / "refs" / "main").write_text(commit)
+
+
+def test_hub_names_resolve_from_the_cache_without_network(tiny_clip_models, tmp_path, monkeypatch):
+    monkeypatch.setenv("SENTENCE_TRANSFORMERS_HOME", str(tmp_path / "hub"))
+    _fake_hub_cache(tmp_path / "hub", "sentence-transformers/tiny-clip-image", tiny_clip_models[0])
+    _fake_hub_cache(tmp_path / "hub", "someone/tiny-clip-text", tiny_clip_models[1])
+    assert clip_weights_available_locally("tiny-clip-image", "someone/tiny-clip-text")
+    embedder = ClipEmbedder("tiny-clip-image", "someone/tiny-clip-text", local_files_only=True, runtime="onnx",
+                            cache_dir=tmp_path)
+    assert embedder.model_id == "clip:tiny-clip-image+tiny-clip-text"
+    assert embedder.embed_texts(["Schnee"]).shape == (1, TINY_CLIP_DIM)

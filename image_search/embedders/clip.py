@@ -1,7 +1,8 @@
 """CLIP: images through CLIP ViT-B/32, texts in 50+ languages through its multilingual text student.
 
 Both sentence-transformers models map into one 512-d space. Runs on torch (sentence-transformers) or
-on ONNX Runtime (towers exported once, cached in cache_dir; about 2x faster on CPU, same vectors).
+on ONNX Runtime (towers exported once, cached in cache_dir; same vectors; on 2 CPU cores text queries
+about 4x faster, images about 1.2x, or about 3x with the int8 image tower: bench/bench_clip.py).
 """
 from __future__ import annotations
 
@@ -38,7 +39,8 @@ class ClipEmbedder(Embedder):
     image_model / text_model: a hub name (bare names are under sentence-transformers/) or a local
     directory. local_files_only: never touch the network (fails fast when not cached). hub_timeout
     bounds the wait for an unreachable hub before a download. threads: math threads, set
-    deliberately. quantize: int8 ONNX image tower (faster, cosine to fp32 checked in the bench).
+    deliberately. quantize: int8 ONNX image tower (about 2.5x faster; its vectors differ slightly, so
+    it gets its own model_id; check its cosine to fp32 on the real weights with the bench first).
     """
 
     def __init__(self, image_model: str = DEFAULT_IMAGE_MODEL, text_model: str = DEFAULT_TEXT_MODEL, *,

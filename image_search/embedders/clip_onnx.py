@@ -163,7 +163,7 @@ def export_image_tower(image_dir: Path, path: Path) -> None:
     from .clip_towers import ImageTower
 
     log.info("exporting the CLIP image tower of %s to ONNX", image_dir)
-    model = SentenceTransformer(str(image_dir), device="cpu")
+    model = SentenceTransformer(str(image_dir), device="cpu", local_files_only=True)
     tower = ImageTower(_auto_model(model[0])).eval()
     size = tower.image_size
     _export(tower, (torch.zeros(2, 3, size, size),), ["pixel_values"], {"pixel_values": {0: "batch"}}, path)
@@ -176,7 +176,7 @@ def export_text_tower(text_dir: Path, path: Path) -> None:
     from .clip_towers import TextTower
 
     log.info("exporting the CLIP text tower of %s to ONNX", text_dir)
-    model = SentenceTransformer(str(text_dir), device="cpu")
+    model = SentenceTransformer(str(text_dir), device="cpu", local_files_only=True)
     modules = list(model)
     tower = TextTower(_auto_model(modules[0]), [m for m in modules[2:] if hasattr(m, "linear")]).eval()
     # A padded example, so the traced graph keeps the attention mask.
