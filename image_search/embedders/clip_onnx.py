@@ -68,9 +68,9 @@ def text_layout(model_dir: Path) -> TextLayout:
     return TextLayout(transformer_dir, max_length, bool(st_config.get("do_lower_case")))
 
 
-def cache_key(model_dir: Path, *extra: str) -> str:
+def cache_key(model_dir: Path) -> str:
     """Changes when the model's files (names, sizes, times, configs) or the export code change."""
-    digest = hashlib.sha256(f"{EXPORT_VERSION}|{model_dir.resolve()}|{'|'.join(extra)}".encode())
+    digest = hashlib.sha256(f"{EXPORT_VERSION}|{model_dir.resolve()}".encode())
     for path in sorted(model_dir.rglob("*")):
         if path.is_file() and not any(part.startswith(".") for part in path.relative_to(model_dir).parts):
             stat = path.stat()
