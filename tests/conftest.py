@@ -1,6 +1,14 @@
+"""Shared fixtures: app, client and runner over a generated photo folder, each store kind, and the
+tiny random CLIP pair (tests/tiny_clip.py). Test doubles live in tests/ and say what they are."""
+import os
 import uuid
+from pathlib import Path
 
 import pytest
+
+# Tests never reach the Hugging Face hub (read when Hugging Face is imported, so set first).
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from image_search import create_app
 from tests.colour_embedder import ColourEmbedder
@@ -19,6 +27,14 @@ def photo_dir(tmp_path):
 @pytest.fixture
 def embedder():
     return ColourEmbedder()
+
+
+@pytest.fixture(scope="session")
+def tiny_clip_models(tmp_path_factory) -> tuple[Path, Path]:
+    """(image_model_dir, text_model_dir): tiny random CLIP models, built once per session."""
+    from tests.tiny_clip import build_tiny_clip
+
+    return build_tiny_clip(tmp_path_factory.mktemp("tiny-clip"))
 
 
 @pytest.fixture(scope="session")

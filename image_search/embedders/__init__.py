@@ -50,7 +50,8 @@ def _clip(config: Mapping, threads: int, local_only: bool) -> Embedder:
 
     return ClipEmbedder(config["CLIP_IMAGE_MODEL"], config["CLIP_TEXT_MODEL"], runtime=config["RUNTIME"],
                         cache_dir=Path(config["DATA_DIR"]) / "models", threads=threads,
-                        local_files_only=local_only, hub_timeout=float(config["HUB_TIMEOUT"]))
+                        local_files_only=local_only, hub_timeout=float(config["HUB_TIMEOUT"]),
+                        quantize=bool(config["QUANTIZE"]))
 
 
 def _offline(config: Mapping, threads: int) -> Embedder:
