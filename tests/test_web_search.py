@@ -120,3 +120,13 @@ def test_pages_have_no_inline_scripts_or_handlers(indexed, client, photo_dir):
         assert not re.search(r"\son[a-z]+=", page), url
     for name in ("keyboard.js", "drop.js"):
         assert client.get(f"/static/{name}").status_code == 200
+
+
+def test_an_index_of_another_model_is_refused_with_the_rebuild_command(indexed, client):
+    from tests.colour_embedder import ColourEmbedder
+
+    indexed.extensions["image_search"]._embedder = ColourEmbedder("another-model")
+    for url in ["/search?q=red", "/api/search?q=red"]:
+        response = client.get(url)
+        assert response.status_code == 409
+        assert "flask --app image_search index --rebuild" in response.get_data(as_text=True)
