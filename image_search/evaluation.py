@@ -82,6 +82,11 @@ def image_metrics(scores: np.ndarray, labels: list, ks=(5, 10)) -> dict:
     return out
 
 
+def embed_folder(items: list[dict], embedder, batch: int = 32) -> np.ndarray:
+    return np.concatenate([embedder.embed_images([load_rgb(it["path"]) for it in items[i:i + batch]])
+                           for i in range(0, len(items), batch)])
+
+
 def evaluate(folder, embedder, lang: str | None = None, label: str = "top", k: int = 10, batch: int = 32,
              vectors: np.ndarray | None = None) -> dict:
     """Embed every image of `folder` and measure text->image and image->image retrieval (see module doc)."""
@@ -89,14 +94,13 @@ def evaluate(folder, embedder, lang: str | None = None, label: str = "top", k: i
     if not items:
         raise click.ClickException(f"No images found under {folder}")
     started = time.perf_counter()
-    if vectors is None:
-        chunks = []
-        for i in range(0, len(items), batch):
-            chunks.append(embedder.embed_images([load_rgb(it["path"]) for it in items[i:i + batch]]))
-        vectors = np.concatenate(chunks)
+    embedded_here = vectors is None  # a caller may pass the vectors of collect(folder) (same order)
+    if embedded_here:
+        vectors = embed_folder(items, embedder, batch)
     image_seconds = time.perf_counter() - started
-    result = {"model": embedder.model_id, "images": len(items), "lang": lang or "first line",
-              "images_per_s": len(items) / image_seconds if image_seconds else None}
+    result = {"model": embedder.model_id, "images": len(items), "lang": lang or "first line"}
+    if embedded_here:
+        result["images_per_s"] = len(items) / image_seconds
 
     by_caption: dict[str, set[int]] = defaultdict(set)
     for i, it in enumerate(items):

@@ -21,6 +21,7 @@ rescaling, and a stored vector used as it is (the identity image_query) is alrea
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +57,9 @@ class OfflineEmbedder(Embedder):
             raise ModelUnavailable(f"The ImageNet class names shipped with image_search are unreadable ({exc}); "
                                    f"reinstall image_search") from None
         self._classes: np.ndarray | None = None
+        self._mean: np.ndarray | None = None
         self._lock = threading.Lock()
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()  # text -> centred unit vector
 
     # -- images -----------------------------------------------------------------------------------
     def image_outputs(self, images: list[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
@@ -87,11 +90,32 @@ class OfflineEmbedder(Embedder):
                 if matrix is None:
                     matrix = bridge.build_class_matrix(self.class_names, self.text.encode).astype(np.float16)
                     atomic_write(path, lambda tmp: np.save(open(tmp, "wb"), matrix))
-                self._classes = bridge.l2_normalise(matrix.astype(np.float32))
+                matrix = bridge.l2_normalise(matrix.astype(np.float32))
+                self._mean = matrix.mean(axis=0) if self.text.centre else None
+                self._classes = bridge.centre(matrix, self._mean)
             return self._classes
 
+    def text_vectors(self, texts: list[str]) -> np.ndarray:
+        """Unit (centred) text-model vectors; recent ones are remembered, since paging through results or
+        checking confidence repeats a query and e5 takes ~20 ms a text on a small CPU."""
+        classes = self.class_matrix()
+        with self._lock:
+            known = {t: self._recent[t] for t in texts if t in self._recent}
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        if missing:  # encoded outside the lock: the text model has its own
+            known.update(zip(missing, bridge.centre(self.text.encode(missing), self._mean)))
+        with self._lock:
+            for text in texts:
+                self._recent[text] = known[text]
+                self._recent.move_to_end(text)
+            while len(self._recent) > 512:
+                self._recent.popitem(last=False)
+        if not texts:
+            return np.zeros((0, classes.shape[1]), np.float32)
+        return np.stack([known[t] for t in texts])
+
     def class_weights(self, texts: list[str]) -> np.ndarray:
-        return bridge.class_weights(self.text.encode(texts), self.class_matrix(), self.temperature)
+        return bridge.class_weights(self.text_vectors(texts), self.class_matrix(), self.temperature)
 
     def embed_texts(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -101,7 +125,7 @@ class OfflineEmbedder(Embedder):
     def text_confidence(self, text: str) -> float:
         """Best cosine between the query and an ImageNet class name, rescaled to 0..1 per text model; below
         `confidence_threshold` (0.5) the model probably does not know what the query shows."""
-        cosine = float(bridge.best_class_cosine(self.text.encode([text]), self.class_matrix())[0])
+        cosine = float(bridge.best_class_cosine(self.text_vectors([text]), self.class_matrix())[0])
         return bridge.rescale(cosine, *self.text.cosine_range)
 
     def top_classes(self, text: str, k: int = 5) -> list[tuple[str, float]]:
