@@ -3,17 +3,19 @@
 Images go through the EfficientNet-Lite0 ImageNet classifier (ONNX Runtime), which gives pooled features
 f (1280) and class logits (1000). Texts go through a sentence-embedding model (multilingual-e5-small by
 default) and are bridged to images through the 1000 ImageNet class names: each class has a text vector
-(mean over prompt templates and WordNet synonyms), a query q gets class weights w = softmax(q.C^T / T).
+(mean over prompt templates and WordNet synonyms), a query q gets class weights w = softmax(q.C^T / T)
+(for e5, q and C are first centred by the class matrix's mean; T = 0.05).
 
 Vector layout (dim 2280, every vector L2-normalised, so inner product = cosine):
 
     stored image vector   s = [ f/|f|            | sqrt(p) ] / sqrt(2)     p = softmax(logits)
     text query            t = [ 0 ... 0          | w/|w|   ]
-    image query           image_query(s) = [ f/|f| | a*sqrt(p) ], re-normalised
+    image query           image_query(s) = [ f/|f| | a*sqrt(p) ], re-normalised; a = 0 by default
 
     t.s  = sum_c w_c sqrt(p_c) / (sqrt(2)|w|): the images most likely to show the query's classes first
     s'.s = (cos(f', f) + BC(p', p)) / 2 where BC = sum sqrt(p'_c p_c), the Bhattacharyya coefficient of the
-           two class distributions; image_query() sets the share of that class term (IMAGE_CLASS_SHARE).
+           two class distributions; image_query() sets the share of that class term (IMAGE_CLASS_SHARE,
+           0 = plain cosine of the pooled features, which measured best: P@5 .75 vs .72 for the identity).
 
 sqrt(p) is a unit vector by construction, so stored vectors are unit vectors with no per-image
 rescaling, and a stored vector used as it is (the identity image_query) is already a sensible query.
