@@ -91,7 +91,7 @@ class OfflineEmbedder(Embedder):
                     matrix = _load_matrix(bridge.CLASSES_FILE.parent / name)
                 if matrix is None:
                     matrix = bridge.build_class_matrix(self.class_names, self.text.encode).astype(np.float16)
-                    atomic_write(path, lambda tmp: np.save(open(tmp, "wb"), matrix))
+                    atomic_write(path, lambda tmp: _save(tmp, matrix))
                 matrix = bridge.l2_normalise(matrix.astype(np.float32))
                 self._mean = matrix.mean(axis=0) if self.text.centre else None
                 self._classes = bridge.centre(matrix, self._mean)
@@ -143,3 +143,8 @@ def _load_matrix(path: Path) -> np.ndarray | None:
     except (OSError, ValueError):
         return None  # absent or damaged: the caller looks elsewhere or rebuilds
     return matrix if matrix.ndim == 2 and matrix.shape[0] == bridge.N_CLASSES else None
+
+
+def _save(path: str, matrix: np.ndarray) -> None:
+    with open(path, "wb") as f:  # a file object, so np.save doesn't append ".npy" to the temp name
+        np.save(f, matrix)
