@@ -11,6 +11,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from .embedders import ModelUnavailable
+from .evaluation import eval_command
 from .health import save_last_run
 from .indexing import plan_run, run_plan
 from .locking import IndexLock, LockHeld
@@ -114,3 +115,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(stats_command)
     app.cli.add_command(search_command)
     app.cli.add_command(duplicates_command)
+    app.cli.add_command(eval_command)

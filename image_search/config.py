@@ -30,7 +30,7 @@ DEFAULTS = {
     "MAX_QUERY_CHARS": 300,
     "MAX_UPLOAD_MB": 20,
     "THUMBNAIL_SIZE": 256,
-    "LOW_CONFIDENCE": 0.55,  # below: warn and blend in file-name matches
+    "LOW_CONFIDENCE": None,  # text confidence below which to warn and blend in file names; None: the model's own
     "QUERY_CACHE_SECONDS": 3600,  # how long an image query's vector stays reachable by its URL
     "CUTOFF_WINDOW": 96,  # hits a page's cut-off and date sort look at (all=1 pages go to MAX_RESULTS)
     "DUPLICATE_THRESHOLD": 0.95,  # cosine at or above which two images count as near-duplicates

@@ -114,7 +114,7 @@ class SearchService:
         notice, extra = None, {}
         if parsed.is_plain_text and image is None:
             confidence = extra["confidence"] = self.embedder.text_confidence(query)
-            if confidence is not None and confidence < float(self.config["LOW_CONFIDENCE"]):
+            if confidence is not None and confidence < self._confidence_threshold():
                 notice = ("The model is unsure what this query shows; file and folder names that match "
                           "the words are listed first.")
                 hits = self._blend_name_matches(query, vector, hits, k, filters)
@@ -169,6 +169,10 @@ class SearchService:
         if norm < 1e-6:
             raise QueryError("The parts of this query cancel each other out; remove a negative or change a weight.")
         return (combined / norm).astype(np.float32)
+
+    def _confidence_threshold(self) -> float:
+        configured = self.config.get("LOW_CONFIDENCE")
+        return float(configured) if configured is not None else self.embedder.confidence_threshold
 
     def _knn(self, vector: np.ndarray, k: int, filters: Filters | None) -> list[Hit]:
         self.store.check_model(self.embedder.model_id)

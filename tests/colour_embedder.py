@@ -47,3 +47,12 @@ class SlowColourEmbedder(ColourEmbedder):
 
         time.sleep(0.02 * len(images))
         return super().embed_images(images)
+
+
+class UnsureColourEmbedder(ColourEmbedder):
+    """Test double: a ColourEmbedder that knows only colour words and is unsure about other texts."""
+
+    confidence_threshold = 0.5
+
+    def text_confidence(self, text):
+        return 0.9 if any(w in COLOURS for w in text.lower().split()) else 0.1

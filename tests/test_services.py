@@ -4,11 +4,13 @@ from datetime import datetime
 import numpy as np
 import pytest
 
+from image_search import create_app
 from image_search.inference import QueryError
 from image_search.query_parser import parse
 from image_search.ranking import View
 from image_search.search_params import parse_filters
 from tests.conftest import id_of
+from tests.colour_embedder import UnsureColourEmbedder
 from tests.photos import image_bytes, solid
 
 
@@ -121,3 +123,30 @@ def test_duplicates_are_cached_until_the_collection_changes(indexed, runner, pho
     shutil.copy(photo_dir / "red.jpg", photo_dir / "red2.jpg")
     runner.invoke(args=["index", str(photo_dir)])
     assert len(service.duplicates(0.99)) == 2 and len(calls) == 2
+
+
+
+@pytest.fixture
+def unsure_app(tmp_path, photo_dir):
+    app = create_app({"TESTING": True, "DATA_DIR": tmp_path / "data", "EMBEDDER": UnsureColourEmbedder()})
+    assert app.test_cli_runner().invoke(args=["index", str(photo_dir)]).exit_code == 0
+    return app
+
+
+def test_low_confidence_warns_and_puts_file_name_matches_first(unsure_app, photo_dir):
+    result = unsure_app.extensions["image_search"].search_text("deeper yellow thing", k=3)
+    assert result.hits[0].record.path == str(photo_dir / "nested" / "deeper" / "yellow.gif")
+    body = unsure_app.test_client().get("/api/search?q=nested things&k=7").get_json()
+    assert "unsure" in body["notice"]
+    assert {h["path"] for h in body["hits"][:3]} == {str(photo_dir / "nested" / n) for n in
+                                                     ("blue.webp", "black.tiff", "deeper/yellow.gif")}
+
+
+def test_confident_queries_get_no_notice(unsure_app):
+    assert unsure_app.test_client().get("/api/search?q=red&k=2").get_json()["notice"] is None
+
+
+def test_configured_threshold_wins_over_the_models(tmp_path, photo_dir):
+    app = create_app({"TESTING": True, "DATA_DIR": tmp_path, "EMBEDDER": UnsureColourEmbedder(),
+                      "LOW_CONFIDENCE": 0.05})
+    assert app.test_client().get("/api/search?q=nested&k=2").get_json()["notice"] is None

@@ -22,6 +22,8 @@ class Embedder(ABC):
     # True when every vector is L2-normalised (inner product = cosine); a store may rely on it
     # (Elasticsearch `dot_product` needs unit vectors, `max_inner_product` does not).
     unit_vectors: bool = True
+    # Below this text_confidence the app warns that the model is unsure and blends in file names.
+    confidence_threshold: float = 0.0
 
     @abstractmethod
     def embed_images(self, images: list[Image.Image]) -> np.ndarray:

@@ -76,7 +76,6 @@ class OfflineEmbedder(Embedder):
         """Query vectors that find images like those with these stored vectors."""
         return bridge.image_query(stored, self.image_class_share)
 
-    image_query_vectors = image_query
 
     # -- texts ------------------------------------------------------------------------------------
     def class_matrix(self) -> np.ndarray:
