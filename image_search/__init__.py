@@ -29,8 +29,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def configure_logging(app: Flask) -> None:
-    if not app.debug and not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    """Our own INFO lines (which model, which store); libraries only when they warn."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("image_search").setLevel(logging.INFO)
 
 
 def register_services(app: Flask) -> None:
