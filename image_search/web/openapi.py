@@ -10,6 +10,25 @@ _error = {"$ref": "#/components/schemas/Error"}
 _text = {"type": "string", "minLength": 1, "maxLength": 300, "pattern": "[^\\s\\x1c-\\x1f\\x85]"}
 _k = {"name": "k", "in": "query", "required": False, "description": "how many hits (default 20)",
       "schema": {"type": "integer", "minimum": 1, "maximum": 200}}
+_filters = [
+    {"name": "folder", "in": "query", "required": False, "description": "absolute folder prefix",
+     "schema": {"type": "string", "pattern": "^/[^\\x00]*$", "maxLength": 1000}},
+    {"name": "from", "in": "query", "required": False, "description": "taken on or after (YYYY-MM-DD)",
+     "schema": {"type": "string", "format": "date"}},
+    {"name": "to", "in": "query", "required": False, "description": "taken on or before (YYYY-MM-DD)",
+     "schema": {"type": "string", "format": "date"}},
+    {"name": "type", "in": "query", "required": False, "description": "file types, comma-separated: jpeg,png",
+     "schema": {"type": "string", "enum": ["jpeg", "png", "webp", "gif", "tiff", "bmp", "jpeg,png"]}},
+    {"name": "min_width", "in": "query", "required": False,
+     "schema": {"type": "integer", "minimum": 0, "maximum": 1000000}},
+    {"name": "min_height", "in": "query", "required": False,
+     "schema": {"type": "integer", "minimum": 0, "maximum": 1000000}},
+    {"name": "sort", "in": "query", "required": False, "schema": {"type": "string", "enum": ["relevance", "date"]}},
+    {"name": "all", "in": "query", "required": False, "description": "0 applies the score cut-off",
+     "schema": {"type": "string", "enum": ["0", "1"]}},
+]
+_words = {"name": "q", "in": "query", "required": False, "description": "words combined with the image",
+          "schema": {"type": "string", "maxLength": 300}}
 _image_form = {"multipart/form-data": {"schema": {
     "type": "object", "required": ["image"],
     "properties": {"image": {"type": "string", "format": "binary"}}}}}
@@ -36,16 +55,29 @@ SPEC = {
     "paths": {
         "/api/search": {
             "get": {"summary": "Search by text", "parameters": [
-                {"name": "q", "in": "query", "required": True, "schema": _text}, _k],
+                {"name": "q", "in": "query", "required": True, "schema": _text}, _k, *_filters],
                 "responses": {**_ok("Hits"), **_errors(400, 401, 409, 503)}},
-            "post": {"summary": "Search by an example image", "parameters": [_k],
+            "post": {"summary": "Search by an example image", "parameters": [_k, _words, *_filters],
                      "requestBody": {"required": True, "content": _image_form},
                      "responses": {**_ok("Hits"), **_errors(400, 401, 409, 413, 503)}},
         },
         "/api/similar/{image_id}": {
             "get": {"summary": "More like an indexed image", "parameters": [
-                {"name": "image_id", "in": "path", "required": True, "schema": {"type": "string"}}, _k],
+                {"name": "image_id", "in": "path", "required": True, "schema": {"type": "string"}}, _k, _words,
+                *_filters],
                 "responses": {**_ok("Hits"), **_errors(400, 401, 404, 409, 503)}},
+        },
+        "/api/duplicates": {
+            "get": {"summary": "Groups of near-duplicate images", "parameters": [
+                {"name": "threshold", "in": "query", "required": False,
+                 "schema": {"type": "number", "minimum": 0.5, "maximum": 1.0}}],
+                "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["groups"]}}}}, **_errors(400, 401, 409, 503)}},
+        },
+        "/api/health": {
+            "get": {"summary": "Files on disk vs indexed, last run, model, store",
+                    "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {
+                        "type": "object"}}}}, **_errors(401, 503)}},
         },
         "/api/embed": {
             "post": {"summary": "Vectors for texts or one image", "requestBody": {"required": True, "content": {
