@@ -25,6 +25,12 @@ DEFAULTS = {
     "QUERY_CACHE_SECONDS": 3600,  # how long an image query's vector stays reachable by its URL
     "WEB_THREADS": 1,  # per-request math threads in the web process (it serves requests in parallel)
     "INDEX_THREADS": 2,  # math threads for `flask index` (it owns the machine)
+    # Embedded store: exact search up to ANN_THRESHOLD vectors, HNSW (approximate) above it.
+    "ANN_THRESHOLD": 200_000,
+    "HNSW_M": 32,  # graph links per vector: more = better recall, more memory and build time
+    "HNSW_EF_SEARCH": 128,  # candidates per search: more = better recall, slower queries
+    "HNSW_EF_CONSTRUCTION": 80,  # candidates per insertion: more = better graph, slower build
+    "TOMBSTONE_FRACTION": 0.1,  # HNSW is rebuilt (by `flask index`) past this share of deleted vectors
 }
 
 
