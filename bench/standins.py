@@ -40,6 +40,7 @@ class MiniLMText(Embedder):
 class RandomViT(Embedder):
     model_id = "bench-clip-vit-b32-random"
     dim = 512
+    input_size = 224
 
     def __init__(self, threads: int = 2, seed: int = 0):
         from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection

@@ -39,3 +39,19 @@ def test_shards_partition_paths():
     shares = [[p for p in paths if in_shard(p, (i, 4))] for i in range(4)]
     assert sorted(sum(shares, [])) == sorted(paths)
     assert all(20 < len(s) < 80 for s in shares)
+
+
+def test_images_are_shrunk_to_the_models_input_size_in_the_workers(tmp_path, embedder):
+    from tests.photos import solid
+
+    folder = tmp_path / "big"
+    folder.mkdir()
+    solid((200, 30, 30), size=(400, 300)).save(folder / "wide.jpg", "JPEG")
+    solid((30, 30, 200), size=(60, 80)).save(folder / "small.png", "PNG")
+    seen, embed = [], embedder.embed_images
+    embedder.input_size = 32
+    embedder.embed_images = lambda images: seen.extend(im.size for im in images) or embed(images)
+    store = EmbeddedStore(tmp_path / "store")
+    run_plan(store, embedder, plan_run(store, [folder]))
+    assert sorted(seen) == [(32, 43), (42, 32)]  # shorter side 32, aspect kept
+    assert {(r.width, r.height) for r in store.iter_records()} == {(400, 300), (60, 80)}  # originals

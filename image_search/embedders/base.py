@@ -22,6 +22,10 @@ class Embedder(ABC):
     # True when every vector is L2-normalised (inner product = cosine); a store may rely on it
     # (Elasticsearch `dot_product` needs unit vectors, `max_inner_product` does not).
     unit_vectors: bool = True
+    # The shorter side the model's own preprocessing resizes images to, when known (224 for CLIP
+    # ViT-B/32): the indexer then decodes JPEGs at about that size and shrinks images to it in its
+    # decode threads, off the model's critical path. None: images arrive as decoded.
+    input_size: int | None = None
 
     @abstractmethod
     def embed_images(self, images: list[Image.Image]) -> np.ndarray:
