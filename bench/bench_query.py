@@ -134,8 +134,11 @@ def encoder_threads(embedder, queries) -> None:
 
 def serve(data_dir: Path, port_queue) -> None:
     """The app on 127.0.0.1 in its own process (its own GIL), as `flask run` would serve it."""
+    import logging
+
     from werkzeug.serving import make_server
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     server = make_server("127.0.0.1", 0, make_app(data_dir), threaded=True)
     port_queue.put(server.server_port)
     server.serve_forever()

@@ -151,3 +151,12 @@ def test_old_schema_is_migrated(tmp_path):
     db.close()
     store = EmbeddedStore(tmp_path)
     assert store.knn(np.ones(DIM, np.float32), 1)[0].record.path == "/p/a.jpg"
+
+
+def test_config_reaches_the_store(tmp_path):
+    from image_search import create_app
+
+    app = create_app({"TESTING": True, "DATA_DIR": tmp_path, "ANN_THRESHOLD": 5, "HNSW_M": 8,
+                      "HNSW_EF_SEARCH": 20, "HNSW_EF_CONSTRUCTION": 30, "TOMBSTONE_FRACTION": 0.5})
+    ann = app.extensions["image_search"].store.ann
+    assert (ann.threshold, ann.m, ann.ef_search, ann.ef_construction, ann.rebuild_fraction) == (5, 8, 20, 30, 0.5)

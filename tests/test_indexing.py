@@ -55,3 +55,30 @@ def test_images_are_shrunk_to_the_models_input_size_in_the_workers(tmp_path, emb
     run_plan(store, embedder, plan_run(store, [folder]))
     assert sorted(seen) == [(32, 43), (42, 32)]  # shorter side 32, aspect kept
     assert {(r.width, r.height) for r in store.iter_records()} == {(400, 300), (60, 80)}  # originals
+
+
+def test_at_most_two_batches_of_pixels_in_memory(tmp_path, embedder, monkeypatch):
+    from image_search import indexing
+    from tests.photos import solid
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(40):
+        solid((i, 0, 0), size=(8, 8)).save(folder / f"{i:02}.png")
+    decoded, ahead, decode = [0], [], indexing._decode
+
+    def counting_decode(*args):
+        decoded[0] += 1
+        return decode(*args)
+
+    def embed(images, inner=embedder.embed_images):
+        ahead.append(decoded[0] - embedder.image_calls)  # decoded but not yet embedded
+        return inner(images)
+
+    monkeypatch.setattr(indexing, "_decode", counting_decode)
+    embedder.embed_images = embed
+    store = EmbeddedStore(tmp_path / "store")
+    plan = plan_run(store, [folder])
+    assert all(isinstance(c.path, str) for c in plan.todo)  # the plan holds paths, not pixels
+    run_plan(store, embedder, plan, batch_size=4)
+    assert embedder.image_calls == 40 and max(ahead) <= 8
