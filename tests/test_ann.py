@@ -143,7 +143,8 @@ def test_old_schema_is_migrated(tmp_path):
     import sqlite3
 
     db = sqlite3.connect(tmp_path / "images.sqlite")
-    db.executescript(embedded.SCHEMA.replace(" AUTOINCREMENT", "").split("CREATE TABLE IF NOT EXISTS deleted")[0])
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute(embedded.IMAGES_TABLE.replace(" AUTOINCREMENT", ""))
     db.execute("INSERT INTO images VALUES (7, 'a', '/p/a.jpg', '/p', 1, 1, 1, 1, 0, 'JPEG', ?)",
                (np.ones(DIM, np.float32).tobytes(),))
     db.execute("INSERT INTO meta VALUES ('dim', ?)", (str(DIM),))

@@ -24,9 +24,7 @@ from . import faiss_index
 from .base import Filters, Hit, ImageRecord, StoreError, VectorStore
 from .faiss_index import AnnParams
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS images (
+IMAGES_TABLE = """CREATE TABLE IF NOT EXISTS images (
     rowid INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
     path TEXT NOT NULL UNIQUE,
@@ -38,7 +36,10 @@ CREATE TABLE IF NOT EXISTS images (
     taken_at REAL NOT NULL,
     format TEXT NOT NULL,
     vector BLOB NOT NULL
-);
+)"""
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+{IMAGES_TABLE};
 CREATE INDEX IF NOT EXISTS images_taken_at ON images (taken_at);
 CREATE TABLE IF NOT EXISTS deleted (seq INTEGER PRIMARY KEY AUTOINCREMENT, image_rowid INTEGER NOT NULL);
 CREATE TRIGGER IF NOT EXISTS images_deleted AFTER DELETE ON images
@@ -79,12 +80,17 @@ class EmbeddedStore(VectorStore):
         """Stores made before rowids were AUTOINCREMENT could reuse a deleted rowid: copy them over."""
         row = self._db.execute("SELECT sql FROM sqlite_master WHERE name = 'images'").fetchone()
         if row and "AUTOINCREMENT" not in row[0]:
-            with self._db:
+            self._db.execute("BEGIN")  # all or nothing
+            try:
                 self._db.execute("ALTER TABLE images RENAME TO images_v1")
                 self._db.execute("DROP INDEX IF EXISTS images_taken_at")
-                self._db.executescript(SCHEMA)
+                self._db.execute(IMAGES_TABLE)
                 self._db.execute("INSERT INTO images SELECT * FROM images_v1")
                 self._db.execute("DROP TABLE images_v1")
+                self._db.commit()
+            except BaseException:
+                self._db.rollback()
+                raise
 
     # --- meta -------------------------------------------------------------------------
     def _meta(self, key: str) -> str | None:
