@@ -137,6 +137,25 @@ def encoder_threads(embedder, queries) -> None:
     print(f"text encoding p50: 1 thread {result[0]:.1f} ms, 2 threads {result[1]:.1f} ms")
 
 
+def codecs(data_dir: Path, queries: np.ndarray, k: int = 24) -> None:
+    """store.knn by VECTOR_CODEC over the same SQLite: CPU p50, overlap with float32, index size."""
+    faiss.omp_set_num_threads(1)
+    exact = None
+    for codec in ("float32", "fp16", "int8"):
+        store = EmbeddedStore(data_dir, vector_codec=codec)
+        store.flush()  # builds (and saves) this codec's index
+        size = (data_dir / "vectors.faiss").stat().st_size / store.count()
+        found, times = [], []
+        for q in queries:
+            started = time.thread_time()
+            found.append({h.id for h in store.knn(q, k)})
+            times.append((time.thread_time() - started) * 1000)
+        exact = exact or found
+        overlap = np.mean([len(a & b) / k for a, b in zip(found, exact)])
+        print(f"| {codec} | {pct(times, 50):.1f} | {overlap:.3f} | {size:.0f} |")
+        store.close()
+
+
 def serve(data_dir: Path, port_pipe) -> None:
     """The app on 127.0.0.1 in its own process (its own GIL), as `flask run` would serve it."""
     import logging
@@ -222,6 +241,9 @@ def main() -> None:
         bandwidth(service.store._current_index(), vectors[:args.queries] + 0.01)
         encoder_threads(service.embedder, queries)
         load_test(data_dir, args.clients, args.load_requests, args.load_seconds)
+        print("| VECTOR_CODEC | store.knn CPU p50 ms | recall@24 vs float32 | index bytes/vector |")
+        print("|---|---|---|---|")
+        codecs(data_dir, vectors[:args.queries] + 0.01)
 
 
 if __name__ == "__main__":

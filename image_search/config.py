@@ -31,6 +31,7 @@ DEFAULTS = {
     "HNSW_EF_SEARCH": 128,  # candidates per search: more = better recall, slower queries
     "HNSW_EF_CONSTRUCTION": 80,  # candidates per insertion: more = better graph, slower build
     "TOMBSTONE_FRACTION": 0.1,  # HNSW is rebuilt (by `flask index`) past this share of deleted vectors
+    "VECTOR_CODEC": "float32",  # float32 | fp16 | int8 in the faiss index (hits rescored exactly)
 }
 
 

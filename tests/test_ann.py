@@ -161,3 +161,21 @@ def test_config_reaches_the_store(tmp_path):
                       "HNSW_EF_SEARCH": 20, "HNSW_EF_CONSTRUCTION": 30, "TOMBSTONE_FRACTION": 0.5})
     ann = app.extensions["image_search"].store.ann
     assert (ann.threshold, ann.m, ann.ef_search, ann.ef_construction, ann.rebuild_fraction) == (5, 8, 20, 30, 0.5)
+
+
+@pytest.mark.parametrize("codec", ["fp16", "int8"])
+@pytest.mark.parametrize("threshold", [50, 10_000])  # HNSW, exact
+def test_compact_codecs_rescore_exactly(tmp_path, codec, threshold):
+    store = EmbeddedStore(tmp_path, ann_threshold=threshold, vector_codec=codec)
+    store.claim("m", DIM)
+    data = vectors(500)
+    store.upsert(records(0, 20), data[:20])  # int8 first learns ranges from 20 vectors...
+    store.knn(data[0], 1)
+    store.upsert(records(20, 480), data[20:])
+    store.flush()  # ...and again from all 500
+    assert store._state.get("trained_on", 500) == 500
+    assert codec in store.stats()["kind"]
+    for q in vectors(10, seed=4):
+        hits = store.knn(q, 10)
+        assert len({h.record.path for h in hits} & exact_top(data, q, 10)) >= 9
+        assert all(abs(h.score - data[int(h.record.name[:-4])] @ q) < 1e-5 for h in hits)  # exact scores

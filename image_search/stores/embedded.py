@@ -54,9 +54,9 @@ RECORD_COLUMNS = ("id", "path", "root", "size", "mtime_ns", "width", "height", "
 class EmbeddedStore(VectorStore):
     def __init__(self, data_dir: Path, ann_threshold: int = 200_000, hnsw_m: int = 32,
                  hnsw_ef_search: int = 128, hnsw_ef_construction: int = 80,
-                 tombstone_fraction: float = 0.1):
+                 tombstone_fraction: float = 0.1, vector_codec: str = "float32"):
         self.ann = AnnParams(int(ann_threshold), int(hnsw_m), int(hnsw_ef_search),
-                             int(hnsw_ef_construction), float(tombstone_fraction))
+                             int(hnsw_ef_construction), float(tombstone_fraction), str(vector_codec))
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.db_path = self.data_dir / "images.sqlite"
@@ -157,7 +157,9 @@ class EmbeddedStore(VectorStore):
             live = index.ntotal - len(self._tombstones)
             hnsw = faiss_index.is_hnsw(index)
             outgrown = live > self.ann.threshold if not hnsw else live <= self.ann.threshold // 2
-            if outgrown or len(self._tombstones) > self.ann.rebuild_fraction * max(index.ntotal, 1):
+            # int8 ranges learnt from the first few vectors: learn again as the collection grows
+            retrain = self._state.get("trained_on", live) * 10 < min(live, 1_000_000)
+            if outgrown or retrain or len(self._tombstones) > self.ann.rebuild_fraction * max(index.ntotal, 1):
                 index = self._current_index(rebuild=True)  # sized for `live`, no tombstones
             if self._saved_generation != self._state["generation"]:
                 self._save()
@@ -219,9 +221,24 @@ class EmbeddedStore(VectorStore):
                 sel = faiss.IDSelectorBatch(allowed)  # only live rows: tombstones are excluded too
                 ef_scale = min(live / len(allowed), 16.0)
                 live = len(allowed)
-            params = faiss_index.search_params(index, self.ann, sel, k, ef_scale)
-            scores, rowids = index.search(query, min(k, live), params=params)
+            fetch = min(k * faiss_index.RESCORE_FACTOR[self.ann.codec], live)
+            params = faiss_index.search_params(index, self.ann, sel, fetch, ef_scale)
+            scores, rowids = index.search(query, fetch, params=params)
+            if self.ann.codec != "float32":
+                return self._rescored(query, rowids[0][rowids[0] >= 0], k)
             return self._hits(rowids[0], scores[0])
+
+    def _rescored(self, query: np.ndarray, rowids: np.ndarray, k: int) -> list[Hit]:
+        """Exact scores from SQLite's float32 vectors for the candidates a compact index found."""
+        marks = ",".join("?" * len(rowids))
+        rows = self._db.execute(f"SELECT rowid, vector FROM images WHERE rowid IN ({marks})",
+                                rowids.tolist()).fetchall()
+        if not rows:
+            return []
+        vectors = np.frombuffer(b"".join(v for _, v in rows), dtype=np.float32).reshape(len(rows), -1)
+        scores = vectors @ query[0]
+        top = np.argsort(-scores, kind="stable")[:k]
+        return self._hits(np.array([rows[i][0] for i in top]), scores[top])
 
     def _not_tombstoned_selector(self):
         if self._tombstones and self._not_tombstoned is None:
@@ -231,6 +248,17 @@ class EmbeddedStore(VectorStore):
 
     def _exact_knn(self, query: np.ndarray, k: int, where: str, args: list) -> list[Hit]:
         rows = self._db.execute(f"SELECT rowid, vector FROM images WHERE {where}", args).fetchall()
+        return self._top_exact(query, rows, k)
+
+    def _rescored(self, query: np.ndarray, rowids: np.ndarray, k: int) -> list[Hit]:
+        """Exact scores from SQLite's float32 vectors for the candidates a compact index found."""
+        rows = self._db.execute(f"SELECT rowid, vector FROM images WHERE rowid IN ({','.join('?' * len(rowids))})",
+                                rowids.tolist()).fetchall()
+        return self._top_exact(query, rows, k)
+
+    def _top_exact(self, query: np.ndarray, rows: list, k: int) -> list[Hit]:
+        if not rows:
+            return []
         vectors = np.frombuffer(b"".join(v for _, v in rows), dtype=np.float32).reshape(len(rows), -1)
         scores = vectors @ query[0]
         top = np.argsort(-scores, kind="stable")[:k]
@@ -284,7 +312,8 @@ class EmbeddedStore(VectorStore):
         return self._index
 
     def _usable(self, state: dict, floor: int, dim: int) -> bool:
-        return state.get("format") == INDEX_FORMAT and state["log_seq"] >= floor and state["dim"] == dim
+        return (state.get("format") == INDEX_FORMAT and state["log_seq"] >= floor and state["dim"] == dim
+                and state.get("codec", "float32") == self.ann.codec)
 
     def _adopt(self, index: faiss.Index | None, state: dict, floor: int, dim: int) -> None:
         """Take the loaded index if it is usable, else start an empty one to fill from SQLite."""
@@ -292,7 +321,7 @@ class EmbeddedStore(VectorStore):
             live = self._db.execute("SELECT COUNT(*) FROM images").fetchone()[0]
             index = faiss_index.new_index(dim, live, self.ann)
             state = {"format": INDEX_FORMAT, "generation": -1, "max_rowid": 0,
-                     "log_seq": self._log_head(), "dim": dim, "tombstones": []}
+                     "log_seq": self._log_head(), "dim": dim, "tombstones": [], "codec": self.ann.codec}
             self._saved_generation = -1
         else:
             self._saved_generation = state["generation"]
@@ -316,9 +345,9 @@ class EmbeddedStore(VectorStore):
             rowids.append(rowid)
             vectors.append(np.frombuffer(blob, dtype=np.float32))
             if len(rowids) == 10_000:
-                faiss_index.add(index, rowids, vectors)
+                faiss_index.add(index, rowids, vectors, state)
                 state["max_rowid"], rowids, vectors = rowids[-1], [], []
-        faiss_index.add(index, rowids, vectors)
+        faiss_index.add(index, rowids, vectors, state)
         state["max_rowid"] = rowids[-1] if rowids else state["max_rowid"]
         state["log_seq"] = self._log_head()
         state["generation"] = self._generation()
@@ -336,6 +365,7 @@ class EmbeddedStore(VectorStore):
         size += self.index_path.stat().st_size if self.index_path.exists() else 0
         with self._lock:
             kind = "HNSW" if faiss_index.is_hnsw(self._current_index()) else "exact"
+            kind += f", {self.ann.codec}" if self.ann.codec != "float32" else ""
         return {"kind": f"embedded (SQLite + faiss {kind})", "location": str(self.data_dir),
                 "count": self.count(), "model": self.model_id, "size_bytes": size}
 
