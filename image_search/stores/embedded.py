@@ -363,11 +363,12 @@ class EmbeddedStore(VectorStore):
     def stats(self) -> dict:
         size = sum(p.stat().st_size for p in self.data_dir.glob("images.sqlite*") if p.exists())
         size += self.index_path.stat().st_size if self.index_path.exists() else 0
-        with self._lock:
-            kind = "HNSW" if faiss_index.is_hnsw(self._current_index()) else "exact"
-            kind += f", {self.ann.codec}" if self.ann.codec != "float32" else ""
+        count = self.count()
+        with self._lock:  # never build an index just to name its kind
+            hnsw = faiss_index.is_hnsw(self._index) if self._index is not None else count > self.ann.threshold
+        kind = ("HNSW" if hnsw else "exact") + (f", {self.ann.codec}" if self.ann.codec != "float32" else "")
         return {"kind": f"embedded (SQLite + faiss {kind})", "location": str(self.data_dir),
-                "count": self.count(), "model": self.model_id, "size_bytes": size}
+                "count": count, "model": self.model_id, "size_bytes": size}
 
     def close(self) -> None:
         with self._lock:
