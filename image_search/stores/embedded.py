@@ -252,7 +252,8 @@ class EmbeddedStore(VectorStore):
 
     def _rescored(self, query: np.ndarray, rowids: np.ndarray, k: int) -> list[Hit]:
         """Exact scores from SQLite's float32 vectors for the candidates a compact index found."""
-        rows = self._db.execute(f"SELECT rowid, vector FROM images WHERE rowid IN ({','.join('?' * len(rowids))})",
+        marks = ",".join("?" * len(rowids))
+        rows = self._db.execute(f"SELECT rowid, vector FROM images WHERE rowid IN ({marks})",
                                 rowids.tolist()).fetchall()
         return self._top_exact(query, rows, k)
 
