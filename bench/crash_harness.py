@@ -79,10 +79,11 @@ def wait_for_a_write(process: subprocess.Popen, data_dir: Path, before: int, tim
         time.sleep(0.01)
 
 
-def faiss_ids(index) -> set[int]:
+def live_ids(index, state: dict) -> set[int]:
+    """Row ids the index answers with: all it holds but the tombstoned (HNSW cannot remove)."""
     import faiss
 
-    return set(faiss.vector_to_array(index.id_map).tolist())
+    return set(faiss.vector_to_array(index.id_map).tolist()) - set(state.get("tombstones", []))
 
 
 def check_store(data_dir: Path, folder: Path) -> tuple[dict, list[str]]:
@@ -119,17 +120,22 @@ def check_store(data_dir: Path, folder: Path) -> tuple[dict, list[str]]:
     if stale or wrong:
         problems.append(f"{stale} records of an older file version, {wrong} vectors not of their file")
     rowids = {r[0] for r in rows}
-    # The file on disk, when its marker claims the current generation, must hold exactly those rows.
-    marker = data_dir / "vectors.generation"
-    on_disk_checked = marker.exists() and int((marker.read_text().split() or [-1])[-1]) == generation
-    if on_disk_checked and faiss_ids(faiss.read_index(str(data_dir / "vectors.faiss"))) != rowids:
+    # The file on disk, when its header claims the current generation, must hold exactly those rows.
+    from image_search.stores import faiss_index
+
+    on_disk = faiss_index.read(data_dir / "vectors.faiss")
+    on_disk_checked = bool(on_disk) and on_disk[1].get("generation") == generation
+    if on_disk_checked and live_ids(*on_disk) != rowids:
         problems.append("vectors.faiss claims the current generation but holds other rows")
     store = EmbeddedStore(data_dir)
-    index = store._current_index()  # after load: from disk, or rebuilt from SQLite
-    if faiss_ids(index) != rowids or index.ntotal != len(rowids):
-        problems.append(f"loaded faiss index holds {index.ntotal} rows, SQLite {len(rowids)}")
+    index = store._current_index()  # after load: from disk and caught up, or rebuilt from SQLite
+    live = live_ids(index, store._state)
+    if live != rowids:
+        problems.append(f"loaded faiss index holds {len(live)} live rows, SQLite {len(rowids)}")
+    positions = {rowid: i for i, rowid in enumerate(faiss.vector_to_array(index.id_map).tolist())}
     for rowid, *_, blob in rows[:50]:
-        if not np.allclose(index.reconstruct(rowid), np.frombuffer(blob, np.float32)):
+        if rowid not in positions or not np.allclose(index.index.reconstruct(positions[rowid]),
+                                                       np.frombuffer(blob, np.float32)):
             problems.append(f"faiss vector of row {rowid} differs from SQLite's")
             break
     store.close()
@@ -137,7 +143,7 @@ def check_store(data_dir: Path, folder: Path) -> tuple[dict, list[str]]:
     if leftovers:
         problems.append(f"temporary files left behind: {leftovers[:5]}")
     figures = {"sqlite integrity_check": integrity, "images on disk": len(files), "rows in SQLite": len(rows),
-               "rows in faiss (after load)": index.ntotal, "on-disk index checked": on_disk_checked}
+               "rows in faiss (after load)": len(live), "on-disk index checked": on_disk_checked}
     return figures, problems
 
 

@@ -38,6 +38,13 @@ DEFAULTS = {
     "INDEX_THREADS": 2,  # math threads for `flask index` (it owns the machine)
     "EMBEDDER_FACTORY": None,  # "module:Name" of an Embedder class, overriding MODEL (tests, benchmarks)
     "ACCESS_TOKEN": None,  # when set, pages need a login with it and the API `Authorization: Bearer` it
+    # Embedded store: exact search up to ANN_THRESHOLD vectors, HNSW (approximate) above it.
+    "ANN_THRESHOLD": 200_000,
+    "HNSW_M": 32,  # graph links per vector: more = better recall, more memory and build time
+    "HNSW_EF_SEARCH": 128,  # candidates per search: more = better recall, slower queries
+    "HNSW_EF_CONSTRUCTION": 80,  # candidates per insertion: more = better graph, slower build
+    "TOMBSTONE_FRACTION": 0.1,  # HNSW is rebuilt (by `flask index`) past this share of deleted vectors
+    "VECTOR_CODEC": "float32",  # float32 | fp16 | int8 in the faiss index (hits rescored exactly)
 }
 
 

@@ -1,7 +1,9 @@
 """Part 4, embedding generation at scale: walk folders, embed new and changed images, prune gone ones.
 
 Decoding runs in worker threads one batch ahead of the model (Pillow releases the GIL while it
-decodes), so the model rarely waits; at most two batches of images are in memory at any time.
+decodes and resizes), so the model rarely waits; at most two batches of images are in memory at
+any time. When the embedder tells its input size, JPEGs are decoded at about that size (draft
+mode) and shrunk to it in the workers, so the model's thread does no resizing.
 """
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
+
+from PIL import Image
 
 from .embedders import Embedder
 from .images import Decoded, ImageError, decode, image_extensions
@@ -118,26 +122,43 @@ def plan_run(store: VectorStore, roots: Iterable[Path], prune: bool = False,
     return plan
 
 
-def _decode(candidate: Candidate, draft_size: int) -> Decoded | str:
+def _decode(candidate: Candidate, draft_size: int, shrink_to: int | None) -> Decoded | str:
     try:
-        return decode(candidate.path, draft_size)
+        decoded = decode(candidate.path, draft_size)
+        if shrink_to:
+            decoded.image = shrink(decoded.image, shrink_to)
+        return decoded
     except ImageError as exc:
         return str(exc)
     except OSError as exc:
         return f"cannot read file: {exc.strerror or exc}"
 
 
+def shrink(image: Image.Image, shorter_side: int) -> Image.Image:
+    """Bicubic down to `shorter_side` (CLIP's own first step), so the model's resize is a no-op."""
+    scale = shorter_side / min(image.size)
+    if scale >= 1:
+        return image
+    size = (max(shorter_side, round(image.width * scale)), max(shorter_side, round(image.height * scale)))
+    return image.resize(size, Image.BICUBIC)
+
+
 def run_plan(store: VectorStore, embedder: Embedder, plan: Plan, batch_size: int = 32,
              on_batch: Callable[[int], None] = lambda n: None, workers: int = 2,
-             draft_size: int = 448) -> IndexReport:
-    """Embed `plan.todo` in batches, write each batch in one store transaction, prune, flush."""
+             draft_size: int | None = None, shrink_in_workers: bool = True) -> IndexReport:
+    """Embed `plan.todo` in batches, write each batch in one store transaction, prune, flush.
+
+    JPEG draft mode decodes at `draft_size` or more (default: the model's input size, else 448).
+    """
     started = time.monotonic()
+    shrink_to = embedder.input_size if shrink_in_workers else None
+    draft_size = draft_size or embedder.input_size or 448
     report = IndexReport(unchanged=plan.unchanged, skipped=list(plan.skipped))
     store.claim(embedder.model_id, embedder.dim, embedder.unit_vectors)
     batches = [plan.todo[i:i + batch_size] for i in range(0, len(plan.todo), batch_size)]
     with ThreadPoolExecutor(max_workers=workers) as pool:
         def start(batch):
-            return [pool.submit(_decode, c, draft_size) for c in batch]
+            return [pool.submit(_decode, c, draft_size, shrink_to) for c in batch]
 
         pending = start(batches[0]) if batches else []
         for i, batch in enumerate(batches):

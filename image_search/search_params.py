@@ -45,9 +45,13 @@ def _date(raw: str, name: str) -> datetime | None:
     if not raw:
         return None
     try:
-        return datetime.strptime(raw, "%Y-%m-%d")  # local midnight, like EXIF times in taken_at
+        day = datetime.strptime(raw, "%Y-%m-%d")  # local midnight, like EXIF times in taken_at
     except ValueError:
         raise QueryError(f"'{name}' must be a date as YYYY-MM-DD, not {raw[:40]!r}.") from None
+    # Epoch conversion fails at datetime's edges (year 1, year 9999 + a day): no photo is that old.
+    if not 1800 <= day.year <= 9000:
+        raise QueryError(f"'{name}' must be a year between 1800 and 9000, not {day.year}.")
+    return day
 
 
 def _formats(raw: str) -> tuple[str, ...]:

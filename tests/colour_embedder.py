@@ -39,13 +39,17 @@ class ColourEmbedder(Embedder):
 
 
 class SlowColourEmbedder(ColourEmbedder):
-    """Test double: the colour embedder, 20 ms per image, so an indexer process stays busy long enough
-    for another process to act while it writes (same model id: its vectors are the same)."""
+    """Test double: the colour embedder, slowed (20 ms per image by default), so an indexer stays busy
+    long enough for another process or thread to act while it writes (same model id and vectors)."""
+
+    def __init__(self, model_id: str = "test-colour-v1", delay: float = 0.02):
+        super().__init__(model_id)
+        self.delay = delay
 
     def embed_images(self, images):
         import time
 
-        time.sleep(0.02 * len(images))
+        time.sleep(self.delay * len(images))
         return super().embed_images(images)
 
 

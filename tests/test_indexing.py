@@ -59,3 +59,46 @@ def test_refused_documents_are_reported_and_the_rest_is_kept(tmp_path, photo_dir
     report = run_plan(store, embedder, plan_run(store, [photo_dir]))
     assert report.added == 5 and store.count() == 5
     assert (str(photo_dir / "green.png"), "not stored: mapper_parsing_exception") in report.skipped
+
+
+def test_images_are_shrunk_to_the_models_input_size_in_the_workers(tmp_path, embedder):
+    from tests.photos import solid
+
+    folder = tmp_path / "big"
+    folder.mkdir()
+    solid((200, 30, 30), size=(400, 300)).save(folder / "wide.jpg", "JPEG")
+    solid((30, 30, 200), size=(60, 80)).save(folder / "small.png", "PNG")
+    seen, embed = [], embedder.embed_images
+    embedder.input_size = 32
+    embedder.embed_images = lambda images: seen.extend(im.size for im in images) or embed(images)
+    store = EmbeddedStore(tmp_path / "store")
+    run_plan(store, embedder, plan_run(store, [folder]))
+    assert sorted(seen) == [(32, 43), (42, 32)]  # shorter side 32, aspect kept
+    assert {(r.width, r.height) for r in store.iter_records()} == {(400, 300), (60, 80)}  # originals
+
+
+def test_at_most_two_batches_of_pixels_in_memory(tmp_path, embedder, monkeypatch):
+    from image_search import indexing
+    from tests.photos import solid
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(40):
+        solid((i, 0, 0), size=(8, 8)).save(folder / f"{i:02}.png")
+    decoded, ahead, decode = [0], [], indexing._decode
+
+    def counting_decode(*args):
+        decoded[0] += 1
+        return decode(*args)
+
+    def embed(images, inner=embedder.embed_images):
+        ahead.append(decoded[0] - embedder.image_calls)  # decoded but not yet embedded
+        return inner(images)
+
+    monkeypatch.setattr(indexing, "_decode", counting_decode)
+    embedder.embed_images = embed
+    store = EmbeddedStore(tmp_path / "store")
+    plan = plan_run(store, [folder])
+    assert all(isinstance(c.path, str) for c in plan.todo)  # the plan holds paths, not pixels
+    run_plan(store, embedder, plan, batch_size=4)
+    assert embedder.image_calls == 40 and max(ahead) <= 8

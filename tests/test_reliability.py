@@ -85,14 +85,18 @@ def test_searches_keep_answering_while_an_indexer_process_writes(tmp_path, embed
 
 
 def test_an_older_index_never_replaces_a_newer_one(tmp_path, embedder):
-    store = EmbeddedStore(tmp_path)
-    store.claim(embedder.model_id, embedder.dim)
+    from image_search.stores import faiss_index
+
+    slow, fast = EmbeddedStore(tmp_path), EmbeddedStore(tmp_path)  # e.g. the web app and the indexer
+    slow.claim(embedder.model_id, embedder.dim)
+    slow.flush()  # generation 0 in slow's memory
     for _ in range(2):
-        store.upsert([], np.zeros((0, 4), np.float32))  # each write bumps the generation
-    stale = faiss.IndexIDMap2(faiss.IndexFlatIP(4))
-    store.flush()  # generation 2 on disk
-    store._save_index(stale, 1)  # a slower process finishing an older save
-    assert store._read_marker()[1] == 2
+        fast.upsert([], np.zeros((0, 4), np.float32))  # each write bumps the generation
+    fast.flush()
+    assert faiss_index.read_state(tmp_path / "vectors.faiss")["generation"] == 2
+    slow._saved_generation = -1
+    slow._save()  # a slower process finishing an older save
+    assert faiss_index.read_state(tmp_path / "vectors.faiss")["generation"] == 2
 
 
 def test_a_new_database_never_loads_an_old_index_file(tmp_path, embedder):

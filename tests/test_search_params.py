@@ -24,7 +24,8 @@ def test_all_filters():
     ({"folder": "photos"}, "absolute folder path"), ({"from": "2023-02-30"}, "YYYY-MM-DD"),
     ({"to": "yesterday"}, "YYYY-MM-DD"), ({"from": "2023-02-01", "to": "2023-01-01"}, "on or before"),
     ({"type": "jpeg,docx"}, "Unknown file type 'docx'"), ({"min_width": "-5"}, "whole number of pixels"),
-    ({"min_height": "1e9"}, "whole number of pixels"),
+    ({"min_height": "1e9"}, "whole number of pixels"), ({"from": "0001-01-01"}, "between 1800 and 9000"),
+    ({"to": "9999-12-31"}, "between 1800 and 9000"),
 ])
 def test_bad_values_say_why(values, message):
     with pytest.raises(QueryError, match=message):

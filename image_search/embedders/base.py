@@ -24,6 +24,10 @@ class Embedder(ABC):
     unit_vectors: bool = True
     # Below this text_confidence the app warns that the model is unsure and blends in file names.
     confidence_threshold: float = 0.0
+    # The shorter side the model's own preprocessing resizes images to, when known (224 for CLIP
+    # ViT-B/32): the indexer then decodes JPEGs at about that size and shrinks images to it in its
+    # decode threads, off the model's critical path. None: images arrive as decoded.
+    input_size: int | None = None
 
     @abstractmethod
     def embed_images(self, images: list[Image.Image]) -> np.ndarray:

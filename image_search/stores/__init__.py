@@ -14,7 +14,11 @@ def make_store(config: Mapping) -> VectorStore:
     if kind == "embedded":
         from .embedded import EmbeddedStore
 
-        return EmbeddedStore(Path(config["DATA_DIR"]))
+        return EmbeddedStore(Path(config["DATA_DIR"]), ann_threshold=config["ANN_THRESHOLD"],
+                             hnsw_m=config["HNSW_M"], hnsw_ef_search=config["HNSW_EF_SEARCH"],
+                             hnsw_ef_construction=config["HNSW_EF_CONSTRUCTION"],
+                             tombstone_fraction=config["TOMBSTONE_FRACTION"],
+                             vector_codec=config["VECTOR_CODEC"])
     if kind == "elasticsearch":
         from .elasticsearch_store import ElasticsearchStore
 

@@ -10,13 +10,15 @@ _error = {"$ref": "#/components/schemas/Error"}
 _text = {"type": "string", "minLength": 1, "maxLength": 300, "pattern": "[^\\s\\x1c-\\x1f\\x85]"}
 _k = {"name": "k", "in": "query", "required": False, "description": "how many hits (default 20)",
       "schema": {"type": "integer", "minimum": 1, "maximum": 200}}
+# Photo dates: the app takes years 1800 to 9000.
+_date = {"type": "string", "format": "date", "pattern": "^(1[89]|[2-8][0-9])[0-9]{2}-[0-9]{2}-[0-9]{2}$"}
 _filters = [
     {"name": "folder", "in": "query", "required": False, "description": "absolute folder prefix",
      "schema": {"type": "string", "pattern": "^/[^\\x00]*$", "maxLength": 1000}},
     {"name": "from", "in": "query", "required": False, "description": "taken on or after (YYYY-MM-DD)",
-     "schema": {"type": "string", "format": "date"}},
+     "schema": _date},
     {"name": "to", "in": "query", "required": False, "description": "taken on or before (YYYY-MM-DD)",
-     "schema": {"type": "string", "format": "date"}},
+     "schema": _date},
     {"name": "type", "in": "query", "required": False, "description": "file types, comma-separated: jpeg,png",
      "schema": {"type": "string", "enum": ["jpeg", "png", "webp", "gif", "tiff", "bmp", "jpeg,png"]}},
     {"name": "min_width", "in": "query", "required": False,
