@@ -158,3 +158,9 @@ def test_hub_names_resolve_from_the_cache_without_network(tiny_clip_models, tmp_
                             cache_dir=tmp_path)
     assert embedder.model_id == "clip:tiny-clip-image+tiny-clip-text"
     assert embedder.embed_texts(["Schnee"]).shape == (1, TINY_CLIP_DIM)
+
+
+def test_input_size_comes_from_the_image_processor(tiny_clip_models):
+    from image_search.embedders.clip import shortest_edge
+
+    assert shortest_edge(tiny_clip_models[0]) == 32  # the tiny model's processor resizes to 32

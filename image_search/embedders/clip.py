@@ -71,6 +71,7 @@ class ClipEmbedder(Embedder):
                 f"Could not load CLIP from {image_dir} and {text_dir} ({type(error).__name__}: {error}). {HOW_TO_FIX}"
             ) from error
         self.dim = self._towers.dim
+        self.input_size = shortest_edge(image_dir)
 
     def embed_images(self, images: list[Image.Image]) -> np.ndarray:
         images = [image if image.mode == "RGB" else image.convert("RGB") for image in images]
@@ -84,6 +85,21 @@ class ClipEmbedder(Embedder):
             return np.zeros((0, self.dim), dtype=np.float32)
         parts = [embed(items[start:start + self.batch_size]) for start in range(0, len(items), self.batch_size)]
         return l2_normalise(np.concatenate(parts))
+
+
+def shortest_edge(image_dir: Path) -> int | None:
+    """The side CLIP's image processor resizes to (224 for ViT-B/32), so the indexer can shrink
+    photos to it while decoding; None when the processor config does not say."""
+    import json
+
+    for config in Path(image_dir).rglob("*processor_config.json"):  # older and newer transformers
+        try:
+            settings = json.loads(config.read_text())
+            size = settings.get("image_processor", settings)["size"]
+            return int(size["shortest_edge"] if isinstance(size, dict) else size)
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return None
 
 
 class _TorchClip:

@@ -41,6 +41,7 @@ CONFIDENCE_THRESHOLD = 0.5  # text_confidence below this: the query is probably 
 class OfflineEmbedder(Embedder):
     unit_vectors = True
     dim = bridge.FEATURE_DIM + bridge.N_CLASSES
+    input_size = 224  # the classifier's input: photos are shrunk to about this while decoding
 
     def __init__(self, cache_dir: Path, threads: int = 1, text_model: str = "e5",
                  temperature: float | None = None, image_class_share: float = IMAGE_CLASS_SHARE):
