@@ -76,6 +76,10 @@ def test_hypernyms_join_classes_to_common_names():
     assert matrix[0] @ matrix[1] > 0.2 > matrix[0] @ matrix[2] == 0  # the two sheep now share "sheep" and "bovid"
     assert matrix[0, vocab["ram"]] > matrix[0, vocab["sheep"]] > matrix[0, vocab["bovid"]] > 0
     assert bridge.classes_fingerprint(classes) != bridge.classes_fingerprint(classes, [[["sheep"], []]] * 3)
+    glosses = bridge.load_glosses()
+    assert len(glosses) == NCLS and "sheep" in glosses[348]
+    with_gloss = bridge.build_class_matrix(classes, embed, None, ["male sheep", "female sheep", "striped cat"])
+    assert with_gloss[0] @ with_gloss[1] > 0 and with_gloss[0, vocab["ram"]] > with_gloss[0, vocab["sheep"]] > 0
 
 
 # -- the real models -----------------------------------------------------------------------------

@@ -3,8 +3,8 @@
 Images go through the EfficientNet-Lite0 ImageNet classifier (ONNX Runtime), which gives pooled features
 f (1280) and class logits (1000). Texts go through a sentence-embedding model (multilingual-e5-small by
 default) and are bridged to images through the 1000 ImageNet class names: each class has a text vector
-(mean over prompt templates and WordNet synonyms, plus its WordNet parents' and grandparents' names at
-lower weight), a query q gets class weights w = softmax(q.C^T / T)
+(mean over prompt templates and WordNet synonyms, plus its WordNet parents' and grandparents' names and
+its WordNet definition at lower weight), a query q gets class weights w = softmax(q.C^T / T)
 (for e5, q and C are first centred by the class matrix's mean; T = 0.05).
 
 Vector layout (dim 2280, every vector L2-normalised, so inner product = cosine):
@@ -58,6 +58,7 @@ class OfflineEmbedder(Embedder):
         try:
             self.class_names = bridge.load_class_names()
             self.hypernyms = bridge.load_hypernyms()
+            self.glosses = bridge.load_glosses()
         except (OSError, ValueError) as exc:
             raise ModelUnavailable(f"The ImageNet class names shipped with image_search are unreadable ({exc}); "
                                    f"reinstall image_search") from None
@@ -86,13 +87,14 @@ class OfflineEmbedder(Embedder):
         image_search/data (building it takes minutes on 2 cores), else computed and cached."""
         with self._lock:
             if self._classes is None:
-                name = f"classes-{self.text.key}-{bridge.classes_fingerprint(self.class_names, self.hypernyms)}.npy"
+                fingerprint = bridge.classes_fingerprint(self.class_names, self.hypernyms, self.glosses)
+                name = f"classes-{self.text.key}-{fingerprint}.npy"
                 path = self.cache_dir / name
                 matrix = _load_matrix(path)
                 if matrix is None:
                     matrix = _load_matrix(bridge.CLASSES_FILE.parent / name)
                 if matrix is None:
-                    matrix = bridge.build_class_matrix(self.class_names, self.text.encode, self.hypernyms)
+                    matrix = bridge.build_class_matrix(self.class_names, self.text.encode, self.hypernyms, self.glosses)
                     matrix = matrix.astype(np.float16)
                     atomic_write(path, lambda tmp: _save(tmp, matrix))
                 matrix = bridge.l2_normalise(matrix.astype(np.float32))
