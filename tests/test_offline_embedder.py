@@ -18,6 +18,8 @@ def test_class_weights_softmax_of_cosines():
     assert w[0, 0] > w[0, 1] > w[0, 2]
     # a colder softmax concentrates on the best class
     assert bridge.class_weights(query, classes, 0.01)[0, 0] > w[0, 0]
+    top = bridge.class_weights(query, classes, 0.1, top_k=2)  # the third class dropped, the rest renormalised
+    assert top[0, 2] == 0 and top.sum() == pytest.approx(1.0) and top[0, 0] == pytest.approx(w[0, 0] / w[0, :2].sum())
 
 
 def test_text_score_ranks_images_of_the_query_class_first():
@@ -58,6 +60,26 @@ def test_class_prompts_and_names():
     names = bridge.load_class_names()
     assert len(names) == NCLS and names[1][0] == "goldfish"
     assert bridge.rescale(0.9, 0.85, 0.95) == pytest.approx(0.5) and bridge.rescale(2, 0, 1) == 1
+
+
+def test_hypernyms_join_classes_to_common_names():
+    names, hypernyms = bridge.load_class_names(), bridge.load_hypernyms()
+    assert names[348][0] == "ram" and "sheep" in hypernyms[348][0]  # ram, tup -> sheep
+    assert names[281][0] == "tabby" and "cat" in hypernyms[281][1]  # tabby -> domestic cat -> cat
+    # fake embedder: one axis per distinct name, so the matrix shows how names are weighted
+    vocab: dict[str, int] = {}
+    def embed(prompts):
+        return np.eye(64, dtype=np.float32)[[vocab.setdefault(p.split()[-1].strip("."), len(vocab)) for p in prompts]]
+    classes = [["ram", "tup"], ["ewe"], ["tabby"]]
+    matrix = bridge.build_class_matrix(classes, embed, [[["sheep"], ["bovid"]], [["sheep"], ["bovid"]], [["cat"], []]])
+    np.testing.assert_allclose(np.linalg.norm(matrix, axis=1), 1, atol=1e-5)
+    assert matrix[0] @ matrix[1] > 0.2 > matrix[0] @ matrix[2] == 0  # the two sheep now share "sheep" and "bovid"
+    assert matrix[0, vocab["ram"]] > matrix[0, vocab["sheep"]] > matrix[0, vocab["bovid"]] > 0
+    assert bridge.classes_fingerprint(classes) != bridge.classes_fingerprint(classes, [[["sheep"], []]] * 3)
+    glosses = bridge.load_glosses()
+    assert len(glosses) == NCLS and "sheep" in glosses[348]
+    with_gloss = bridge.build_class_matrix(classes, embed, None, ["male sheep", "female sheep", "striped cat"])
+    assert with_gloss[0] @ with_gloss[1] > 0 and with_gloss[0, vocab["ram"]] > with_gloss[0, vocab["sheep"]] > 0
 
 
 # -- the real models -----------------------------------------------------------------------------

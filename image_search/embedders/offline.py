@@ -3,7 +3,8 @@
 Images go through the EfficientNet-Lite0 ImageNet classifier (ONNX Runtime), which gives pooled features
 f (1280) and class logits (1000). Texts go through a sentence-embedding model (multilingual-e5-small by
 default) and are bridged to images through the 1000 ImageNet class names: each class has a text vector
-(mean over prompt templates and WordNet synonyms), a query q gets class weights w = softmax(q.C^T / T)
+(mean over prompt templates and WordNet synonyms, plus its WordNet parents' and grandparents' names and
+its WordNet definition at lower weight), a query q gets class weights w = softmax(q.C^T / T)
 (for e5, q and C are first centred by the class matrix's mean; T = 0.05).
 
 Vector layout (dim 2280, every vector L2-normalised, so inner product = cosine):
@@ -35,6 +36,7 @@ from .offline_models import TEXT_MODELS, ImageNet, atomic_write
 
 LAYOUT_VERSION = 1  # bump when the vector layout or the image preprocessing changes
 IMAGE_CLASS_SHARE = 0.0  # share of the class term in image->image scores: 0 measured best (P@5 .75 vs .72 at .5)
+TOP_K = 50  # classes kept in a text query's weights: a little better than all 1000 in every language
 CONFIDENCE_THRESHOLD = 0.5  # text_confidence below this: the query is probably not about an ImageNet thing
 
 
@@ -56,6 +58,8 @@ class OfflineEmbedder(Embedder):
         self.model_id = f"offline-effnetlite0+{self.text.key}-v{LAYOUT_VERSION}"
         try:
             self.class_names = bridge.load_class_names()
+            self.hypernyms = bridge.load_hypernyms()
+            self.glosses = bridge.load_glosses()
         except (OSError, ValueError) as exc:
             raise ModelUnavailable(f"The ImageNet class names shipped with image_search are unreadable ({exc}); "
                                    f"reinstall image_search") from None
@@ -84,13 +88,15 @@ class OfflineEmbedder(Embedder):
         image_search/data (building it takes minutes on 2 cores), else computed and cached."""
         with self._lock:
             if self._classes is None:
-                name = f"classes-{self.text.key}-{bridge.classes_fingerprint(self.class_names)}.npy"
+                fingerprint = bridge.classes_fingerprint(self.class_names, self.hypernyms, self.glosses)
+                name = f"classes-{self.text.key}-{fingerprint}.npy"
                 path = self.cache_dir / name
                 matrix = _load_matrix(path)
                 if matrix is None:
                     matrix = _load_matrix(bridge.CLASSES_FILE.parent / name)
                 if matrix is None:
-                    matrix = bridge.build_class_matrix(self.class_names, self.text.encode).astype(np.float16)
+                    matrix = bridge.build_class_matrix(self.class_names, self.text.encode, self.hypernyms, self.glosses)
+                    matrix = matrix.astype(np.float16)
                     atomic_write(path, lambda tmp: _save(tmp, matrix))
                 matrix = bridge.l2_normalise(matrix.astype(np.float32))
                 self._mean = matrix.mean(axis=0) if self.text.centre else None
@@ -117,7 +123,7 @@ class OfflineEmbedder(Embedder):
         return np.stack([known[t] for t in texts])
 
     def class_weights(self, texts: list[str]) -> np.ndarray:
-        return bridge.class_weights(self.text_vectors(texts), self.class_matrix(), self.temperature)
+        return bridge.class_weights(self.text_vectors(texts), self.class_matrix(), self.temperature, TOP_K)
 
     def embed_texts(self, texts: list[str]) -> np.ndarray:
         if not texts:

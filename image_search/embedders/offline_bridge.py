@@ -15,6 +15,12 @@ from .base import l2_normalise
 __all__ = ["l2_normalise"]  # re-exported for offline.py
 
 CLASSES_FILE = Path(__file__).resolve().parent.parent / "data" / "imagenet-1k-classes.txt"
+HYPERNYMS_FILE = CLASSES_FILE.parent / "imagenet-1k-hypernyms.txt"
+# weights of a class's WordNet parents' and grandparents' names in its text vector: "ram, tup" should also
+# answer "sheep"; measured on the Tux Paint captions (en MRR .198 -> .218, de/fr/ko up too; heavier hurt de/fr)
+HYPERNYM_WEIGHTS = (0.5, 0.25)
+GLOSSES_FILE = CLASSES_FILE.parent / "imagenet-1k-glosses.txt"
+GLOSS_WEIGHT = 0.25  # "name: WordNet definition" added to the class vector: en MRR +.006, de/fr/ko +.002-.005
 PROMPT_TEMPLATES = ("a photo of a {}.", "a drawing of a {}.", "a cartoon {}.", "clip art of a {}.", "{}")
 FEATURE_DIM = 1280  # EfficientNet-Lite0 pooled features
 N_CLASSES = 1000
@@ -29,6 +35,22 @@ def load_class_names(path: Path = CLASSES_FILE) -> list[list[str]]:
     return classes
 
 
+def load_hypernyms(path: Path = HYPERNYMS_FILE) -> list[list[list[str]]]:
+    """Per class (logit order) the lemmas of its WordNet hypernyms, one list per level: [parents, grandparents]."""
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if len(lines) != N_CLASSES:
+        raise ValueError(f"{path}: expected {N_CLASSES} lines, found {len(lines)}")
+    return [[[w.strip() for w in level.split(",") if w.strip()] for level in line.split("|")] for line in lines]
+
+
+def load_glosses(path: Path = GLOSSES_FILE) -> list[str]:
+    """Per class (logit order) the first sentence of its WordNet definition."""
+    lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if len(lines) != N_CLASSES:
+        raise ValueError(f"{path}: expected {N_CLASSES} lines, found {len(lines)}")
+    return lines
+
+
 def class_prompts(synonyms: list[str]) -> list[str]:
     """Every template filled with every distinct synonym (case-insensitively distinct)."""
     seen: dict[str, str] = {}
@@ -37,24 +59,45 @@ def class_prompts(synonyms: list[str]) -> list[str]:
     return [t.format(name) for name in seen.values() for t in PROMPT_TEMPLATES]
 
 
-def classes_fingerprint(classes: list[list[str]]) -> str:
-    """Changes whenever the class names or templates change, so a stale cached matrix is not reused."""
+def classes_fingerprint(classes: list[list[str]], hypernyms: list[list[list[str]]] | None = None,
+                        glosses: list[str] | None = None) -> str:
+    """Changes whenever the class names, hypernyms, glosses, weights or templates change, so a stale cached
+    matrix is not reused."""
     text = "\n".join(PROMPT_TEMPLATES) + "\n" + "\n".join(",".join(c) for c in classes)
+    if hypernyms:
+        text += f"\n{HYPERNYM_WEIGHTS}\n" + "\n".join("|".join(",".join(lv) for lv in h) for h in hypernyms)
+    if glosses:
+        text += f"\n{GLOSS_WEIGHT}\n" + "\n".join(glosses)
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
 
 
 def build_class_matrix(classes: list[list[str]], embed: Callable[[list[str]], np.ndarray],
+                       hypernyms: list[list[list[str]]] | None = None, glosses: list[str] | None = None,
                        batch: int = 256) -> np.ndarray:
-    """1000 x d: per class the mean of its prompts' unit embeddings, L2-normalised."""
-    prompts, owner = [], []
-    for index, synonyms in enumerate(classes):
-        for prompt in class_prompts(synonyms):
-            prompts.append(prompt)
-            owner.append(index)
+    """1000 x d: per class the unit mean of its prompts' unit embeddings, plus HYPERNYM_WEIGHTS times the
+    same for each hypernym level, L2-normalised; then plus GLOSS_WEIGHT times the unit embedding of
+    "name: gloss", L2-normalised. Each distinct name is embedded once (hypernyms repeat)."""
+    groups = [[synonyms] + list(hypernyms[i] if hypernyms else []) for i, synonyms in enumerate(classes)]
+    names: dict[str, str] = {}
+    for levels in groups:
+        for level in levels:
+            for name in level:
+                names.setdefault(name.lower(), name)
+    prompts = class_prompts(list(names.values()))
     vectors = np.concatenate([l2_normalise(embed(prompts[i:i + batch])) for i in range(0, len(prompts), batch)])
-    sums = np.zeros((len(classes), vectors.shape[1]), dtype=np.float64)
-    np.add.at(sums, np.asarray(owner), vectors)
-    return l2_normalise(sums)
+    per_name = dict(zip(names, vectors.reshape(len(names), len(PROMPT_TEMPLATES), -1).sum(axis=1, dtype=np.float64)))
+    out = np.zeros((len(classes), vectors.shape[1]), dtype=np.float64)
+    for index, levels in enumerate(groups):
+        for weight, level in zip((1.0,) + HYPERNYM_WEIGHTS, levels):
+            keys = list(dict.fromkeys(name.lower() for name in level))
+            if keys:
+                out[index] += weight * l2_normalise(sum(per_name[k] for k in keys)[None])[0]
+    out = l2_normalise(out)
+    if glosses:
+        texts = [f"{synonyms[0]}: {gloss}" for synonyms, gloss in zip(classes, glosses, strict=True)]
+        out = out + GLOSS_WEIGHT * np.concatenate([l2_normalise(embed(texts[i:i + batch]))
+                                                   for i in range(0, len(texts), batch)])
+    return l2_normalise(out)
 
 
 def centre(vectors: np.ndarray, mean: np.ndarray | None) -> np.ndarray:
@@ -65,11 +108,16 @@ def centre(vectors: np.ndarray, mean: np.ndarray | None) -> np.ndarray:
     return l2_normalise(vectors if mean is None else vectors - mean)
 
 
-def class_weights(query_vectors: np.ndarray, class_matrix: np.ndarray, temperature: float) -> np.ndarray:
-    """Softmax over class cosines: how much each ImageNet class stands for each query (rows sum to 1)."""
+def class_weights(query_vectors: np.ndarray, class_matrix: np.ndarray, temperature: float,
+                  top_k: int | None = None) -> np.ndarray:
+    """Softmax over class cosines: how much each ImageNet class stands for each query (rows sum to 1).
+    top_k keeps only the k heaviest classes (renormalised): the long tail of faintly similar classes
+    otherwise adds noise to every image's score."""
     z = (l2_normalise(query_vectors) @ class_matrix.T) / temperature
     z -= z.max(axis=1, keepdims=True)
     w = np.exp(z)
+    if top_k is not None and top_k < w.shape[1]:
+        np.put_along_axis(w, np.argpartition(-w, top_k, axis=1)[:, top_k:], 0.0, axis=1)
     return (w / w.sum(axis=1, keepdims=True)).astype(np.float32)
 
 

@@ -1,0 +1,35 @@
+"""Regenerate image_search/data/imagenet-1k-{hypernyms,glosses}.txt from WordNet 3.0 (Debian wordnet-base).
+
+python bench/wordnet_classes.py DATA_NOUN WNIDS > image_search/data/imagenet-1k-hypernyms.txt
+python bench/wordnet_classes.py DATA_NOUN WNIDS --glosses > image_search/data/imagenet-1k-glosses.txt
+  DATA_NOUN: usr/share/wordnet/data.noun from `apt-get download wordnet-base && dpkg-deb -x wordnet-base_*.deb x`
+  WNIDS: the 1000 ImageNet-1k synset ids in sorted order, one a line (e.g. timm/data/_info/imagenet_synsets.txt)
+Hypernyms, a line per class: the parents' lemmas | the grandparents' lemmas (hypernym and instance-hypernym
+pointers). Glosses: the definition's first part (before the first ";", which starts the examples).
+"""
+import sys
+
+from image_search.embedders.offline_bridge import load_class_names
+
+synsets = {}
+for line in open(sys.argv[1], encoding="latin-1"):
+    if line.startswith("  "):
+        continue  # licence header
+    head = line.split(" | ")[0].split()
+    n = int(head[3], 16)
+    words = [head[4 + 2 * i].replace("_", " ").split("(")[0] for i in range(n)]
+    k = 4 + 2 * n
+    pointers = head[k + 1:k + 1 + 4 * int(head[k])]
+    parents = [pointers[i + 1] for i in range(0, len(pointers), 4) if pointers[i] in ("@", "@i") and pointers[i + 2] == "n"]
+    synsets[head[0]] = (words, parents, line.split(" | ", 1)[1].split(";")[0].strip())
+
+wnids = open(sys.argv[2]).read().split()
+for wnid, names in zip(wnids, load_class_names(), strict=True):
+    words, parents, gloss = synsets[wnid[1:]]
+    assert words[0].lower() == names[0].lower(), (wnid, words, names)
+    if "--glosses" in sys.argv:
+        print(gloss)
+        continue
+    grand = [g for p in parents for g in synsets[p][1]]
+    level = lambda ids: ", ".join(dict.fromkeys(w for s in ids for w in synsets[s][0]))  # noqa: E731
+    print(f"{level(parents)} | {level(grand)}")
