@@ -187,16 +187,17 @@ class SearchService:
 
     def _blend_name_matches(self, text: str, vector: np.ndarray, hits: list[Hit], k: int,
                             filters: Filters | None) -> list[Hit]:
-        """Images whose relative path holds the query's words come first, best match first."""
-        words = [w for w in re.findall(r"\w+", text.lower()) if len(w) > 1]
+        """Images whose relative path has words starting with the query's words come first, best
+        match first. Words under 3 letters ("a", "un", "of") would match nearly every path."""
+        words = [w for w in re.findall(r"\w+", text.lower()) if len(w) > 2]
         if not words:
             return hits
         named = []
         for record in self.store.iter_records():
             if filters and not filters.matches(record):
                 continue
-            name = record.relative_path.lower()
-            share = sum(w in name for w in words) / len(words)
+            tokens = re.findall(r"[^\W_]+", record.relative_path.lower())
+            share = sum(any(t.startswith(w) for t in tokens) for w in words) / len(words)
             if share > 0:
                 named.append((share, record))
         named.sort(key=lambda item: -item[0])

@@ -150,3 +150,10 @@ def test_configured_threshold_wins_over_the_models(tmp_path, photo_dir):
     app = create_app({"TESTING": True, "DATA_DIR": tmp_path, "EMBEDDER": UnsureColourEmbedder(),
                       "LOW_CONFIDENCE": 0.05})
     assert app.test_client().get("/api/search?q=nested&k=2").get_json()["notice"] is None
+
+
+def test_file_name_matching_takes_whole_words_not_fragments(unsure_app, photo_dir):
+    service = unsure_app.extensions["image_search"]
+    scores = [h.score for h in service.search_text("un ed", k=7).hits]  # "ed" is in red and nested
+    assert scores == sorted(scores, reverse=True)  # nothing promoted: plain vector order
+    assert service.search_text("transp thing", k=1).hits[0].record.path == str(photo_dir / "transparent.png")
