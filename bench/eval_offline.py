@@ -6,7 +6,6 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
 
 from image_search.embedders.offline import OfflineEmbedder
 from image_search.evaluation import collect, embed_folder, evaluate, format_table

@@ -8,7 +8,6 @@ import sys
 import time
 from pathlib import Path
 
-import faiss
 import numpy as np
 
 from image_search.stores.embedded import EmbeddedStore

@@ -1,6 +1,5 @@
 """Security headers, in-memory uploads, files only from indexed roots, CSRF, no tracebacks, access token."""
 import io
-import os
 import tempfile
 from pathlib import Path
 

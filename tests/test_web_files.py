@@ -1,5 +1,3 @@
-from PIL import Image
-
 from tests.conftest import id_of
 
 

@@ -234,18 +234,6 @@ class EmbeddedStore(VectorStore):
                 return self._rescored(query, rowids[0][rowids[0] >= 0], k)
             return self._hits(rowids[0], scores[0])
 
-    def _rescored(self, query: np.ndarray, rowids: np.ndarray, k: int) -> list[Hit]:
-        """Exact scores from SQLite's float32 vectors for the candidates a compact index found."""
-        marks = ",".join("?" * len(rowids))
-        rows = self._db.execute(f"SELECT rowid, vector FROM images WHERE rowid IN ({marks})",
-                                rowids.tolist()).fetchall()
-        if not rows:
-            return []
-        vectors = np.frombuffer(b"".join(v for _, v in rows), dtype=np.float32).reshape(len(rows), -1)
-        scores = vectors @ query[0]
-        top = np.argsort(-scores, kind="stable")[:k]
-        return self._hits(np.array([rows[i][0] for i in top]), scores[top])
-
     def _not_tombstoned_selector(self):
         if self._tombstones and self._not_tombstoned is None:
             batch = faiss.IDSelectorBatch(np.fromiter(self._tombstones, dtype=np.int64))
