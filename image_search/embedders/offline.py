@@ -136,12 +136,6 @@ class OfflineEmbedder(Embedder):
         cosine = float(bridge.best_class_cosine(self.text_vectors([text]), self.class_matrix())[0])
         return bridge.rescale(cosine, *self.text.cosine_range)
 
-    def top_classes(self, text: str, k: int = 5) -> list[tuple[str, float]]:
-        """The query's k heaviest ImageNet classes (for explaining a result)."""
-        w = self.class_weights([text])[0]
-        order = np.argsort(-w)[:k]
-        return [(self.class_names[i][0], float(w[i])) for i in order]
-
 
 def _load_matrix(path: Path) -> np.ndarray | None:
     try:
