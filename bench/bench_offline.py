@@ -51,14 +51,14 @@ emb.embed_texts(queries[:1])  # load the text model and the class matrix
 lat, cpu = [], []
 for _ in range(6):
     for q in queries:
-        emb._recent.clear()  # time a query seen for the first time, not the remembered one
+        emb.forget_texts()  # time a query seen for the first time, not the remembered one
         t, c = time.perf_counter(), time.process_time()
         emb.embed_texts([q])
         lat.append(1000 * (time.perf_counter() - t))
         cpu.append(1000 * (time.process_time() - c))
 conf = []
 for q in queries:
-    emb._recent.clear()
+    emb.forget_texts()
     t = time.perf_counter()
     emb.text_confidence(q)
     conf.append(1000 * (time.perf_counter() - t))

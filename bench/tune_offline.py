@@ -32,7 +32,7 @@ image_sides = {"sqrt(p)": np.sqrt(p), "p": p, "logits": logits, "centred logits"
 
 for model in ("e5", "minilm"):
     e = OfflineEmbedder(cache, threads=2, text_model=model)
-    C = e.class_matrix()
+    C = e.text.class_matrix()
     for lang in ("en", "de", "fr", "ko"):
         its = collect(folder, None if lang == "en" else lang)
         by = defaultdict(set)
@@ -40,7 +40,7 @@ for model in ("e5", "minilm"):
             if it["caption"]:
                 by[it["caption"]].add(i)
         caps = list(by)
-        Q = e.text_vectors(caps)  # centred for e5, as the embedder uses them
+        Q = e.text.vectors(caps)  # centred for e5, as the embedder uses them
         rel = [by[c] for c in caps]
         line = []
         for T in (0.005, 0.01, 0.02, 0.05, 0.1):

