@@ -34,7 +34,7 @@ from . import offline_bridge as bridge
 from .base import Embedder, ModelUnavailable
 from .offline_models import TEXT_MODELS, ImageNet, atomic_write
 
-LAYOUT_VERSION = 1  # bump when the vector layout or the image preprocessing changes
+LAYOUT_VERSION = 2  # bump when the vector layout, the image preprocessing or the net changes (2: int8 net)
 IMAGE_CLASS_SHARE = 0.0  # share of the class term in image->image scores: 0 measured best (P@5 .75 vs .72 at .5)
 TOP_K = 50  # classes kept in a text query's weights: a little better than all 1000 in every language
 CONFIDENCE_THRESHOLD = 0.5  # text_confidence below this: the query is probably not about an ImageNet thing
@@ -46,16 +46,16 @@ class OfflineEmbedder(Embedder):
     input_size = 224  # the classifier's input: photos are shrunk to about this while decoding
 
     def __init__(self, cache_dir: Path, threads: int = 1, text_model: str = "e5",
-                 temperature: float | None = None, image_class_share: float = IMAGE_CLASS_SHARE):
+                 temperature: float | None = None, image_class_share: float = IMAGE_CLASS_SHARE, int8: bool = True):
         if text_model not in TEXT_MODELS:
             raise ModelUnavailable(f"Unknown offline text model {text_model!r}; choose one of {', '.join(TEXT_MODELS)}")
         self.cache_dir = Path(cache_dir)
-        self.images = ImageNet(self.cache_dir, threads)  # raises ModelUnavailable when a package is missing
+        self.images = ImageNet(self.cache_dir, threads, int8)  # raises ModelUnavailable when a package is missing
         self.text = TEXT_MODELS[text_model](threads)
         self.temperature = float(temperature or self.text.temperature)
         self.confidence_threshold = CONFIDENCE_THRESHOLD
         self.image_class_share = float(image_class_share)
-        self.model_id = f"offline-effnetlite0+{self.text.key}-v{LAYOUT_VERSION}"
+        self.model_id = f"offline-effnetlite0{'' if int8 else '-f32'}+{self.text.key}-v{LAYOUT_VERSION}"
         try:
             self.class_names = bridge.load_class_names()
             self.hypernyms = bridge.load_hypernyms()
