@@ -1,5 +1,5 @@
 """Evaluate the offline embedder on a folder without the app: python bench/eval_offline.py FOLDER
-[--lang en,de,fr,ko] [--cache DIR] [--threads N] [--json] [--reference]. Images are embedded once for all
+[--lang en,de,fr,ko] [--cache DIR] [--threads N] [--json] [--reference] [--float]. Images are embedded once for all
 languages. (Inside the app: flask --app image_search eval FOLDER [--lang de] [--json], offline model active.)
 
 --reference also scores, on the same images and English captions, the recipe of the trial whose figures
@@ -24,6 +24,7 @@ parser.add_argument("folder", type=Path)
 parser.add_argument("--lang", default="en")
 parser.add_argument("--cache", type=Path, default=Path("instance/models"))
 parser.add_argument("--threads", type=int, default=2)
+parser.add_argument("--float", action="store_true", help="the float image net instead of the int8 one")
 parser.add_argument("--json", action="store_true")
 parser.add_argument("--reference", action="store_true", help="also score the trial's recipe (see above)")
 args = parser.parse_args()
@@ -43,7 +44,7 @@ def reference_recipe(emb: OfflineEmbedder, items: list[dict], features: np.ndarr
             **image_metrics(unit @ unit.T, [it["label"] for it in items])}
 
 
-emb = OfflineEmbedder(args.cache, threads=args.threads)
+emb = OfflineEmbedder(args.cache, threads=args.threads, int8=not args.float)
 items = collect(args.folder)
 features, logits = emb.image_outputs([load_rgb(it["path"]) for it in items])
 vectors = bridge.stored_vectors(features, logits)  # what embed_images stores, from the same outputs

@@ -179,3 +179,63 @@ def test_minilm_onnx_equals_sentence_transformers(embedder):
     reference = SentenceTransformer(str(model_folder()), device="cpu").encode(texts, normalize_embeddings=True)
     ours = embedder.english.model.encode(texts)
     np.testing.assert_allclose(np.sum(ours * reference, axis=1), 1, atol=1e-4)
+
+
+# -- the int8 image net ----------------------------------------------------------------------------
+def tiny_float_net(path):
+    """A stand-in for the exported net with the same input and outputs: image (n x H x W x 3 uint8) ->
+    features (mean colour, n x 3), logits (n x 2). Its tensor names are not the shipped table's."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    nodes = [helper.make_node("Cast", ["image"], ["pixels"], to=TensorProto.FLOAT),
+             helper.make_node("ReduceMean", ["pixels"], ["features"], axes=[1, 2], keepdims=0),
+             helper.make_node("MatMul", ["features", "w"], ["logits"])]
+    graph = helper.make_graph(
+        nodes, "tiny", [helper.make_tensor_value_info("image", TensorProto.UINT8, ["n", 224, 224, 3])],
+        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["n", 3]),
+         helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["n", 2])],
+        [helper.make_tensor("w", TensorProto.FLOAT, [3, 2], [1, 0, 0, 1, 0, 0])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+
+
+def test_int8_falls_back_to_float_when_the_ranges_do_not_fit(tmp_path, caplog):
+    from image_search.embedders import offline_models as om
+
+    try:
+        net = om.ImageNet(tmp_path, threads=1)
+    except ModelUnavailable as exc:
+        pytest.skip(str(exc))
+    tiny_float_net(tmp_path / om.ONNX_NAME)
+    with caplog.at_level("WARNING", logger=om.__name__):
+        features, logits = net.run([Image.new("RGB", (224, 224), (10, 20, 30))])
+    assert "do not fit" in caplog.text and net.loaded == om.ONNX_NAME
+    assert not (tmp_path / om.INT8_NAME).exists()
+    np.testing.assert_allclose(features, [[10, 20, 30]], atol=1e-4)
+    np.testing.assert_allclose(logits, [[10, 20]], atol=1e-4)
+
+
+def test_shipped_ranges_cover_every_activation():
+    import json
+
+    from image_search.embedders import offline_models as om
+
+    ranges = json.loads(om.INT8_RANGES.read_text())["ranges"]
+    assert len(ranges) > 50 and all(hi > lo for lo, hi in ranges.values())
+    assert "/_conv_head/Conv_output_0" in ranges
+
+
+def test_int8_net_agrees_with_float_net(embedder, photos):
+    """The int8 net is built from the shipped ranges (they fit the pinned torch's export) and gives
+    nearly the float net's pooled features and the same top class on a real photo."""
+    from image_search.embedders.offline_models import INT8_NAME, ONNX_NAME, ImageNet
+
+    cat = [photos["cat"], photos["coffee"]]
+    f8, l8 = embedder.images.run(cat)
+    assert embedder.images.loaded == INT8_NAME
+    exact = ImageNet(embedder.cache_dir, threads=1, int8=False)
+    f32, l32 = exact.run(cat)
+    assert exact.loaded == ONNX_NAME
+    cosine = np.sum(f8 * f32, axis=1) / np.linalg.norm(f8, axis=1) / np.linalg.norm(f32, axis=1)
+    assert cosine.min() > 0.97
+    assert list(l8.argmax(axis=1)) == list(l32.argmax(axis=1))

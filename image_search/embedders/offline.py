@@ -34,7 +34,7 @@ from .base import Embedder, ModelUnavailable
 from .offline_models import TEXT_MODELS, ImageNet
 from .offline_text import TextBridge
 
-LAYOUT_VERSION = 1  # bump when the vector layout or the image preprocessing changes
+LAYOUT_VERSION = 2  # bump when the vector layout, the image preprocessing or the net changes (2: int8 net)
 IMAGE_CLASS_SHARE = 0.0  # share of the class term in image->image scores: 0 measured best (P@5 .75 vs .72 at .5)
 CONFIDENCE_THRESHOLD = 0.5  # text_confidence below this: the query is probably not about an ImageNet thing
 
@@ -45,12 +45,13 @@ class OfflineEmbedder(Embedder):
     input_size = 224  # the classifier's input: photos are shrunk to about this while decoding
 
     def __init__(self, cache_dir: Path, threads: int = 1, text_model: str = "e5", english_model: str | None = "minilm",
-                 temperature: float | None = None, image_class_share: float = IMAGE_CLASS_SHARE):
+                 temperature: float | None = None, image_class_share: float = IMAGE_CLASS_SHARE,
+                 int8: bool = True):
         for name in (text_model, english_model):
             if name is not None and name not in TEXT_MODELS:
                 raise ModelUnavailable(f"Unknown offline text model {name!r}; choose one of {', '.join(TEXT_MODELS)}")
         self.cache_dir = Path(cache_dir)
-        self.images = ImageNet(self.cache_dir, threads)  # raises ModelUnavailable when a package is missing
+        self.images = ImageNet(self.cache_dir, threads, int8)  # raises ModelUnavailable when a package is missing
         try:
             classes = (bridge.load_class_names(), bridge.load_hypernyms(), bridge.load_glosses())
         except (OSError, ValueError) as exc:
@@ -62,7 +63,7 @@ class OfflineEmbedder(Embedder):
         self.confidence_threshold = CONFIDENCE_THRESHOLD
         self.image_class_share = float(image_class_share)
         keys = "+".join(b.model.key for b in (self.text, self.english) if b)
-        self.model_id = f"offline-effnetlite0+{keys}-v{LAYOUT_VERSION}"
+        self.model_id = f"offline-effnetlite0{'' if int8 else '-f32'}+{keys}-v{LAYOUT_VERSION}"
 
     # -- images -----------------------------------------------------------------------------------
     def image_outputs(self, images: list[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
