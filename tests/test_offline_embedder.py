@@ -162,7 +162,7 @@ def test_blend_mixes_rows_and_stays_a_distribution():
 
 
 def test_english_model_blended_into_english_queries_only(embedder):
-    english_cosine = embedder.english.best_cosine(["a goldfish in a bowl", "눈 덮인 산"])
+    english_cosine = embedder.english.best_cosine(embedder.english.vectors(["a goldfish in a bowl", "눈 덮인 산"]))
     assert bridge.english_share(english_cosine)[0] > 0.5 and bridge.english_share(english_cosine)[1] == 0
     assert "minilm" in embedder.model_id
 

@@ -24,6 +24,7 @@ rescaling, and a stored vector used as it is (the identity image_query) is alrea
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +63,7 @@ class OfflineEmbedder(Embedder):
                         if english_model and english_model != text_model else None)
         self.confidence_threshold = CONFIDENCE_THRESHOLD
         self.image_class_share = float(image_class_share)
+        self._side = ThreadPoolExecutor(1, thread_name_prefix="english-text")
         keys = "+".join(b.model.key for b in (self.text, self.english) if b)
         self.model_id = f"offline-effnetlite0{'' if int8 else '-f32'}+{keys}-v{LAYOUT_VERSION}"
 
@@ -79,14 +81,23 @@ class OfflineEmbedder(Embedder):
         return bridge.image_query(stored, self.image_class_share)
 
     # -- texts ------------------------------------------------------------------------------------
+    def _vectors(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray | None]:
+        """(multilingual, English) query vectors. The two text models run side by side (ONNX Runtime
+        releases the GIL): ~6 ms instead of ~10 on 2 cores."""
+        if self.english is None or not texts:
+            return self.text.vectors(texts), None
+        english = self._side.submit(self.english.vectors, texts)
+        return self.text.vectors(texts), english.result()
+
     def class_weights(self, texts: list[str]) -> np.ndarray:
         """The multilingual model's class weights, with the English model's blended in as far as the query
         reads as English to it (its best class cosine; bridge.english_share)."""
-        weights = self.text.weights(texts)
-        if self.english is None or not texts:
+        vectors, english = self._vectors(texts)
+        weights = self.text.weights(vectors)
+        if english is None:
             return weights
-        share = bridge.english_share(self.english.best_cosine(texts))
-        return bridge.blend(weights, self.english.weights(texts), share)
+        share = bridge.english_share(self.english.best_cosine(english))
+        return bridge.blend(weights, self.english.weights(english), share)
 
     def embed_texts(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -96,7 +107,8 @@ class OfflineEmbedder(Embedder):
     def text_confidence(self, text: str) -> float:
         """How well the query matches some ImageNet class name, 0..1 (the better of the two text models);
         below `confidence_threshold` (0.5) the model probably does not know what the query shows."""
-        return max(b.confidence(text) for b in (self.text, self.english) if b)
+        pairs = zip((self.text, self.english), self._vectors([text]))
+        return max(b.confidence(v) for b, v in pairs if b is not None and v is not None)
 
     def forget_texts(self) -> None:
         """Drop remembered query vectors (benchmarks time first-seen queries)."""

@@ -73,15 +73,16 @@ class TextBridge:
         with self._lock:
             self._recent.clear()
 
-    def weights(self, texts: list[str]) -> np.ndarray:
-        return bridge.class_weights(self.vectors(texts), self.class_matrix(), self.temperature, TOP_K)
+    def weights(self, vectors: np.ndarray) -> np.ndarray:
+        """Class weights of query vectors (from `vectors`)."""
+        return bridge.class_weights(vectors, self.class_matrix(), self.temperature, TOP_K)
 
-    def best_cosine(self, texts: list[str]) -> np.ndarray:
-        return bridge.best_class_cosine(self.vectors(texts), self.class_matrix())
+    def best_cosine(self, vectors: np.ndarray) -> np.ndarray:
+        return bridge.best_class_cosine(vectors, self.class_matrix())
 
-    def confidence(self, text: str) -> float:
-        """Best class cosine rescaled to 0..1 by the model's cosine range."""
-        return bridge.rescale(float(self.best_cosine([text])[0]), *self.model.cosine_range)
+    def confidence(self, vectors: np.ndarray) -> float:
+        """The first query vector's best class cosine, rescaled to 0..1 by the model's cosine range."""
+        return bridge.rescale(float(self.best_cosine(vectors)[0]), *self.model.cosine_range)
 
 
 def _load_matrix(path: Path) -> np.ndarray | None:
