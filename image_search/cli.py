@@ -68,6 +68,16 @@ def index_command(paths, prune, rebuild, batch_size, shard):
     for path, reason in report.skipped:
         click.echo(f"skipped {path}: {reason}")
     click.echo(report.summary())
+    prepare_text_side(embedder)
+
+
+def prepare_text_side(embedder) -> None:
+    """Embed one text now, so the files a text model builds on first use (the offline model exports two
+    ONNX graphs, ~10 s) exist before the first search. A failure only postpones it: searching reports it."""
+    try:
+        embedder.embed_texts(["a photo"])
+    except ModelUnavailable as exc:
+        click.echo(f"note: the text model is not ready yet: {exc}")
 
 
 class RateReporter:

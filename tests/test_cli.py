@@ -89,3 +89,21 @@ def test_index_saves_a_last_run_report_and_stats_shows_health(runner, photo_dir,
 
 def test_stats_before_any_run(runner):
     assert "last run: none recorded" in runner.invoke(args=["stats"]).output
+
+
+def test_index_prepares_the_text_model_and_only_notes_when_it_is_not_ready(runner, photo_dir, app, monkeypatch):
+    from image_search.embedders import ModelUnavailable
+
+    embedder = ColourEmbedder()
+    texts = []
+    monkeypatch.setattr(embedder, "embed_texts", lambda t: texts.append(list(t)) or ColourEmbedder.embed_texts(embedder, t))
+    app.config["EMBEDDER"] = embedder
+    app.extensions["image_search"]._embedder = None
+    assert runner.invoke(args=["index", str(photo_dir)]).exit_code == 0
+    assert texts == [["a photo"]]  # embedded once after indexing, so the first search finds its files built
+
+    def not_ready(_):
+        raise ModelUnavailable("the text model's package is missing")
+    monkeypatch.setattr(embedder, "embed_texts", not_ready)
+    result = runner.invoke(args=["index", str(photo_dir)])
+    assert result.exit_code == 0 and "note: the text model is not ready yet: the text model's package is missing" in result.output
