@@ -2,7 +2,7 @@
 
 The package holds the sentence-transformers folder. Its BERT is exported once to ONNX (torch, at first use,
 cached next to the image net) with sentence-transformers' mean pooling and normalisation inside the graph;
-queries then need only `tokenizers` (the package's tokenizer.json) and onnxruntime: ~2 ms a query on one
+queries then need only `tokenizers` (the package's tokenizer.json) and onnxruntime: ~3 ms a query on one
 core, where sentence-transformers on torch took ~12 ms and loaded torch into the web server.
 """
 from __future__ import annotations
