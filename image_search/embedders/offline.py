@@ -107,8 +107,9 @@ class OfflineEmbedder(Embedder):
     def text_confidence(self, text: str) -> float:
         """How well the query matches some ImageNet class name, 0..1 (the better of the two text models);
         below `confidence_threshold` (0.5) the model probably does not know what the query shows."""
-        pairs = zip((self.text, self.english), self._vectors([text]))
-        return max(b.confidence(v) for b, v in pairs if b is not None and v is not None)
+        vectors, english = self._vectors([text])
+        confidence = self.text.confidence(vectors)
+        return confidence if english is None else max(confidence, self.english.confidence(english))
 
     def forget_texts(self) -> None:
         """Drop remembered query vectors (benchmarks time first-seen queries)."""

@@ -136,8 +136,7 @@ ENGLISH_MAX_SHARE = 0.7
 
 def english_share(best_cosines: np.ndarray) -> np.ndarray:
     """Per query, the share of the English model's class weights (0 .. ENGLISH_MAX_SHARE)."""
-    low, high = ENGLISH_COSINES
-    return ENGLISH_MAX_SHARE * np.clip((np.asarray(best_cosines, np.float32) - low) / (high - low), 0.0, 1.0)
+    return ENGLISH_MAX_SHARE * rescale(np.asarray(best_cosines, np.float32), *ENGLISH_COSINES)
 
 
 def blend(weights: np.ndarray, english: np.ndarray, share: np.ndarray) -> np.ndarray:
@@ -146,9 +145,9 @@ def blend(weights: np.ndarray, english: np.ndarray, share: np.ndarray) -> np.nda
     return ((1.0 - share) * weights + share * english).astype(np.float32)
 
 
-def rescale(value: float, low: float, high: float) -> float:
-    """`value` mapped linearly from [low, high] onto [0, 1], clipped."""
-    return float(min(1.0, max(0.0, (value - low) / (high - low))))
+def rescale(value, low: float, high: float):
+    """`value` (a number or an array) mapped linearly from [low, high] onto [0, 1], clipped."""
+    return np.clip((value - low) / (high - low), 0.0, 1.0)
 
 
 def class_part(logits: np.ndarray) -> np.ndarray:

@@ -82,7 +82,7 @@ class TextBridge:
 
     def confidence(self, vectors: np.ndarray) -> float:
         """The first query vector's best class cosine, rescaled to 0..1 by the model's cosine range."""
-        return bridge.rescale(float(self.best_cosine(vectors)[0]), *self.model.cosine_range)
+        return float(bridge.rescale(self.best_cosine(vectors)[0], *self.model.cosine_range))
 
 
 def _load_matrix(path: Path) -> np.ndarray | None:
