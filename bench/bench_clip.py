@@ -1,6 +1,6 @@
 """CLIP on torch vs ONNX Runtime, side by side, on random weights of the real models' sizes.
 
-ViT-B/32 image tower and multilingual DistilBERT text tower (configs in tests/tiny_clip.py, no
+ViT-B/32 image tower and multilingual DistilBERT text tower (configs in tests/doubles/tiny_clip.py, no
 download), or real models with --image-model/--text-model. Measures image throughput at one batch
 size (preprocessing included) and single-query text latency, alternating the runtimes round by
 round so a noisy machine hits them alike; reports the best and the median round, by wall clock and
@@ -37,7 +37,7 @@ def timed(call) -> tuple[float, float]:
 
 
 def random_models(workdir: Path) -> tuple[Path, Path]:
-    from tests.tiny_clip import REAL_SIZES, build_random_clip
+    from tests.doubles.tiny_clip import REAL_SIZES, build_random_clip
 
     image_dir, text_dir = workdir / "vit-b-32-image", workdir / "vit-b-32-text"
     if not (image_dir.exists() and text_dir.exists()):
@@ -59,7 +59,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, help="keep models and exports here (default: a temp dir)")
     args = parser.parse_args()
 
-    from image_search.embedders.clip import ClipEmbedder
+    from image_search.embedders.clip.embedder import ClipEmbedder
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-clip-"))
     if args.image_model and args.text_model:

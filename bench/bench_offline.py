@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from image_search.embedders.offline import OfflineEmbedder
-from image_search.embedders.offline_models import preprocess
+from image_search.embedders.offline.embedder import OfflineEmbedder
+from image_search.embedders.offline.image_net import preprocess
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--threads", type=int, default=2)

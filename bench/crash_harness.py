@@ -3,7 +3,7 @@ that the store is consistent. Prints its figures; exits 1 if it found a problem.
 
     python bench/crash_harness.py [--images 300] [--kills 20] [--seed 1]
 
-Uses the test embedder (tests/colour_embedder.py, via IMAGE_SEARCH_EMBEDDER_FACTORY), so the runs
+Uses the test embedder (tests/doubles/colour_embedder.py, via IMAGE_SEARCH_EMBEDDER_FACTORY), so the runs
 are fast and every stored vector can be checked against the file it came from. Between runs the
 collection changes (files added, rewritten, deleted; runs use --prune), so kills also land in
 updates and deletes, not only in first-time inserts.
@@ -54,7 +54,7 @@ def change_collection(folder: Path, rng: random.Random, serial: int) -> None:
 
 def start_indexer(folder: Path, data_dir: Path, batch_size: int) -> subprocess.Popen:
     env = dict(os.environ, IMAGE_SEARCH_DATA_DIR=str(data_dir),
-               IMAGE_SEARCH_EMBEDDER_FACTORY="tests.colour_embedder:ColourEmbedder", PYTHONPATH=str(ROOT))
+               IMAGE_SEARCH_EMBEDDER_FACTORY="tests.doubles.colour_embedder:ColourEmbedder", PYTHONPATH=str(ROOT))
     return subprocess.Popen([sys.executable, "-m", "flask", "--app", "image_search", "index", "--prune",
                              "--batch-size", str(batch_size), str(folder)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -91,8 +91,8 @@ def check_store(data_dir: Path, folder: Path) -> tuple[dict, list[str]]:
     import faiss
 
     from image_search.images import decode
-    from image_search.stores.embedded import EmbeddedStore
-    from tests.colour_embedder import ColourEmbedder
+    from image_search.stores.embedded.store import EmbeddedStore
+    from tests.doubles.colour_embedder import ColourEmbedder
 
     problems = []
     db = sqlite3.connect(data_dir / "images.sqlite")
@@ -121,7 +121,7 @@ def check_store(data_dir: Path, folder: Path) -> tuple[dict, list[str]]:
         problems.append(f"{stale} records of an older file version, {wrong} vectors not of their file")
     rowids = {r[0] for r in rows}
     # The file on disk, when its header claims the current generation, must hold exactly those rows.
-    from image_search.stores import faiss_index
+    from image_search.stores.embedded import faiss_index
 
     on_disk = faiss_index.read(data_dir / "vectors.faiss")
     on_disk_checked = bool(on_disk) and on_disk[1].get("generation") == generation

@@ -4,7 +4,7 @@ queries. Prints throughput, p50/p95 latency, errors and the server's RSS at star
     python bench/load_test.py [--requests 10000] [--seconds 60] [--clients 4] [--threads 4] [--images 300]
                               [--index-during N]   # also run `flask index` on N new images meanwhile
 
-Model: the test embedder (tests/colour_embedder.py, via IMAGE_SEARCH_EMBEDDER_FACTORY), so the
+Model: the test embedder (tests/doubles/colour_embedder.py, via IMAGE_SEARCH_EMBEDDER_FACTORY), so the
 figures measure the web stack, the store and the server, not a neural network. Only 127.0.0.1.
 """
 from __future__ import annotations
@@ -31,7 +31,7 @@ WORDS = ["red", "green", "blue", "white", "black", "yellow", "a dog", "sunset ov
 
 def app_env(data_dir: Path, **extra) -> dict:
     return dict(os.environ, IMAGE_SEARCH_DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT),
-                IMAGE_SEARCH_EMBEDDER_FACTORY="tests.colour_embedder:ColourEmbedder", **extra)
+                IMAGE_SEARCH_EMBEDDER_FACTORY="tests.doubles.colour_embedder:ColourEmbedder", **extra)
 
 
 def start_server(data_dir: Path, threads: int = 4, **extra_env) -> tuple[subprocess.Popen, int]:

@@ -9,7 +9,7 @@ pointers). Glosses: the definition's first part (before the first ";", which sta
 """
 import sys
 
-from image_search.embedders.offline_bridge import load_class_names
+from image_search.embedders.offline.bridge import load_class_names
 
 synsets = {}
 for line in open(sys.argv[1], encoding="latin-1"):

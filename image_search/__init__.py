@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from .config import load_config
+from image_search.config import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 csrf = CSRFProtect()
@@ -36,9 +36,9 @@ def configure_logging(app: Flask) -> None:
 
 
 def register_services(app: Flask) -> None:
-    from .embedders import make_embedder
-    from .services import SearchService
-    from .threads import limit_threads
+    from image_search.embedders import make_embedder
+    from image_search.service.search_service import SearchService
+    from image_search.threads import limit_threads
 
     def load_embedder():
         threads = int(app.config["WEB_THREADS"])
@@ -53,31 +53,32 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_security(app: Flask) -> None:
-    from .web import security
+    from image_search.web import security
 
     security.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
-    from .web import api, register_blueprints as register_web
+    from image_search.web import api
+    from image_search.web import register_blueprints as register_web
 
     register_web(app)
     csrf.exempt(api.bp)  # the API is for scripts: no browser session, so no CSRF token to carry
 
 
 def register_errorhandlers(app: Flask) -> None:
-    from .web.errors import register_errorhandlers as register
+    from image_search.web.errors import register_errorhandlers as register
 
     register(app)
 
 
 def register_commands(app: Flask) -> None:
-    from .cli import init_app
+    from image_search.cli import init_app
 
     init_app(app)
 
 
 def register_template_helpers(app: Flask) -> None:
-    from .web.formatting import register
+    from image_search.web.formatting import register
 
     register(app)

@@ -1,6 +1,8 @@
 """Decoding images the same way everywhere: EXIF orientation, first frame, transparency onto white."""
 from __future__ import annotations
 
+from image_search.errors import ImageError
+
 import io
 import os
 import struct
@@ -14,10 +16,6 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 EXIF_IFD = 0x8769
 DATETIME_ORIGINAL = 36867
 ORIENTATION = 0x0112
-
-
-class ImageError(ValueError):
-    """The bytes are not an image we can use; the message is a one-line reason for the user."""
 
 
 def image_extensions() -> set[str]:

@@ -1,15 +1,13 @@
 """One indexer per store at a time: a second one refuses with a clear message instead of corrupting it."""
 from __future__ import annotations
 
+from image_search.errors import LockHeld
+
 import fcntl
 import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
-
-
-class LockHeld(RuntimeError):
-    pass
 
 
 class IndexLock:

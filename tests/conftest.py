@@ -1,5 +1,5 @@
 """Shared fixtures: app, client and runner over a generated photo folder, each store kind, and the
-tiny random CLIP pair (tests/tiny_clip.py). Test doubles live in tests/ and say what they are."""
+tiny random CLIP pair (tests/doubles/tiny_clip.py). Test doubles live in tests/ and say what they are."""
 import os
 import uuid
 from pathlib import Path
@@ -11,8 +11,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from image_search import create_app
-from tests.colour_embedder import ColourEmbedder
-from tests.fake_elasticsearch import FakeElasticsearch
+from tests.doubles.colour_embedder import ColourEmbedder
+from tests.doubles.fake_elasticsearch import FakeElasticsearch
 from tests.photos import write_photo_folder
 
 
@@ -32,14 +32,14 @@ def embedder():
 @pytest.fixture(scope="session")
 def tiny_clip_models(tmp_path_factory) -> tuple[Path, Path]:
     """(image_model_dir, text_model_dir): tiny random CLIP models, built once per session."""
-    from tests.tiny_clip import build_tiny_clip
+    from tests.doubles.tiny_clip import build_tiny_clip
 
     return build_tiny_clip(tmp_path_factory.mktemp("tiny-clip"))
 
 
 @pytest.fixture(scope="session")
 def fake_es():
-    """tests/fake_elasticsearch.py: a fake Elasticsearch server for the elasticsearch store."""
+    """tests/doubles/fake_elasticsearch.py: a fake Elasticsearch server for the elasticsearch store."""
     with FakeElasticsearch() as fake:
         yield fake
 

@@ -73,7 +73,8 @@ def hostile_files() -> dict[str, bytes]:
 
 def usable(data: bytes) -> bool:
     """Whether the app's own decoder accepts these bytes (some corruptions still decode)."""
-    from image_search.images import ImageError, decode
+    from image_search.errors import ImageError
+    from image_search.images import decode
 
     try:
         decode(data)

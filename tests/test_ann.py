@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from image_search.stores import Filters, ImageRecord
-from image_search.stores import embedded
-from image_search.stores.embedded import EmbeddedStore
+from image_search.stores.embedded import store as embedded
+from image_search.stores.embedded.store import EmbeddedStore
 
 DIM = 32
 

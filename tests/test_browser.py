@@ -32,7 +32,7 @@ pytestmark = pytest.mark.skipif(
 def server(tmp_path_factory):
     from werkzeug.serving import make_server
 
-    from tests.colour_embedder import ColourEmbedder
+    from tests.doubles.colour_embedder import ColourEmbedder
     from tests.photos import write_photo_folder
 
     tmp = tmp_path_factory.mktemp("browser")

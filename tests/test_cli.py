@@ -1,6 +1,6 @@
 import os
 
-from tests.colour_embedder import ColourEmbedder
+from tests.doubles.colour_embedder import ColourEmbedder
 from tests.conftest import store_of
 
 
@@ -77,7 +77,7 @@ def test_stats(runner, photo_dir):
 
 def test_index_saves_a_last_run_report_and_stats_shows_health(runner, photo_dir, app):
     runner.invoke(args=["index", str(photo_dir)])
-    from image_search.health import load_last_run
+    from image_search.service.health import load_last_run
 
     run = load_last_run(app.config["DATA_DIR"])
     assert run["added"] == 7 and run["failed"] == 2 and run["paths"] == [str(photo_dir)]
@@ -92,7 +92,7 @@ def test_stats_before_any_run(runner):
 
 
 def test_index_prepares_the_text_model_and_only_notes_when_it_is_not_ready(runner, photo_dir, app, monkeypatch):
-    from image_search.embedders import ModelUnavailable
+    from image_search.errors import ModelUnavailable
 
     embedder = ColourEmbedder()
     texts = []

@@ -1,4 +1,4 @@
-"""ClipEmbedder on the tiny random CLIP pair (tests/tiny_clip.py): torch and ONNX, offline."""
+"""ClipEmbedder on the tiny random CLIP pair (tests/doubles/tiny_clip.py): torch and ONNX, offline."""
 from __future__ import annotations
 
 import time
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from image_search.embedders.base import ModelUnavailable
-from image_search.embedders.clip import ClipEmbedder, clip_model_id, clip_weights_available_locally
-from tests.tiny_clip import TINY_CLIP_DIM
+from image_search.errors import ModelUnavailable
+from image_search.embedders.clip.embedder import ClipEmbedder, clip_model_id, clip_weights_available_locally
+from tests.doubles.tiny_clip import TINY_CLIP_DIM
 
 TEXTS = ["a mountain covered in snow", "ein Berg mit Schnee", "une montagne enneigée " * 60, "x"]
 
@@ -109,7 +109,7 @@ def test_export_cache_key_follows_the_model_files(tiny_clip_models, tmp_path):
     import os
     import shutil
 
-    from image_search.embedders.clip_onnx import cache_key
+    from image_search.embedders.clip.onnx_runtime import cache_key
 
     copy = Path(shutil.copytree(tiny_clip_models[0], tmp_path / "copy"))
     assert cache_key(copy) != cache_key(tiny_clip_models[0])  # another directory
@@ -161,6 +161,6 @@ def test_hub_names_resolve_from_the_cache_without_network(tiny_clip_models, tmp_
 
 
 def test_input_size_comes_from_the_image_processor(tiny_clip_models):
-    from image_search.embedders.clip import shortest_edge
+    from image_search.embedders.clip.embedder import shortest_edge
 
     assert shortest_edge(tiny_clip_models[0]) == 32  # the tiny model's processor resizes to 32

@@ -1,8 +1,8 @@
 import shutil
 
-from image_search.duplicates import find_duplicates
-from image_search.indexing import plan_run, run_plan
-from image_search.stores.embedded import EmbeddedStore
+from image_search.service.duplicates import find_duplicates
+from image_search.indexing.pipeline import plan_run, run_plan
+from image_search.stores.embedded.store import EmbeddedStore
 from tests.photos import solid
 
 

@@ -1,4 +1,4 @@
-"""Elasticsearch-specific behaviour, on tests/fake_elasticsearch.py (a fake server, not Elasticsearch):
+"""Elasticsearch-specific behaviour, on tests/doubles/fake_elasticsearch.py (a fake server, not Elasticsearch):
 the mapping sent, configuration, connection/auth errors, 429 retries, per-document failures, inference."""
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from image_search.embedders.base import Embedder, ModelUnavailable
-from image_search.embedders.es_inference import ElasticsearchTextEmbedder, with_es_inference
-from image_search.stores.base import ImageRecord, StoreError
-from image_search.stores import WriteFailures
-from image_search.stores.elasticsearch_store import ElasticsearchStore, inner_product_from_score
-from tests.fake_elasticsearch import FakeElasticsearch, FakeIndex
+from image_search.embedders.base import Embedder
+from image_search.errors import ModelUnavailable
+from image_search.stores.elasticsearch.inference import ElasticsearchTextEmbedder, with_es_inference
+from image_search.stores.base import ImageRecord
+from image_search.errors import StoreError
+from image_search.errors import WriteFailures
+from image_search.stores.elasticsearch.store import ElasticsearchStore, inner_product_from_score
+from tests.doubles.fake_elasticsearch import FakeElasticsearch, FakeIndex
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ import pytest
 from flask import Flask
 from PIL import Image
 
-from image_search.evaluation import eval_command, evaluate, image_metrics, text_metrics
+from image_search.cli.eval import eval_command
+from image_search.embedders.evaluation import evaluate, image_metrics, text_metrics
 
 COLOURS = {"red": (255, 0, 0), "green": (0, 255, 0), "blue": (0, 0, 255)}
 

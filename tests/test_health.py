@@ -1,8 +1,8 @@
 import json
 
-from image_search.health import MAX_FAILURES, folder_counts, load_last_run, save_last_run
-from image_search.indexing import IndexReport, plan_run, run_plan
-from image_search.stores.embedded import EmbeddedStore
+from image_search.service.health import MAX_FAILURES, folder_counts, load_last_run, save_last_run
+from image_search.indexing.pipeline import IndexReport, plan_run, run_plan
+from image_search.stores.embedded.store import EmbeddedStore
 
 
 def test_last_run_round_trip_stays_small(tmp_path):

@@ -1,7 +1,7 @@
 import os
 
-from image_search.indexing import in_shard, plan_run, run_plan, walk_images
-from image_search.stores.embedded import EmbeddedStore
+from image_search.indexing.pipeline import in_shard, plan_run, run_plan, walk_images
+from image_search.stores.embedded.store import EmbeddedStore
 
 
 def test_walk_finds_every_pillow_format_and_ignores_other_files(photo_dir):
@@ -45,7 +45,7 @@ class RefusingStore(EmbeddedStore):
     """Test double: an embedded store that refuses every PNG, as Elasticsearch may refuse documents."""
 
     def upsert(self, records, vectors):
-        from image_search.stores import WriteFailures
+        from image_search.errors import WriteFailures
 
         keep = [i for i, r in enumerate(records) if r.format != "PNG"]
         super().upsert([records[i] for i in keep], vectors[keep])
@@ -78,7 +78,7 @@ def test_images_are_shrunk_to_the_models_input_size_in_the_workers(tmp_path, emb
 
 
 def test_at_most_two_batches_of_pixels_in_memory(tmp_path, embedder, monkeypatch):
-    from image_search import indexing
+    from image_search.indexing import pipeline as indexing
     from tests.photos import solid
 
     folder = tmp_path / "many"

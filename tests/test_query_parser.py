@@ -1,7 +1,7 @@
 import pytest
 
-from image_search.inference import QueryError
-from image_search.query_parser import Part, parse
+from image_search.errors import QueryError
+from image_search.inference.query import Part, parse
 
 
 @pytest.mark.parametrize("query, parts", [

@@ -1,4 +1,4 @@
-from image_search.ranking import View, cutoff, shape
+from image_search.service.ranking import View, cutoff, shape
 from image_search.stores import Hit, ImageRecord
 
 

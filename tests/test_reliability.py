@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from image_search.stores.embedded import EmbeddedStore
+from image_search.stores.embedded.store import EmbeddedStore
 from tests.photos import solid
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,7 +21,7 @@ spec.loader.exec_module(crash_harness)
 
 def start_indexer(folder, data_dir, embedder="SlowColourEmbedder", batch_size=2):
     env = dict(os.environ, IMAGE_SEARCH_DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT),
-               IMAGE_SEARCH_EMBEDDER_FACTORY=f"tests.colour_embedder:{embedder}")
+               IMAGE_SEARCH_EMBEDDER_FACTORY=f"tests.doubles.colour_embedder:{embedder}")
     return subprocess.Popen([sys.executable, "-m", "flask", "--app", "image_search", "index", "--batch-size",
                              str(batch_size), str(folder)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
@@ -84,7 +84,7 @@ def test_searches_keep_answering_while_an_indexer_process_writes(tmp_path, embed
 
 
 def test_an_older_index_never_replaces_a_newer_one(tmp_path, embedder):
-    from image_search.stores import faiss_index
+    from image_search.stores.embedded import faiss_index
 
     slow, fast = EmbeddedStore(tmp_path), EmbeddedStore(tmp_path)  # e.g. the web app and the indexer
     slow.claim(embedder.model_id, embedder.dim)

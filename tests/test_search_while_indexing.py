@@ -6,7 +6,7 @@ index, as a separate `flask index` process has), slowed down so the searches ove
 import threading
 
 from image_search import create_app
-from tests.colour_embedder import ColourEmbedder, SlowColourEmbedder
+from tests.doubles.colour_embedder import ColourEmbedder, SlowColourEmbedder
 from tests.photos import solid
 
 

@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 
 from image_search import create_app
-from image_search.inference import QueryError
-from image_search.query_parser import parse
-from image_search.ranking import View
-from image_search.search_params import parse_filters
+from image_search.errors import QueryError
+from image_search.inference.query import parse
+from image_search.service.ranking import View
+from image_search.service.params import parse_filters
 from tests.conftest import id_of
-from tests.colour_embedder import UnsureColourEmbedder
+from tests.doubles.colour_embedder import UnsureColourEmbedder
 from tests.photos import image_bytes, solid
 
 
@@ -113,7 +113,7 @@ def test_sort_by_date_keeps_only_the_relevant_then_orders_newest_first(app, mixe
 def test_duplicates_are_cached_until_the_collection_changes(indexed, runner, photo_dir, monkeypatch):
     import shutil
 
-    import image_search.services as services
+    import image_search.service.search_service as services
 
     service = service_of(indexed)
     calls = []

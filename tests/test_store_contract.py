@@ -1,7 +1,7 @@
 """One contract every VectorStore keeps, run against each store:
 
 - embedded: image_search.stores.embedded.EmbeddedStore in a temporary folder;
-- es-fake: ElasticsearchStore on tests/fake_elasticsearch.py (a fake server, not Elasticsearch);
+- es-fake: ElasticsearchStore on tests/doubles/fake_elasticsearch.py (a fake server, not Elasticsearch);
 - es-real: ElasticsearchStore on a real cluster, only when ES_URL is set, e.g.
   `ES_URL=http://localhost:9200 pytest tests/test_store_contract.py` (each test uses its own index).
 Scores are raw inner products; the expected answers are numpy's exact ones.
@@ -14,10 +14,11 @@ import uuid
 import numpy as np
 import pytest
 
-from image_search.stores.base import Filters, ImageRecord, ModelMismatch
-from image_search.stores.elasticsearch_store import ElasticsearchStore
-from image_search.stores.embedded import EmbeddedStore
-from tests.fake_elasticsearch import FakeElasticsearch
+from image_search.stores.base import Filters, ImageRecord
+from image_search.errors import ModelMismatch
+from image_search.stores.elasticsearch.store import ElasticsearchStore
+from image_search.stores.embedded.store import EmbeddedStore
+from tests.doubles.fake_elasticsearch import FakeElasticsearch
 
 DIM = 16
 MODEL = "test-model-a"

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.tiny_clip import TINY_CLIP_DIM, build_tiny_clip
+from tests.doubles.tiny_clip import TINY_CLIP_DIM, build_tiny_clip
 
 
 @pytest.fixture(scope="module")

@@ -123,7 +123,7 @@ def test_pages_have_no_inline_scripts_or_handlers(indexed, client, photo_dir):
 
 
 def test_an_index_of_another_model_is_refused_with_the_rebuild_command(indexed, client):
-    from tests.colour_embedder import ColourEmbedder
+    from tests.doubles.colour_embedder import ColourEmbedder
 
     indexed.extensions["image_search"]._embedder = ColourEmbedder("another-model")
     for url in ["/search?q=red", "/api/search?q=red"]:

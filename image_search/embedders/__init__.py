@@ -5,9 +5,10 @@ import logging
 from pathlib import Path
 from typing import Mapping
 
-from .base import Embedder, ModelUnavailable, l2_normalise
+from image_search.embedders.base import Embedder, l2_normalise
+from image_search.errors import ModelUnavailable
 
-__all__ = ["Embedder", "ModelUnavailable", "l2_normalise", "make_embedder"]
+__all__ = ["Embedder", "l2_normalise", "make_embedder"]
 log = logging.getLogger(__name__)
 
 
@@ -19,7 +20,7 @@ def make_embedder(config: Mapping, threads: int) -> Embedder:
         from werkzeug.utils import import_string
 
         return import_string(config["EMBEDDER_FACTORY"].replace(":", "."))()
-    from .es_inference import with_es_inference
+    from image_search.stores.elasticsearch.inference import with_es_inference
 
     embedder = select_local(config, threads)
     log.info("model: %s", embedder.model_id)
@@ -46,7 +47,7 @@ def select_local(config: Mapping, threads: int) -> Embedder:
 
 
 def _clip(config: Mapping, threads: int, local_only: bool) -> Embedder:
-    from .clip import ClipEmbedder
+    from image_search.embedders.clip.embedder import ClipEmbedder
 
     return ClipEmbedder(config["CLIP_IMAGE_MODEL"], config["CLIP_TEXT_MODEL"], runtime=config["RUNTIME"],
                         cache_dir=Path(config["DATA_DIR"]) / "models", threads=threads,
@@ -55,6 +56,6 @@ def _clip(config: Mapping, threads: int, local_only: bool) -> Embedder:
 
 
 def _offline(config: Mapping, threads: int) -> Embedder:
-    from .offline import OfflineEmbedder
+    from image_search.embedders.offline.embedder import OfflineEmbedder
 
     return OfflineEmbedder(Path(config["DATA_DIR"]) / "models", threads=threads)

@@ -1,14 +1,13 @@
 """The Embedder interface: images and texts into one vector space."""
 from __future__ import annotations
 
+import importlib.util
 from abc import ABC, abstractmethod
 
 import numpy as np
 from PIL import Image
 
-
-class ModelUnavailable(RuntimeError):
-    """The model's weights could not be loaded; the message says what was tried and how to fix it."""
+from image_search.errors import ModelUnavailable
 
 
 class Embedder(ABC):
@@ -50,3 +49,10 @@ def l2_normalise(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors / np.maximum(norms, 1e-12)
+
+
+def require(*modules: str, hint: str) -> None:
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ModelUnavailable(f"This model needs the Python package(s) {', '.join(missing)}, "
+                               f"which are not installed. Install them with: {hint}")

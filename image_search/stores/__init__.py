@@ -4,15 +4,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping
 
-from .base import Filters, Hit, ImageRecord, ModelMismatch, StoreError, VectorStore, WriteFailures
+from image_search.stores.base import Filters, Hit, ImageRecord, VectorStore
+from image_search.errors import StoreError
 
-__all__ = ["Filters", "Hit", "ImageRecord", "ModelMismatch", "StoreError", "VectorStore", "WriteFailures", "make_store"]
+__all__ = ["Filters", "Hit", "ImageRecord", "VectorStore", "make_store"]
 
 
 def make_store(config: Mapping) -> VectorStore:
     kind = config["STORE"]
     if kind == "embedded":
-        from .embedded import EmbeddedStore
+        from image_search.stores.embedded.store import EmbeddedStore
 
         return EmbeddedStore(Path(config["DATA_DIR"]), ann_threshold=config["ANN_THRESHOLD"],
                              hnsw_m=config["HNSW_M"], hnsw_ef_search=config["HNSW_EF_SEARCH"],
@@ -20,7 +21,7 @@ def make_store(config: Mapping) -> VectorStore:
                              tombstone_fraction=config["TOMBSTONE_FRACTION"],
                              vector_codec=config["VECTOR_CODEC"])
     if kind == "elasticsearch":
-        from .elasticsearch_store import ElasticsearchStore
+        from image_search.stores.elasticsearch.store import ElasticsearchStore
 
         return ElasticsearchStore.from_config(config)
     raise StoreError(f"IMAGE_SEARCH_STORE must be embedded or elasticsearch, not {kind!r}")

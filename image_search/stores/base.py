@@ -1,37 +1,14 @@
 """The VectorStore interface: image records with one vector each, searched by k nearest neighbours."""
 from __future__ import annotations
 
+from image_search.errors import ModelMismatch
+
 import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from typing import Iterable, Iterator
 
 import numpy as np
-
-
-class StoreError(RuntimeError):
-    """The store cannot do what was asked (bad configuration, server down); the message says why."""
-
-
-class ModelMismatch(StoreError):
-    """The store holds vectors of another model than the active one."""
-
-    def __init__(self, store_model: str, active_model: str):
-        self.store_model, self.active_model = store_model, active_model
-        super().__init__(
-            f"The index was built with model '{store_model}' but the active model is '{active_model}'. "
-            f"Rebuild it with: flask --app image_search index --rebuild PATH [PATH...] "
-            f"(or select the model it was built with)."
-        )
-
-
-class WriteFailures(StoreError):
-    """Some documents of a batch were not written; the others were. `failures` maps path -> reason."""
-
-    def __init__(self, failures: dict[str, str], written: int):
-        self.failures, self.written = failures, written
-        shown = ", ".join(list(failures)[:3]) + (", ..." if len(failures) > 3 else "")
-        super().__init__(f"{len(failures)} image(s) could not be stored ({written} were): {shown}")
 
 
 def image_id_for(path: str) -> str:

@@ -5,10 +5,10 @@ from datetime import datetime
 
 from flask import Blueprint, jsonify, request, url_for
 
-from ..inference import QueryError
-from ..services import SearchResult
-from . import service
-from .params import filters_param, k_param, query_param, threshold_param, uploaded_image, view_param
+from image_search.errors import QueryError
+from image_search.service.search_service import SearchResult
+from image_search.web.current import service
+from image_search.web.params import filters_param, k_param, query_param, threshold_param, uploaded_image, view_param
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 
-from . import service
-from .params import threshold_param
-from .upload import UploadForm
+from image_search.web.current import service
+from image_search.web.params import threshold_param
+from image_search.web.upload import UploadForm
 
 bp = Blueprint("collection", __name__)
 

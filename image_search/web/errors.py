@@ -7,11 +7,11 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from ..embedders import ModelUnavailable
-from ..images import ImageError
-from ..inference import QueryError
-from ..services import NotFound
-from ..stores import ModelMismatch, StoreError
+from image_search.errors import ModelUnavailable
+from image_search.errors import ImageError
+from image_search.errors import QueryError
+from image_search.errors import NotFound
+from image_search.errors import ModelMismatch, StoreError
 
 log = logging.getLogger(__name__)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask import Blueprint, send_file
 from PIL import Image
 
-from ..images import ImageError
-from ..services import NotFound
-from . import service
-from ..paths import is_within_root
+from image_search.errors import ImageError
+from image_search.errors import NotFound
+from image_search.web.current import service
+from image_search.paths import is_within_root
 
 bp = Blueprint("files", __name__)
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask import current_app, request
 
-from ..inference import QueryError
-from ..ranking import View
-from ..search_params import parse_filters, parse_view
-from ..stores import Filters
+from image_search.errors import QueryError
+from image_search.service.ranking import View
+from image_search.service.params import parse_filters, parse_view
+from image_search.stores import Filters
 
 
 def int_param(name: str, default: int, low: int, high: int) -> int:

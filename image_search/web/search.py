@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request, url_for
 
-from ..ranking import View
-from ..search_params import FILTER_NAMES
-from ..services import SearchResult
-from . import service
-from .params import filters_param, page_param, query_param, view_param
-from .upload import UploadForm
+from image_search.service.ranking import View
+from image_search.service.params import FILTER_NAMES
+from image_search.service.search_service import SearchResult
+from image_search.web.current import service
+from image_search.web.params import filters_param, page_param, query_param, view_param
+from image_search.web.upload import UploadForm
 
 bp = Blueprint("search", __name__)
 

@@ -58,7 +58,7 @@ def require_token():
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
             return None
-        from .errors import error_response
+        from image_search.web.errors import error_response
 
         response = error_response(401, "Send the access token as `Authorization: Bearer <token>`.")
         response[0].headers["WWW-Authenticate"] = 'Bearer realm="image_search"'

@@ -6,8 +6,8 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import StringField
 
-from ..inference import QueryError
-from . import service
+from image_search.errors import QueryError
+from image_search.web.current import service
 
 bp = Blueprint("upload", __name__)
 

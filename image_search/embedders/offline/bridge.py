@@ -1,0 +1,182 @@
+"""The offline model's arithmetic, free of any network: class prompts, the text->class bridge, vector layout.
+
+Kept apart from the nets so tests can check it on hand-made numbers.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from image_search.embedders.base import l2_normalise
+from image_search.paths import PACKAGE_DATA
+
+__all__ = ["l2_normalise"]  # re-exported for offline.py
+
+CLASSES_FILE = PACKAGE_DATA / "imagenet-1k-classes.txt"
+HYPERNYMS_FILE = CLASSES_FILE.parent / "imagenet-1k-hypernyms.txt"
+# weights of a class's WordNet parents' and grandparents' names in its text vector: "ram, tup" should also
+# answer "sheep"; measured on the Tux Paint captions (en MRR .198 -> .218, de/fr/ko up too; heavier hurt de/fr)
+HYPERNYM_WEIGHTS = (0.5, 0.25)
+GLOSSES_FILE = CLASSES_FILE.parent / "imagenet-1k-glosses.txt"
+GLOSS_WEIGHT = 0.25  # "name: WordNet definition" added to the class vector: en MRR +.006, de/fr/ko +.002-.005
+PROMPT_TEMPLATES = ("a photo of a {}.", "a drawing of a {}.", "a cartoon {}.", "clip art of a {}.", "{}")
+FEATURE_DIM = 1280  # EfficientNet-Lite0 pooled features
+N_CLASSES = 1000
+
+
+def load_class_names(path: Path = CLASSES_FILE) -> list[list[str]]:
+    """One list of synonyms per ImageNet class, in logit order (most common name first)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    classes = [[s.strip() for s in line.split(",") if s.strip()] for line in lines if line.strip()]
+    if len(classes) != N_CLASSES:
+        raise ValueError(f"{path}: expected {N_CLASSES} classes, found {len(classes)}")
+    return classes
+
+
+def load_hypernyms(path: Path = HYPERNYMS_FILE) -> list[list[list[str]]]:
+    """Per class (logit order) the lemmas of its WordNet hypernyms, one list per level: [parents, grandparents]."""
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if len(lines) != N_CLASSES:
+        raise ValueError(f"{path}: expected {N_CLASSES} lines, found {len(lines)}")
+    return [[[w.strip() for w in level.split(",") if w.strip()] for level in line.split("|")] for line in lines]
+
+
+def load_glosses(path: Path = GLOSSES_FILE) -> list[str]:
+    """Per class (logit order) the first sentence of its WordNet definition."""
+    lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if len(lines) != N_CLASSES:
+        raise ValueError(f"{path}: expected {N_CLASSES} lines, found {len(lines)}")
+    return lines
+
+
+def class_prompts(synonyms: list[str]) -> list[str]:
+    """Every template filled with every distinct synonym (case-insensitively distinct)."""
+    seen: dict[str, str] = {}
+    for name in synonyms:
+        seen.setdefault(name.lower(), name)
+    return [t.format(name) for name in seen.values() for t in PROMPT_TEMPLATES]
+
+
+def classes_fingerprint(classes: list[list[str]], hypernyms: list[list[list[str]]] | None = None,
+                        glosses: list[str] | None = None) -> str:
+    """Changes whenever the class names, hypernyms, glosses, weights or templates change, so a stale cached
+    matrix is not reused."""
+    text = "\n".join(PROMPT_TEMPLATES) + "\n" + "\n".join(",".join(c) for c in classes)
+    if hypernyms:
+        text += f"\n{HYPERNYM_WEIGHTS}\n" + "\n".join("|".join(",".join(lv) for lv in h) for h in hypernyms)
+    if glosses:
+        text += f"\n{GLOSS_WEIGHT}\n" + "\n".join(glosses)
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
+
+
+def build_class_matrix(classes: list[list[str]], embed: Callable[[list[str]], np.ndarray],
+                       hypernyms: list[list[list[str]]] | None = None, glosses: list[str] | None = None,
+                       batch: int = 256) -> np.ndarray:
+    """1000 x d: per class the unit mean of its prompts' unit embeddings, plus HYPERNYM_WEIGHTS times the
+    same for each hypernym level, L2-normalised; then plus GLOSS_WEIGHT times the unit embedding of
+    "name: gloss", L2-normalised. Each distinct name is embedded once (hypernyms repeat)."""
+    groups = [[synonyms] + list(hypernyms[i] if hypernyms else []) for i, synonyms in enumerate(classes)]
+    names: dict[str, str] = {}
+    for levels in groups:
+        for level in levels:
+            for name in level:
+                names.setdefault(name.lower(), name)
+    prompts = class_prompts(list(names.values()))
+    vectors = np.concatenate([l2_normalise(embed(prompts[i:i + batch])) for i in range(0, len(prompts), batch)])
+    per_name = dict(zip(names, vectors.reshape(len(names), len(PROMPT_TEMPLATES), -1).sum(axis=1, dtype=np.float64)))
+    out = np.zeros((len(classes), vectors.shape[1]), dtype=np.float64)
+    for index, levels in enumerate(groups):
+        for weight, level in zip((1.0,) + HYPERNYM_WEIGHTS, levels):
+            keys = list(dict.fromkeys(name.lower() for name in level))
+            if keys:
+                out[index] += weight * l2_normalise(sum(per_name[k] for k in keys)[None])[0]
+    out = l2_normalise(out)
+    if glosses:
+        texts = [f"{synonyms[0]}: {gloss}" for synonyms, gloss in zip(classes, glosses, strict=True)]
+        out = out + GLOSS_WEIGHT * np.concatenate([l2_normalise(embed(texts[i:i + batch]))
+                                                   for i in range(0, len(texts), batch)])
+    return l2_normalise(out)
+
+
+def centre(vectors: np.ndarray, mean: np.ndarray | None) -> np.ndarray:
+    """Unit vectors after subtracting `mean` (the class matrix's mean): e5's embeddings all share a
+    large common direction (any two texts have cosine ~0.8), which blurs the softmax and makes a few
+    "hub" classes match everything; removing it measurably helped, most for non-English queries."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    return l2_normalise(vectors if mean is None else vectors - mean)
+
+
+def class_weights(query_vectors: np.ndarray, class_matrix: np.ndarray, temperature: float,
+                  top_k: int | None = None) -> np.ndarray:
+    """Softmax over class cosines: how much each ImageNet class stands for each query (rows sum to 1).
+    top_k keeps only the k heaviest classes (renormalised): the long tail of faintly similar classes
+    otherwise adds noise to every image's score."""
+    z = (l2_normalise(query_vectors) @ class_matrix.T) / temperature
+    z -= z.max(axis=1, keepdims=True)
+    w = np.exp(z)
+    if top_k is not None and top_k < w.shape[1]:
+        np.put_along_axis(w, np.argpartition(-w, top_k, axis=1)[:, top_k:], 0.0, axis=1)
+    return (w / w.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def best_class_cosine(query_vectors: np.ndarray, class_matrix: np.ndarray) -> np.ndarray:
+    return (l2_normalise(query_vectors) @ class_matrix.T).max(axis=1)
+
+
+# How much of an English query's class weights come from all-MiniLM-L6-v2 (English only, better at English
+# than e5 on the Tux Paint captions: MRR .238 vs .225): up to ENGLISH_MAX_SHARE, ramped up over MiniLM's best
+# class cosine in ENGLISH_COSINES. Captions in other languages score low on it (median de/fr .35, ko .31,
+# en .55), so they keep mostly e5's weights. Measured: en MRR .225 -> .244, R@10 .341 -> .377; de/fr/ko
+# unchanged within .003.
+ENGLISH_COSINES = (0.35, 0.5)
+ENGLISH_MAX_SHARE = 0.7
+
+
+def english_share(best_cosines: np.ndarray) -> np.ndarray:
+    """Per query, the share of the English model's class weights (0 .. ENGLISH_MAX_SHARE)."""
+    return ENGLISH_MAX_SHARE * rescale(np.asarray(best_cosines, np.float32), *ENGLISH_COSINES)
+
+
+def blend(weights: np.ndarray, english: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """Row-wise (1 - share) * weights + share * english: still a distribution over the classes."""
+    share = np.asarray(share, np.float32)[:, None]
+    return ((1.0 - share) * weights + share * english).astype(np.float32)
+
+
+def rescale(value, low: float, high: float):
+    """`value` (a number or an array) mapped linearly from [low, high] onto [0, 1], clipped."""
+    return np.clip((value - low) / (high - low), 0.0, 1.0)
+
+
+def class_part(logits: np.ndarray) -> np.ndarray:
+    """sqrt(softmax(logits)): unit length by construction, and inner products of two of them are the
+    Bhattacharyya coefficient of the two class distributions."""
+    z = np.asarray(logits, dtype=np.float64)
+    z = z - z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=1, keepdims=True)
+    return np.sqrt(p).astype(np.float32)
+
+
+def stored_vectors(features: np.ndarray, logits: np.ndarray) -> np.ndarray:
+    """[unit features | sqrt class probabilities] / sqrt(2): a unit vector per image."""
+    both = np.concatenate([l2_normalise(features), class_part(logits)], axis=1)
+    return (both / np.sqrt(2.0)).astype(np.float32)
+
+
+def image_query(stored: np.ndarray, class_share: float) -> np.ndarray:
+    """Query vectors for 'images like these': stored vectors with the class half scaled to `class_share`
+    of the score (0 = pooled-feature cosine only, 0.5 = the stored vector itself), re-normalised."""
+    stored = np.asarray(stored, dtype=np.float32)
+    features, classes = stored[:, :FEATURE_DIM], stored[:, FEATURE_DIM:]
+    scale = np.float32(np.sqrt(class_share / max(1.0 - class_share, 1e-6)))
+    return l2_normalise(np.concatenate([features, classes * scale], axis=1))
+
+
+def text_query(weights: np.ndarray) -> np.ndarray:
+    """[0 | w] normalised: its inner product with a stored vector ranks images by sum_c w_c sqrt(p_c)."""
+    weights = l2_normalise(weights)
+    return np.concatenate([np.zeros((len(weights), FEATURE_DIM), np.float32), weights], axis=1)

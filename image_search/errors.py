@@ -1,0 +1,70 @@
+"""What can go wrong for a user, in one place: each error's message says why and what to do.
+
+The pages and the API map these to HTTP statuses by HTTP_STATUS; the CLI prints the message on one line.
+"""
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """A failure the user can act on; str(error) is the whole message."""
+
+
+class QueryError(UserError, ValueError):
+    """The user's query or a parameter cannot be used."""
+
+
+class ImageError(UserError, ValueError):
+    """The bytes are not an image we can use; the message is a one-line reason."""
+
+
+class NotFound(UserError, LookupError):
+    """No indexed image or cached query has that id."""
+
+
+class ModelUnavailable(UserError, RuntimeError):
+    """The model's weights could not be loaded; the message says what was tried and how to fix it."""
+
+
+class StoreError(UserError, RuntimeError):
+    """The store cannot do what was asked (bad configuration, server down)."""
+
+
+class ModelMismatch(StoreError):
+    """The store holds vectors of another model than the active one."""
+
+    def __init__(self, store_model: str, active_model: str):
+        self.store_model, self.active_model = store_model, active_model
+        super().__init__(
+            f"The index was built with model '{store_model}' but the active model is '{active_model}'. "
+            f"Rebuild it with: flask --app image_search index --rebuild PATH [PATH...] "
+            f"(or select the model it was built with)."
+        )
+
+
+class WriteFailures(StoreError):
+    """Some documents of a batch were not written; the others were. `failures` maps path -> reason."""
+
+    def __init__(self, failures: dict[str, str], written: int):
+        self.failures, self.written = failures, written
+        shown = ", ".join(list(failures)[:3]) + (", ..." if len(failures) > 3 else "")
+        super().__init__(f"{len(failures)} image(s) could not be stored ({written} were): {shown}")
+
+
+class LockHeld(UserError, RuntimeError):
+    """Another indexer is writing to this store."""
+
+
+# The most specific class first: a ModelMismatch is also a StoreError.
+HTTP_STATUS: dict[type[UserError], int] = {
+    QueryError: 400,
+    ImageError: 400,
+    NotFound: 404,
+    ModelMismatch: 409,
+    LockHeld: 409,
+    ModelUnavailable: 503,
+    StoreError: 503,
+}
+
+
+def http_status(error: UserError) -> int:
+    return next(status for kind, status in HTTP_STATUS.items() if isinstance(error, kind))

@@ -1,0 +1,93 @@
+"""The combined-query grammar: several weighted parts, some negative, some indexed images.
+
+    query    := part (" + " part)*
+    part     := [weight ":"] (("id:" IMAGE_ID) | words)
+    words    := (word | "-" word | '-"' several words '"')+
+    weight   := a number greater than 0 and at most 10, e.g. 2 or 0.5
+
+`beach sunset -people`  -> +1 "beach sunset", -1 "people"
+`2:dog + cat`           -> +2 "dog", +1 "cat"
+`id:3f2a... + at night` -> +1 the indexed image 3f2a..., +1 "at night"
+A negative takes its part's weight. A plain query ("a red car") is one text part of weight 1.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from image_search.errors import QueryError
+
+MAX_WEIGHT = 10.0
+MAX_PARTS = 8
+WEIGHT = re.compile(r"^(\d+(?:\.\d+)?|\.\d+):")
+NEGATIVE = re.compile(r'(?:(?<=\s)|^)-(?:"([^"]*)"|(\S+))')
+
+
+@dataclass(frozen=True)
+class Part:
+    kind: str  # "text" or "id"
+    value: str
+    weight: float  # negative for things to avoid
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    parts: tuple[Part, ...]
+
+    @property
+    def is_plain_text(self) -> bool:
+        """One unweighted text part: the model's low-confidence fallback applies only to these."""
+        return len(self.parts) == 1 and self.parts[0].kind == "text" and self.parts[0].weight == 1.0
+
+    @property
+    def texts(self) -> list[str]:
+        return [p.value for p in self.parts if p.kind == "text"]
+
+
+def parse(query: str, allow_empty: bool = False) -> ParsedQuery:
+    """Parts of a combined query, or a QueryError saying what is wrong and where."""
+    query = " ".join((query or "").split())
+    if not query:
+        if allow_empty:
+            return ParsedQuery(())
+        raise QueryError("Type a few words describing the picture you are looking for.")
+    chunks = re.split(r"\s\+\s", f" {query} ")
+    if len(chunks) > MAX_PARTS:
+        raise QueryError(f"At most {MAX_PARTS} parts joined by ' + '.")
+    parts: list[Part] = []
+    for n, chunk in enumerate(chunks, 1):
+        parts += _parse_part(chunk.strip(), n)
+    if not any(p.weight > 0 for p in parts):
+        raise QueryError("Add something to look for: a query cannot be only negatives (-word).")
+    return ParsedQuery(tuple(parts))
+
+
+def _parse_part(chunk: str, n: int) -> list[Part]:
+    if not chunk:
+        raise QueryError(f"Part {n} of the query is empty: put words on both sides of ' + '.")
+    weight = 1.0
+    match = WEIGHT.match(chunk)
+    if match:
+        weight = float(match[1])
+        if not 0 < weight <= MAX_WEIGHT:
+            raise QueryError(f"Weight {match[1]} in part {n}: use a number above 0 and at most {MAX_WEIGHT:g}.")
+        chunk = chunk[match.end():].strip()
+        if not chunk:
+            raise QueryError(f"Weight {match[1]}: in part {n} has nothing after it.")
+    if chunk.startswith("id:"):
+        image_id = chunk[3:]
+        if not re.fullmatch(r"[0-9a-f]{6,64}", image_id):
+            raise QueryError(f"'{chunk[:40]}' in part {n}: id: takes an indexed image's id, e.g. id:3f2a9c...")
+        return [Part("id", image_id, weight)]
+    if chunk.count('"') % 2:
+        raise QueryError(f'Part {n} has an unclosed quote: write -"two words".')
+    negatives = []
+    for match in NEGATIVE.finditer(chunk):
+        words = " ".join((match[1] if match[1] is not None else match[2]).split())
+        if not words:
+            raise QueryError(f"Part {n} has a '-' with nothing after it: write -word or -\"two words\".")
+        negatives.append(Part("text", words, -weight))
+    positive = " ".join(NEGATIVE.sub(" ", chunk).replace('"', " ").split())
+    if "-" in positive.split():
+        raise QueryError(f"Part {n} has a '-' with nothing after it: write -word or -\"two words\".")
+    return ([Part("text", positive, weight)] if positive else []) + negatives

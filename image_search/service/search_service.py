@@ -1,0 +1,255 @@
+"""The service layer: what the views and the CLI ask for, over the embedder and the vector store.
+
+Views stay thin: they parse a request, call one method here, and render what comes back.
+"""
+from __future__ import annotations
+
+from image_search.errors import NotFound
+
+import hashlib
+import re
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping
+
+import numpy as np
+
+from image_search.inference import vectors as inference
+from image_search.inference import query as query_parser
+from image_search.service.duplicates import DuplicateGroup, find_duplicates
+from image_search.embedders import Embedder
+from image_search.errors import ModelUnavailable
+from image_search.service.health import folder_counts, load_last_run
+from image_search.images import make_thumbnail
+from image_search.errors import QueryError
+from image_search.service.ranking import View, shape
+from image_search.stores import Filters, Hit, ImageRecord, VectorStore, make_store
+from image_search.errors import StoreError
+
+
+@dataclass
+class SearchResult:
+    hits: list[Hit]
+    model: str
+    took_ms: float
+    notice: str | None = None
+    extra: dict = field(default_factory=dict)
+    cutoff: int = 0  # hits before the largest score drop, in relevance order
+    hidden: int = 0  # hits left out after the cut-off (0 with show all)
+
+
+class QueryVectorCache:
+    """Image-query vectors by content hash, for a limited time: results get a stable GET URL
+    while the uploaded image itself is never stored."""
+
+    def __init__(self, seconds: float, capacity: int = 512):
+        self.seconds, self.capacity = seconds, capacity
+        self._items: OrderedDict[str, tuple[float, np.ndarray]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, vector: np.ndarray, content: bytes) -> str:
+        key = hashlib.sha256(content).hexdigest()[:24]
+        with self._lock:
+            self._items[key] = (time.monotonic() + self.seconds, vector)
+            self._items.move_to_end(key)
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+        return key
+
+    def get(self, key: str) -> np.ndarray:
+        with self._lock:
+            expires, vector = self._items.get(key, (0.0, None))
+        if vector is None or expires < time.monotonic():
+            raise NotFound("This image search has expired: upload the image again.")
+        return vector
+
+
+class SearchService:
+    def __init__(self, config: Mapping, embedder_factory: Callable[[], Embedder]):
+        self.config = config
+        self._embedder_factory = embedder_factory
+        self._embedder: Embedder | None = None
+        self._store: VectorStore | None = None
+        self._lock = threading.Lock()
+        self.query_cache = QueryVectorCache(float(config["QUERY_CACHE_SECONDS"]))
+        self._duplicates: tuple[tuple, list[DuplicateGroup]] | None = None
+
+    # Both are loaded on first use: the app starts fast and still answers pages when a model or a
+    # server is missing, and says so on the page that needs it.
+    @property
+    def embedder(self) -> Embedder:
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = self._embedder_factory()
+            return self._embedder
+
+    @property
+    def store(self) -> VectorStore:
+        with self._lock:
+            if self._store is None:
+                self._store = make_store(self.config)
+            return self._store
+
+    @property
+    def model_id(self) -> str:
+        return self.embedder.model_id
+
+    # --- searches -----------------------------------------------------------------------
+    def search(self, query: str, k: int, filters: Filters | None = None, view: View = View(), *,
+               image: np.ndarray | None = None, exclude: str | None = None) -> SearchResult:
+        """A combined query (see query_parser), optionally with an image's query vector as one more part.
+
+        `exclude` leaves one image out (more like this leaves the image itself out).
+        """
+        started = time.perf_counter()
+        max_chars = int(self.config["MAX_QUERY_CHARS"])
+        query = " ".join((query or "").split())
+        if len(query) > max_chars:
+            raise QueryError(f"The query is too long ({len(query)} characters; at most {max_chars}).")
+        parsed = query_parser.parse(query, allow_empty=image is not None)
+        vector = self._combine(parsed, image)
+        hits = [h for h in self._knn(vector, k + bool(exclude), filters) if h.id != exclude][:k]
+        notice, extra = None, {}
+        if parsed.is_plain_text and image is None:
+            confidence = extra["confidence"] = self.embedder.text_confidence(query)
+            if confidence is not None and confidence < self._confidence_threshold():
+                notice = ("The model is unsure what this query shows; file and folder names that match "
+                          "the words are listed first.")
+                hits = self._blend_name_matches(query, vector, hits, k, filters)
+        return self._result(hits, started, view, notice, **extra)
+
+    def search_text(self, text: str, k: int, filters: Filters | None = None, view: View = View()) -> SearchResult:
+        return self.search(text, k, filters, view)
+
+    def cache_image(self, data: bytes) -> tuple[np.ndarray, str]:
+        """An uploaded image's query vector, and the key its results page is reachable under."""
+        vector = inference.image_query_vector(self.embedder, data)
+        return vector, self.query_cache.put(vector, data)
+
+    def search_image(self, data: bytes, k: int, filters: Filters | None = None, view: View = View(),
+                     text: str = "") -> tuple[SearchResult, str]:
+        """Results for an uploaded image (plus optional query text), and the key of its cached vector."""
+        vector, key = self.cache_image(data)
+        return self.search(text, k, filters, view, image=vector), key
+
+    def search_cached_image(self, key: str, k: int, filters: Filters | None = None, view: View = View(),
+                            text: str = "") -> SearchResult:
+        return self.search(text, k, filters, view, image=self.query_cache.get(key))
+
+    def similar(self, image_id: str, k: int, filters: Filters | None = None, view: View = View(),
+                text: str = "") -> SearchResult:
+        """More like this: the image's own stored vector is the query, and the image itself is left out."""
+        return self.search(text, k, filters, view, image=self._image_query(image_id, NotFound), exclude=image_id)
+
+    def _image_query(self, image_id: str, error: type[Exception]) -> np.ndarray:
+        stored = self.store.get_vector(image_id)
+        if stored is None:
+            raise error(f"No indexed image has the id {image_id!r}.")
+        return self.embedder.image_query(stored[None, :])[0]
+
+    def _combine(self, parsed: query_parser.ParsedQuery, image: np.ndarray | None) -> np.ndarray:
+        """The weighted sum of the parts' unit vectors, renormalised."""
+        weights, vectors = [], []
+        texts = [p for p in parsed.parts if p.kind == "text"]
+        if texts:
+            weights += [p.weight for p in texts]
+            vectors += list(self.embed_texts([p.value for p in texts]))
+        for part in parsed.parts:
+            if part.kind == "id":
+                weights.append(part.weight)
+                vectors.append(self._image_query(part.value, QueryError))
+        if image is not None:
+            weights.append(1.0)
+            vectors.append(image)
+        units = np.stack([v / max(float(np.linalg.norm(v)), 1e-12) for v in vectors])
+        combined = np.asarray(weights, dtype=np.float32) @ units
+        norm = float(np.linalg.norm(combined))
+        if norm < 1e-6:
+            raise QueryError("The parts of this query cancel each other out; remove a negative or change a weight.")
+        return (combined / norm).astype(np.float32)
+
+    def _confidence_threshold(self) -> float:
+        configured = self.config.get("LOW_CONFIDENCE")
+        return float(configured) if configured is not None else self.embedder.confidence_threshold
+
+    def _knn(self, vector: np.ndarray, k: int, filters: Filters | None) -> list[Hit]:
+        self.store.check_model(self.embedder.model_id)
+        return self.store.knn(vector, k, filters)
+
+    def _result(self, hits: list[Hit], started: float, view: View = View(), notice: str | None = None,
+                **extra) -> SearchResult:
+        shown, cut = shape(hits, view)
+        took = (time.perf_counter() - started) * 1000
+        return SearchResult(shown, self.embedder.model_id, round(took, 1), notice, extra,
+                            cutoff=cut, hidden=len(hits) - len(shown))
+
+    def _blend_name_matches(self, text: str, vector: np.ndarray, hits: list[Hit], k: int,
+                            filters: Filters | None) -> list[Hit]:
+        """Images whose relative path has words starting with the query's words come first, best
+        match first. Words under 3 letters ("a", "un", "of") would match nearly every path."""
+        words = [w for w in re.findall(r"\w+", text.lower()) if len(w) > 2]
+        if not words:
+            return hits
+        named = []
+        for record in self.store.iter_records():
+            if filters and not filters.matches(record):
+                continue
+            tokens = re.findall(r"[^\W_]+", record.relative_path.lower())
+            share = sum(any(t.startswith(w) for t in tokens) for w in words) / len(words)
+            if share > 0:
+                named.append((share, record))
+        named.sort(key=lambda item: -item[0])
+        named_hits = [Hit(r, float(np.dot(self.store.get_vector(r.id), vector))) for _, r in named[:k]]
+        named_ids = {h.id for h in named_hits}
+        return (named_hits + [h for h in hits if h.id not in named_ids])[:k]
+
+    # --- inference endpoint ---------------------------------------------------------------
+    def embed_texts(self, texts: list[str]) -> np.ndarray:
+        return inference.text_vectors(self.embedder, texts, int(self.config["MAX_QUERY_CHARS"]))
+
+    def embed_image(self, data: bytes) -> np.ndarray:
+        return inference.image_vector(self.embedder, data)
+
+    # --- collection ------------------------------------------------------------------------
+    def duplicates(self, threshold: float | None = None) -> list[DuplicateGroup]:
+        """Cached until the store changes (its count, or a new indexing run): one kNN per image is slow."""
+        self.store.check_model(self.embedder.model_id)
+        threshold = float(threshold or self.config["DUPLICATE_THRESHOLD"])
+        last_run = load_last_run(self.config["DATA_DIR"]) or {}
+        key = (threshold, self.store.count(), self.store.model_id, last_run.get("finished_at"))
+        cached = self._duplicates
+        if cached is None or cached[0] != key:
+            cached = self._duplicates = (key, find_duplicates(self.store, threshold))
+        return cached[1]
+
+    def health(self) -> dict:
+        """What `flask stats` and /health show; problems are reported, not raised."""
+        facts: dict = {"data_dir": str(self.config["DATA_DIR"]), "last_run": load_last_run(self.config["DATA_DIR"])}
+        try:
+            facts["store"] = self.store.stats()
+            facts["folders"] = folder_counts(self.store)
+        except StoreError as exc:
+            facts["store_error"] = str(exc)
+        try:
+            facts["active_model"] = self.embedder.model_id
+        except ModelUnavailable as exc:
+            facts["model_error"] = str(exc)
+        return facts
+
+    # --- files ----------------------------------------------------------------------------
+    def record(self, image_id: str) -> ImageRecord:
+        record = self.store.get(image_id)
+        if record is None:
+            raise NotFound(f"No indexed image has the id {image_id!r}.")
+        return record
+
+    def thumbnail(self, image_id: str) -> Path:
+        """The cached thumbnail, made on first request and again when the original changes."""
+        record = self.record(image_id)
+        target = Path(self.config["DATA_DIR"]) / "thumbnails" / image_id[:2] / f"{image_id}-{record.mtime_ns}.jpg"
+        if not target.exists():
+            make_thumbnail(Path(record.path), target, int(self.config["THUMBNAIL_SIZE"]))
+        return target

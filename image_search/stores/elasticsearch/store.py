@@ -1,0 +1,372 @@
+"""VectorStore on an Elasticsearch 8.x index: one document per image, vectors in a `dense_vector` field.
+
+Servers: Elasticsearch 8.x with the 8.x Python client pinned in setup.cfg (8.13+ recommended; Elastic
+supports a client talking to servers of its own or a newer minor). Feature minimums, checked before
+the index is created: knn in `_search` 8.4, `max_inner_product` (non-unit vectors) 8.11,
+`int8_hnsw` 8.12, `bbq_hnsw` 8.16 (technical preview there).
+"""
+from __future__ import annotations
+
+import json
+import math
+from contextlib import contextmanager
+from typing import Iterable, Iterator, Mapping
+from urllib.parse import urlsplit
+
+import numpy as np
+from elasticsearch import (ApiError, AuthenticationException, AuthorizationException, BadRequestError,
+                           ConnectionTimeout, Elasticsearch, NotFoundError, TransportError, UnsupportedProductError)
+from elasticsearch import ConnectionError as EsConnectionError
+from elasticsearch.helpers import scan, streaming_bulk
+
+from image_search.stores.base import Filters, Hit, ImageRecord, VectorStore
+from image_search.errors import ModelMismatch, StoreError, WriteFailures
+from image_search.stores.elasticsearch.client import error_reason, make_client, one_line
+
+VECTOR_FIELD = "image_embedding"
+DEFAULT_INDEX_OPTIONS = {"type": "hnsw", "m": 16, "ef_construction": 100}
+# index_options type -> first server version that accepts it
+INDEX_TYPES = {"hnsw": (8, 0), "int8_hnsw": (8, 12), "bbq_hnsw": (8, 16)}
+MAX_INNER_PRODUCT_SINCE = (8, 11)
+KNN_SEARCH_SINCE = (8, 4)  # top-level `knn` in _search, with `filter`
+MAX_NUM_CANDIDATES = 10_000  # Elasticsearch's limit for knn num_candidates
+# Fields asked back from searches (`_source: false` + `fields`); dates in epoch millis.
+RECORD_FIELDS = ["image_id", "path", "root", "size", "mtime_ns", "width", "height", "format",
+                 {"field": "taken_at", "format": "epoch_millis"}]
+
+
+def inner_product_from_score(score: float, similarity: str) -> float:
+    """Undo Elasticsearch's `_score` transform so scores are raw inner products like the embedded store's."""
+    if similarity in ("dot_product", "cosine"):
+        return 2.0 * score - 1.0
+    if similarity == "max_inner_product":
+        return score - 1.0 if score >= 1.0 else 1.0 - 1.0 / score
+    raise StoreError(f"Unsupported similarity '{similarity}'")
+
+
+def _version_tuple(number: str) -> tuple[int, int]:
+    major, minor = (number.split("-")[0].split(".") + ["0"])[:2]
+    return int(major), int(minor)
+
+
+class ElasticsearchStore(VectorStore):
+    """Documents keyed by ImageRecord.id; the index mapping's `_meta` records the model and dims.
+
+    Writes go through `streaming_bulk` (429s retried with backoff) and become searchable at `flush()`;
+    `upsert` raises WriteFailures naming the refused paths. Scores are converted back from `_score`
+    to raw inner products, so they equal the embedded store's.
+    """
+
+    def __init__(self, client, index: str = "image-search", index_options: Mapping | None = None,
+                 num_candidates: int | None = None, bulk_chunk: int = 500,
+                 max_retries: int = 5, initial_backoff: float = 1.0, url: str = ""):
+        self.client, self.index = client, index
+        self.url = urlsplit(url)._replace(netloc=urlsplit(url).netloc.rsplit("@", 1)[-1]).geturl()  # no password
+        self.index_options = dict(index_options or DEFAULT_INDEX_OPTIONS)
+        if self.index_options.get("type") not in INDEX_TYPES:
+            raise StoreError(f"ES_INDEX_OPTIONS type must be one of {', '.join(INDEX_TYPES)}, "
+                             f"not {self.index_options.get('type')!r}")
+        self.num_candidates, self.bulk_chunk = num_candidates, int(bulk_chunk)
+        self.max_retries, self.initial_backoff = max_retries, initial_backoff
+        self._meta: dict | None = None  # cached mapping _meta of the claimed index
+        self._server_version: str | None = None
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> "ElasticsearchStore":
+        client, url = make_client(config)
+        options = config.get("ES_INDEX_OPTIONS")
+        try:  # env values may arrive as text
+            options = json.loads(options) if isinstance(options, str) else options
+            candidates = int(config["ES_NUM_CANDIDATES"]) if config.get("ES_NUM_CANDIDATES") else None
+            chunk = int(config.get("ES_BULK_CHUNK") or 500)
+        except ValueError as e:
+            raise StoreError(f"Bad Elasticsearch setting (ES_INDEX_OPTIONS is JSON, ES_NUM_CANDIDATES and "
+                             f"ES_BULK_CHUNK are numbers): {e}") from None
+        store = cls(client, index=config.get("ES_INDEX") or "image-search", index_options=options,
+                    num_candidates=candidates, bulk_chunk=chunk, url=url)
+        store.server_version()  # connect now: a bad URL or credentials fail at startup, clearly
+        return store
+
+    # -- errors ---------------------------------------------------------------------------------
+    @contextmanager
+    def _errors(self, doing: str):
+        """Turn client exceptions into one-line StoreErrors the app can show."""
+        where = f"Elasticsearch at {self.url}" if self.url else "Elasticsearch"
+        try:
+            yield
+        except StoreError:
+            raise
+        except EsConnectionError as e:
+            raise StoreError(f"Cannot reach {where} while {doing}: {one_line(e.message)}. Is the server running "
+                             f"(docker compose up -d) and IMAGE_SEARCH_ES_URL right?") from None
+        except ConnectionTimeout:
+            raise StoreError(f"{where} did not answer in time while {doing}") from None
+        except AuthenticationException:
+            raise StoreError(f"{where} refused the credentials (401) while {doing}: set IMAGE_SEARCH_ES_API_KEY "
+                             f"or IMAGE_SEARCH_ES_USERNAME/IMAGE_SEARCH_ES_PASSWORD") from None
+        except AuthorizationException as e:
+            raise StoreError(f"{where} denied {doing} (403): the user lacks privileges on index "
+                             f"'{self.index}': {error_reason(e)}") from None
+        except UnsupportedProductError:
+            raise StoreError(f"The server at {self.url} is not Elasticsearch") from None
+        except ApiError as e:
+            raise StoreError(f"{where} failed {doing} ({e.status_code}): {error_reason(e)}") from None
+        except TransportError as e:
+            raise StoreError(f"{where} failed {doing}: {one_line(e.message)}") from None
+
+    # -- index and model --------------------------------------------------------------------------
+    def server_version(self) -> str:
+        if self._server_version is None:
+            with self._errors("connecting"):
+                self._server_version = self.client.info()["version"]["number"]
+        return self._server_version
+
+    def _read_meta(self) -> dict | None:
+        with self._errors("reading the index mapping"):
+            try:
+                resp = self.client.indices.get_mapping(index=self.index)
+            except NotFoundError:
+                return None
+        mappings = next(iter(resp.body.values()))["mappings"]  # one entry, also when ES_INDEX is an alias
+        meta = dict(mappings.get("_meta") or {})
+        vec = mappings.get("properties", {}).get(VECTOR_FIELD, {})
+        meta.setdefault("dims", vec.get("dims"))
+        meta["similarity"] = vec.get("similarity", "dot_product")
+        return meta
+
+    def _meta_or_none(self) -> dict | None:
+        if self._meta is None:
+            self._meta = self._read_meta()
+        return self._meta
+
+    @property
+    def model_id(self) -> str | None:
+        meta = self._read_meta()  # not cached: another process may have rebuilt the index
+        return meta.get("model_id") if meta else None
+
+    def claim(self, model_id: str, dim: int, unit_vectors: bool = True) -> None:
+        """Create the index for `model_id` vectors, or check that it holds them already.
+
+        unit_vectors: True -> similarity dot_product (needs unit vectors), False -> max_inner_product.
+        """
+        meta = self._read_meta()
+        if meta is None:
+            self._create_index(model_id, int(dim), unit_vectors)
+            meta = self._read_meta()
+        if not meta.get("model_id"):
+            raise StoreError(f"Index '{self.index}' exists but was not made by image_search: "
+                             f"set IMAGE_SEARCH_ES_INDEX to another name")
+        if meta["model_id"] != model_id:
+            raise ModelMismatch(meta["model_id"], model_id)
+        if meta.get("dims") != int(dim):
+            raise StoreError(f"Index '{self.index}' holds {meta.get('dims')}-dimensional vectors but model "
+                             f"'{model_id}' makes {dim}; rebuild it with --rebuild")
+        self._meta = meta
+
+    def mapping(self, model_id: str, dim: int, unit_vectors: bool = True) -> dict:
+        similarity = "dot_product" if unit_vectors else "max_inner_product"
+        keyword = {"type": "keyword"}
+        return {
+            "dynamic": "strict",
+            "_meta": {"model_id": model_id, "dims": dim, "unit_vectors": unit_vectors, "app": "image_search"},
+            "properties": {
+                "image_id": keyword, "image_name": keyword, "relative_path": keyword,
+                "path": keyword, "folder": keyword, "root": keyword, "format": keyword, "model_id": keyword,
+                "size": {"type": "long"}, "mtime_ns": {"type": "long"},
+                "width": {"type": "integer"}, "height": {"type": "integer"},
+                "taken_at": {"type": "date", "format": "epoch_millis"},  # dates keep milliseconds
+                VECTOR_FIELD: {"type": "dense_vector", "dims": dim, "index": True,
+                               "similarity": similarity, "index_options": dict(self.index_options)},
+            },
+        }
+
+    def _create_index(self, model_id: str, dim: int, unit_vectors: bool) -> None:
+        version = _version_tuple(self.server_version())
+        kind = self.index_options["type"]
+        requirements = [(KNN_SEARCH_SINCE, "kNN search"), (INDEX_TYPES[kind], f"index_options type '{kind}'")]
+        if not unit_vectors:
+            requirements.append((MAX_INNER_PRODUCT_SINCE, "max_inner_product (vectors that are not unit length)"))
+        for needs, what in requirements:
+            if version < needs:
+                raise StoreError(f"Elasticsearch {self.server_version()} is too old for {what}: "
+                                 f"needs {needs[0]}.{needs[1]} or newer")
+        with self._errors(f"creating index '{self.index}'"):
+            try:
+                self.client.indices.create(index=self.index, mappings=self.mapping(model_id, dim, unit_vectors))
+            except BadRequestError as e:
+                if e.error != "resource_already_exists_exception":
+                    raise
+                # another process created it meanwhile: claim() then checks its model
+
+    def clear(self) -> None:
+        with self._errors(f"deleting index '{self.index}'"):
+            self.client.options(ignore_status=404).indices.delete(index=self.index)
+        self._meta = None
+
+    def flush(self) -> None:
+        with self._errors("refreshing the index"):
+            self.client.options(ignore_status=404).indices.refresh(index=self.index)
+
+    # -- writes -----------------------------------------------------------------------------------
+    def _require_meta(self) -> dict:
+        meta = self._meta_or_none()
+        if meta is None:
+            raise StoreError(f"Index '{self.index}' does not exist yet: claim(model_id, dim) first")
+        return meta
+
+    def _document(self, record: ImageRecord, vector: np.ndarray, model_id: str) -> dict:
+        return {"image_id": record.id, "image_name": record.name, "relative_path": record.relative_path,
+                "path": record.path, "folder": record.folder, "root": record.root, "size": record.size,
+                "mtime_ns": record.mtime_ns, "width": record.width, "height": record.height,
+                "taken_at": round(record.taken_at * 1000), "format": record.format, "model_id": model_id,
+                VECTOR_FIELD: [float(x) for x in vector]}
+
+    def _bulk(self, actions: Iterable[dict], doing: str, ignore_status=()) -> tuple[int, dict[str, str]]:
+        """Send actions in chunks, retrying 429s with backoff; -> (written, {_id: reason} of failures)."""
+        written, failed = 0, {}
+        with self._errors(doing):
+            # raise_on_error=False: per-item failures come back to us (and 429 items get retried).
+            for ok, item in streaming_bulk(self.client, actions, chunk_size=self.bulk_chunk,
+                                           raise_on_error=False, max_retries=self.max_retries,
+                                           initial_backoff=self.initial_backoff, max_backoff=30,
+                                           ignore_status=ignore_status):
+                op, info = next(iter(item.items()))
+                if ok or info.get("status") in ignore_status:
+                    written += 1
+                else:
+                    error = info.get("error")
+                    failed[info.get("_id")] = (error.get("reason") or error.get("type")) \
+                        if isinstance(error, dict) else str(error or f"status {info.get('status')}")
+        return written, failed
+
+    def upsert(self, records: list[ImageRecord], vectors: np.ndarray) -> None:
+        """Index the batch; raises WriteFailures (a StoreError, `.failures`: path -> reason) when some
+        documents were refused; the others are written all the same."""
+        vectors = np.asarray(vectors, dtype=np.float32)
+        meta = self._require_meta()
+        if len(records) != len(vectors) or (len(records) and vectors.shape[1] != meta["dims"]):
+            raise StoreError(f"upsert needs one {meta['dims']}-dimensional vector per record, "
+                             f"got {vectors.shape} for {len(records)} records")
+        by_id = {r.id: r.path for r in records}
+        actions = ({"_op_type": "index", "_index": self.index, "_id": r.id,
+                    "_source": self._document(r, v, meta.get("model_id"))} for r, v in zip(records, vectors))
+        written, failed = self._bulk(actions, "writing documents")
+        if failed:
+            raise WriteFailures({by_id.get(i, i): reason for i, reason in failed.items()}, written)
+
+    def delete(self, ids: Iterable[str]) -> None:
+        actions = ({"_op_type": "delete", "_index": self.index, "_id": i} for i in ids)
+        _, failed = self._bulk(actions, "deleting documents", ignore_status=(404,))
+        if failed:
+            raise WriteFailures(failed, 0)
+
+    # -- reads ------------------------------------------------------------------------------------
+    def _get_source(self, image_id: str, **source) -> dict | None:
+        with self._errors("reading a document"):
+            try:
+                return self.client.get(index=self.index, id=image_id, **source)["_source"]
+            except NotFoundError:  # no such document, or no index
+                return None
+
+    def get(self, image_id: str) -> ImageRecord | None:
+        src = self._get_source(image_id, source_excludes=[VECTOR_FIELD])
+        return _record_from_source(src) if src is not None else None
+
+    def get_vector(self, image_id: str) -> np.ndarray | None:
+        src = self._get_source(image_id, source_includes=[VECTOR_FIELD])
+        return np.asarray(src[VECTOR_FIELD], dtype=np.float32) if src else None
+
+    def count(self) -> int:
+        if self._meta_or_none() is None:
+            return 0
+        with self._errors("counting documents"):
+            resp = self.client.options(ignore_status=404).count(index=self.index)
+        return int(resp.get("count", 0))  # 0 when the index vanished meanwhile
+
+    def knn(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[Hit]:
+        meta = self._meta_or_none()
+        if meta is None or k <= 0:
+            return []
+        query = np.asarray(vector, dtype=np.float32).reshape(-1)
+        if query.shape[0] != meta["dims"]:
+            raise StoreError(f"Query vector has {query.shape[0]} dimensions, the index {meta['dims']}")
+        similarity = meta["similarity"]
+        scale = 1.0
+        if similarity == "dot_product":  # ES requires a unit query vector; rescale scores afterwards
+            scale = float(np.linalg.norm(query)) or 1.0
+            query = query / scale
+        k = min(int(k), MAX_NUM_CANDIDATES)
+        candidates = self.num_candidates or max(100, 2 * k)
+        knn = {"field": VECTOR_FIELD, "query_vector": [float(x) for x in query], "k": k,
+               "num_candidates": min(max(int(candidates), k), MAX_NUM_CANDIDATES)}
+        if filters:
+            knn["filter"] = filter_clauses(filters)
+        with self._errors("searching"):
+            try:
+                resp = self.client.search(index=self.index, knn=knn, size=k, source=False, fields=RECORD_FIELDS)
+            except NotFoundError:  # the index was deleted meanwhile (a rebuild in another process)
+                self._meta = None
+                return []
+        return [Hit(_record_from_fields(h["_id"], h["fields"]),
+                    inner_product_from_score(h["_score"], similarity) * scale)
+                for h in resp["hits"]["hits"]]
+
+    def iter_records(self) -> Iterator[ImageRecord]:
+        if self._meta_or_none() is None:
+            return
+        with self._errors("reading all records"):
+            for hit in scan(self.client, index=self.index, size=self.bulk_chunk,
+                            query={"query": {"match_all": {}}, "_source": {"excludes": [VECTOR_FIELD]}}):
+                yield _record_from_source(hit["_source"])
+
+    def stats(self) -> dict:
+        size = 0
+        if self._meta_or_none() is not None:
+            with self._errors("reading index stats"):
+                indices = self.client.indices.stats(index=self.index, metric="store")["indices"]
+            size = sum(i["total"]["store"]["size_in_bytes"] for i in indices.values())
+        meta = self._meta or {}
+        return {"kind": "elasticsearch", "count": self.count(), "model": self.model_id, "size_bytes": size,
+                "index": self.index, "server_version": self.server_version(),
+                "similarity": meta.get("similarity"), "index_options": self.index_options}
+
+    def close(self) -> None:
+        self.client.close()
+
+
+
+def filter_clauses(filters: Filters) -> list[dict]:
+    """Filters as Elasticsearch query clauses, applied inside the kNN search (pre-filtering)."""
+    clauses: list[dict] = []
+    if filters.folder:
+        clauses.append({"prefix": {"path": filters.folder.rstrip("/") + "/"}})
+    if filters.date_from is not None or filters.date_to is not None:
+        span = {"format": "epoch_millis"}
+        if filters.date_from is not None:
+            span["gte"] = math.floor(filters.date_from * 1000)
+        if filters.date_to is not None:
+            span["lt"] = math.floor(filters.date_to * 1000)
+        clauses.append({"range": {"taken_at": span}})
+    if filters.formats:
+        clauses.append({"terms": {"format": list(filters.formats)}})
+    if filters.min_width:
+        clauses.append({"range": {"width": {"gte": int(filters.min_width)}}})
+    if filters.min_height:
+        clauses.append({"range": {"height": {"gte": int(filters.min_height)}}})
+    return clauses
+
+
+
+
+def _record_from_source(src: dict) -> ImageRecord:
+    return ImageRecord(path=src["path"], root=src["root"], size=int(src["size"]), mtime_ns=int(src["mtime_ns"]),
+                       width=int(src["width"]), height=int(src["height"]), taken_at=float(src["taken_at"]) / 1000.0,
+                       format=src["format"], id=src["image_id"])
+
+
+def _record_from_fields(image_id: str, fields: dict) -> ImageRecord:
+    one = {name: values[0] for name, values in fields.items()}  # `fields` values are always arrays
+    return ImageRecord(path=one["path"], root=one["root"], size=int(one["size"]), mtime_ns=int(one["mtime_ns"]),
+                       width=int(one["width"]), height=int(one["height"]),
+                       taken_at=float(one["taken_at"]) / 1000.0, format=one["format"],
+                       id=one.get("image_id", image_id))

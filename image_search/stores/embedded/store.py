@@ -1,0 +1,383 @@
+"""The default store: SQLite is the source of truth, a faiss index beside it answers kNN.
+
+Layout in the data directory:
+  images.sqlite  -- one row per image: metadata and its float32 vector (WAL mode, transactions);
+                    rowids only grow (AUTOINCREMENT) and a trigger logs every deleted rowid
+  vectors.faiss  -- exact index up to ANN_THRESHOLD vectors, HNSW above, keyed by rowid, with a
+                    header saying which SQLite state it reflects (last rowid, last deletion seen)
+Every write bumps `generation` in SQLite. A searcher (the web app while `flask index` runs) that
+sees a new generation catches up incrementally: it adds rows past its last rowid and drops logged
+deletions (removed from a flat index, tombstoned in HNSW, which cannot remove). A missing, damaged
+or too-old file (the deletion log was trimmed past it) is rebuilt from SQLite.
+"""
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import faiss
+import numpy as np
+
+from image_search.locking import file_lock
+from image_search.stores.embedded import faiss_index
+from image_search.stores.base import Filters, Hit, ImageRecord, VectorStore
+from image_search.errors import StoreError
+from image_search.stores.embedded.faiss_index import AnnParams
+
+IMAGES_TABLE = """CREATE TABLE IF NOT EXISTS images (
+    rowid INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    path TEXT NOT NULL UNIQUE,
+    root TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    taken_at REAL NOT NULL,
+    format TEXT NOT NULL,
+    vector BLOB NOT NULL
+)"""
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+{IMAGES_TABLE};
+CREATE INDEX IF NOT EXISTS images_taken_at ON images (taken_at);
+CREATE TABLE IF NOT EXISTS deleted (seq INTEGER PRIMARY KEY AUTOINCREMENT, image_rowid INTEGER NOT NULL);
+CREATE TRIGGER IF NOT EXISTS images_deleted AFTER DELETE ON images
+    BEGIN INSERT INTO deleted (image_rowid) VALUES (old.rowid); END;
+"""
+# With a filter this selective, HNSW would wander a graph of mostly excluded nodes: score exactly.
+EXACT_FILTER_LIMIT = 20_000
+INDEX_FORMAT = 2
+RECORD_COLUMNS = ("id", "path", "root", "size", "mtime_ns", "width", "height", "taken_at", "format")
+
+
+class EmbeddedStore(VectorStore):
+    def __init__(self, data_dir: Path, ann_threshold: int = 200_000, hnsw_m: int = 32,
+                 hnsw_ef_search: int = 128, hnsw_ef_construction: int = 80,
+                 tombstone_fraction: float = 0.1, vector_codec: str = "float32"):
+        self.ann = AnnParams(int(ann_threshold), int(hnsw_m), int(hnsw_ef_search),
+                             int(hnsw_ef_construction), float(tombstone_fraction), str(vector_codec))
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.db_path = self.data_dir / "images.sqlite"
+        self.index_path = self.data_dir / "vectors.faiss"
+        self._lock = threading.RLock()
+        try:
+            self._db = sqlite3.connect(self.db_path, check_same_thread=False, timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA recursive_triggers=ON")  # so REPLACE's deletions are logged too
+            self._migrate()
+            self._db.executescript(SCHEMA)
+            if self._meta("store_id") is None:  # names this database in its index file, so a new
+                with self._db:                    # database never adopts an old database's index
+                    self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('store_id', ?)",
+                                     (secrets.token_hex(8),))
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open the image store {self.db_path}: {exc}") from None
+        self._index: faiss.Index | None = None
+        self._state: dict = {}  # generation, max_rowid, log_seq, dim, tombstones of self._index
+        self._tombstones: set[int] = set()
+        self._not_tombstoned = None  # cached selector
+        self._saved_generation = -1
+
+    def _migrate(self) -> None:
+        """Stores made before rowids were AUTOINCREMENT could reuse a deleted rowid: copy them over."""
+        row = self._db.execute("SELECT sql FROM sqlite_master WHERE name = 'images'").fetchone()
+        if row and "AUTOINCREMENT" not in row[0]:
+            self._db.execute("BEGIN")  # all or nothing
+            try:
+                self._db.execute("ALTER TABLE images RENAME TO images_v1")
+                self._db.execute("DROP INDEX IF EXISTS images_taken_at")
+                self._db.execute(IMAGES_TABLE)
+                self._db.execute("INSERT INTO images SELECT * FROM images_v1")
+                self._db.execute("DROP TABLE images_v1")
+                self._db.commit()
+            except BaseException:
+                self._db.rollback()
+                raise
+
+    # --- meta -------------------------------------------------------------------------
+    def _meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _set_meta(self, key: str, value) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, str(value)))
+
+    def _generation(self) -> int:
+        return int(self._meta("generation") or 0)
+
+    def _bump_generation(self) -> None:
+        self._set_meta("generation", self._generation() + 1)
+
+    @property
+    def model_id(self) -> str | None:
+        with self._lock:
+            return self._meta("model_id")
+
+    @property
+    def dim(self) -> int | None:
+        value = self._meta("dim")
+        return int(value) if value else None
+
+    def claim(self, model_id: str, dim: int, unit_vectors: bool = True) -> None:
+        with self._lock, self._db:
+            self.check_model(model_id)
+            self._set_meta("model_id", model_id)
+            self._set_meta("dim", dim)
+
+    # --- writes -----------------------------------------------------------------------
+    def upsert(self, records: list[ImageRecord], vectors: np.ndarray) -> None:
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if len(records) != len(vectors):
+            raise ValueError("one vector per record")
+        if self.dim is not None and len(records) and vectors.shape[1] != self.dim:
+            raise StoreError(f"vectors have {vectors.shape[1]} dimensions, the store holds {self.dim}")
+        rows = [(*(getattr(r, c) for c in RECORD_COLUMNS), v.tobytes()) for r, v in zip(records, vectors)]
+        with self._lock, self._db:
+            # Replacing by id or path gives the row a new rowid, which the faiss index follows.
+            self._db.executemany(
+                f"INSERT OR REPLACE INTO images ({', '.join(RECORD_COLUMNS)}, vector) "
+                f"VALUES ({', '.join('?' * (len(RECORD_COLUMNS) + 1))})", rows)
+            self._bump_generation()
+
+    def delete(self, ids: Iterable[str]) -> None:
+        with self._lock, self._db:
+            self._db.executemany("DELETE FROM images WHERE id = ?", [(i,) for i in ids])
+            self._bump_generation()
+
+    def clear(self) -> None:
+        with self._lock, self._db:
+            self._db.execute("DELETE FROM images")
+            self._db.execute("DELETE FROM meta WHERE key IN ('model_id', 'dim')")
+            self._trim_log(self._log_head())  # every index is now stale: all rebuild
+            self._bump_generation()
+
+    def flush(self) -> None:
+        """Bring the index up to date, rebuild it when it has outgrown its kind or collected too
+        many tombstones, and save it, so searchers (and the next start) load instead of building."""
+        with self._lock:
+            index = self._current_index()
+            live = index.ntotal - len(self._tombstones)
+            hnsw = faiss_index.is_hnsw(index)
+            outgrown = live > self.ann.threshold if not hnsw else live <= self.ann.threshold // 2
+            # int8 ranges learnt from the first few vectors: learn again as the collection grows
+            retrain = self._state.get("trained_on", live) * 10 < min(live, 1_000_000)
+            if outgrown or retrain or len(self._tombstones) > self.ann.rebuild_fraction * max(index.ntotal, 1):
+                index = self._current_index(rebuild=True)  # sized for `live`, no tombstones
+            if self._saved_generation != self._state["generation"]:
+                self._save()
+            log_rows = self._db.execute("SELECT COUNT(*) FROM deleted").fetchone()[0]
+            if log_rows > max(10_000, self.ann.rebuild_fraction * index.ntotal) and not self._tombstones:
+                with self._db:  # others reload the file just saved, which is past the trimmed log
+                    self._trim_log(self._state["log_seq"])
+
+    # --- reads ------------------------------------------------------------------------
+    def _record(self, row) -> ImageRecord:
+        return ImageRecord(**dict(zip(RECORD_COLUMNS, row)))
+
+    def get(self, image_id: str) -> ImageRecord | None:
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {', '.join(RECORD_COLUMNS)} FROM images WHERE id = ?", (image_id,)).fetchone()
+        return self._record(row) if row else None
+
+    def get_vector(self, image_id: str) -> np.ndarray | None:
+        with self._lock:
+            row = self._db.execute("SELECT vector FROM images WHERE id = ?", (image_id,)).fetchone()
+        return np.frombuffer(row[0], dtype=np.float32).copy() if row else None
+
+    def _log_head(self) -> int:
+        row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'deleted'").fetchone()
+        return row[0] if row else 0
+
+    def _trim_log(self, upto: int) -> None:
+        self._db.execute("DELETE FROM deleted WHERE seq <= ?", (upto,))
+        self._set_meta("log_floor", upto)
+
+    def count(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM images").fetchone()[0]
+
+    def iter_records(self) -> Iterator[ImageRecord]:
+        with self._lock:
+            rows = self._db.execute(f"SELECT {', '.join(RECORD_COLUMNS)} FROM images").fetchall()
+        return (self._record(row) for row in rows)
+
+    def knn(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[Hit]:
+        query = np.ascontiguousarray(np.asarray(vector, dtype=np.float32).reshape(1, -1))
+        with self._lock:
+            index = self._current_index()
+            live = index.ntotal - len(self._tombstones)
+            if live <= 0 or k <= 0:
+                return []
+            if query.shape[1] != index.d:
+                raise StoreError(f"query has {query.shape[1]} dimensions, the store holds {index.d}")
+            sel, ef_scale = self._not_tombstoned_selector(), 1.0
+            if filters:
+                where, args = self._filter_sql(filters)
+                allowed = np.array([r for r, in self._db.execute(
+                    f"SELECT rowid FROM images WHERE {where}", args)], dtype=np.int64)
+                if len(allowed) == 0:
+                    return []
+                if faiss_index.is_hnsw(index) and len(allowed) <= EXACT_FILTER_LIMIT:
+                    return self._exact_knn(query, k, where, args)
+                sel = faiss.IDSelectorBatch(allowed)  # only live rows: tombstones are excluded too
+                ef_scale = min(live / len(allowed), 16.0)
+                live = len(allowed)
+            fetch = min(k * faiss_index.RESCORE_FACTOR[self.ann.codec], live)
+            params = faiss_index.search_params(index, self.ann, sel, fetch, ef_scale)
+            scores, rowids = index.search(query, fetch, params=params)
+            if self.ann.codec != "float32":
+                return self._rescored(query, rowids[0][rowids[0] >= 0], k)
+            return self._hits(rowids[0], scores[0])
+
+    def _not_tombstoned_selector(self):
+        if self._tombstones and self._not_tombstoned is None:
+            batch = faiss.IDSelectorBatch(np.fromiter(self._tombstones, dtype=np.int64))
+            self._not_tombstoned = (faiss.IDSelectorNot(batch), batch)  # keep `batch` alive
+        return self._not_tombstoned[0] if self._tombstones else None
+
+    def _exact_knn(self, query: np.ndarray, k: int, where: str, args: list) -> list[Hit]:
+        rows = self._db.execute(f"SELECT rowid, vector FROM images WHERE {where}", args).fetchall()
+        return self._top_exact(query, rows, k)
+
+    def _rescored(self, query: np.ndarray, rowids: np.ndarray, k: int) -> list[Hit]:
+        """Exact scores from SQLite's float32 vectors for the candidates a compact index found."""
+        marks = ",".join("?" * len(rowids))
+        rows = self._db.execute(f"SELECT rowid, vector FROM images WHERE rowid IN ({marks})",
+                                rowids.tolist()).fetchall()
+        return self._top_exact(query, rows, k)
+
+    def _top_exact(self, query: np.ndarray, rows: list, k: int) -> list[Hit]:
+        if not rows:
+            return []
+        vectors = np.frombuffer(b"".join(v for _, v in rows), dtype=np.float32).reshape(len(rows), -1)
+        scores = vectors @ query[0]
+        top = np.argsort(-scores, kind="stable")[:k]
+        return self._hits(np.array([rows[i][0] for i in top]), scores[top])
+
+    def _hits(self, rowids: np.ndarray, scores: np.ndarray) -> list[Hit]:
+        found = [(int(r), float(s)) for r, s in zip(rowids, scores) if r >= 0]
+        if not found:
+            return []
+        marks = ",".join("?" * len(found))
+        rows = self._db.execute(
+            f"SELECT rowid, {', '.join(RECORD_COLUMNS)} FROM images WHERE rowid IN ({marks})",
+            [r for r, _ in found]).fetchall()
+        by_rowid = {row[0]: self._record(row[1:]) for row in rows}
+        return [Hit(by_rowid[r], s) for r, s in found if r in by_rowid]
+
+    def _filter_sql(self, filters: Filters) -> tuple[str, list]:
+        where, args = ["width >= ?", "height >= ?"], [filters.min_width, filters.min_height]
+        if filters.folder:
+            prefix = filters.folder.rstrip("/") + "/"
+            where.append("substr(path, 1, ?) = ?")
+            args += [len(prefix), prefix]
+        if filters.date_from is not None:
+            where.append("taken_at >= ?")
+            args.append(filters.date_from)
+        if filters.date_to is not None:
+            where.append("taken_at < ?")
+            args.append(filters.date_to)
+        if filters.formats:
+            where.append(f"format IN ({','.join('?' * len(filters.formats))})")
+            args += list(filters.formats)
+        return " AND ".join(where), args
+
+    # --- the faiss index ----------------------------------------------------------------
+    def _current_index(self, rebuild: bool = False) -> faiss.Index:
+        """The index for SQLite's current generation: in memory or from disk, caught up, or rebuilt."""
+        if self._index is not None and self._state["generation"] == self._generation() and not rebuild:
+            return self._index
+        self._db.execute("BEGIN")  # one snapshot: the rows and the deletion log agree
+        try:
+            floor, dim = int(self._meta("log_floor") or 0), self.dim or 1
+            if rebuild:
+                self._adopt(None, {}, floor, dim)
+            elif self._index is None or not self._usable(self._state, floor, dim):
+                self._adopt(*(faiss_index.read(self.index_path) or (None, {})), floor, dim)
+            self._catch_up()
+        finally:
+            self._db.commit()
+        if self._saved_generation == -1:
+            self._save()  # the first index of this process was built or caught up: keep it
+        return self._index
+
+    def _usable(self, state: dict, floor: int, dim: int) -> bool:
+        return (state.get("format") == INDEX_FORMAT and state.get("store_id") == self._meta("store_id")
+                and state["log_seq"] >= floor and state["dim"] == dim
+                and state.get("codec", "float32") == self.ann.codec)
+
+    def _adopt(self, index: faiss.Index | None, state: dict, floor: int, dim: int) -> None:
+        """Take the loaded index if it is usable, else start an empty one to fill from SQLite."""
+        if index is None or not self._usable(state, floor, dim):
+            live = self._db.execute("SELECT COUNT(*) FROM images").fetchone()[0]
+            index = faiss_index.new_index(dim, live, self.ann)
+            state = {"format": INDEX_FORMAT, "store_id": self._meta("store_id"), "generation": -1,
+                     "max_rowid": 0, "log_seq": self._log_head(), "dim": dim, "tombstones": [],
+                     "codec": self.ann.codec}
+            self._saved_generation = -1
+        else:
+            self._saved_generation = state["generation"]
+        self._index, self._state = index, state
+        self._tombstones, self._not_tombstoned = set(state["tombstones"]), None
+
+    def _catch_up(self) -> None:
+        """Add rows past the index's last rowid; drop rows deleted since its last log entry."""
+        index, state = self._index, self._state
+        gone = [r for r, in self._db.execute(
+            "SELECT image_rowid FROM deleted WHERE seq > ? AND image_rowid <= ?",
+            (state["log_seq"], state["max_rowid"]))]
+        if gone and faiss_index.is_hnsw(index):
+            self._tombstones.update(gone)
+            self._not_tombstoned = None
+        elif gone:
+            index.remove_ids(np.array(gone, dtype=np.int64))
+        rowids, vectors = [], []
+        for rowid, blob in self._db.execute(
+                "SELECT rowid, vector FROM images WHERE rowid > ? ORDER BY rowid", (state["max_rowid"],)):
+            rowids.append(rowid)
+            vectors.append(np.frombuffer(blob, dtype=np.float32))
+            if len(rowids) == 10_000:
+                faiss_index.add(index, rowids, vectors, state)
+                state["max_rowid"], rowids, vectors = rowids[-1], [], []
+        faiss_index.add(index, rowids, vectors, state)
+        state["max_rowid"] = rowids[-1] if rowids else state["max_rowid"]
+        state["log_seq"] = self._log_head()
+        state["generation"] = self._generation()
+
+    def _save(self) -> None:
+        """Write the index under an exclusive lock: the web app and the indexer both save. An older
+        index never replaces a newer one (it would be correct, after catching up, but slower)."""
+        try:
+            with file_lock(self.index_path.with_suffix(".lock")):
+                on_disk = faiss_index.read_state(self.index_path) or {}
+                if (on_disk.get("store_id") == self._state["store_id"]
+                        and on_disk.get("generation", -1) > self._state["generation"]):
+                    self._saved_generation = self._state["generation"]
+                    return
+                for leftover in self.data_dir.glob("vectors.*.tmp"):  # from a save killed midway
+                    leftover.unlink(missing_ok=True)
+                self._state["tombstones"] = sorted(self._tombstones)
+                faiss_index.write(self._index, self._state, self.index_path)
+                self._saved_generation = self._state["generation"]
+        except OSError:
+            pass  # a read-only data dir still searches, from memory
+
+    def stats(self) -> dict:
+        size = sum(p.stat().st_size for p in self.data_dir.glob("images.sqlite*") if p.exists())
+        size += self.index_path.stat().st_size if self.index_path.exists() else 0
+        count = self.count()
+        with self._lock:  # never build an index just to name its kind
+            hnsw = faiss_index.is_hnsw(self._index) if self._index is not None else count > self.ann.threshold
+        kind = ("HNSW" if hnsw else "exact") + (f", {self.ann.codec}" if self.ann.codec != "float32" else "")
+        return {"kind": f"embedded (SQLite + faiss {kind})", "location": str(self.data_dir),
+                "count": count, "model": self.model_id, "size_bytes": size}
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
