@@ -8,6 +8,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from image_search.config import load_config
+from image_search.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 csrf = CSRFProtect()
@@ -16,9 +17,9 @@ csrf = CSRFProtect()
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True, instance_path=str(ROOT / "instance"),
                 template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
-    load_config(app, test_config)
+    settings = load_config(app, test_config)
     configure_logging(app)
-    register_services(app)
+    register_services(app, settings)
     register_extensions(app)
     register_security(app)
     register_blueprints(app)
@@ -35,17 +36,17 @@ def configure_logging(app: Flask) -> None:
     logging.getLogger("image_search").setLevel(logging.INFO)
 
 
-def register_services(app: Flask) -> None:
+def register_services(app: Flask, settings: Settings) -> None:
     from image_search.embedders import make_embedder
     from image_search.service.search_service import SearchService
     from image_search.threads import limit_threads
 
     def load_embedder():
-        threads = int(app.config["WEB_THREADS"])
+        threads = settings.web_threads
         limit_threads(threads)
-        return make_embedder(app.config, threads)
+        return make_embedder(settings, threads)
 
-    app.extensions["image_search"] = SearchService(app.config, load_embedder)
+    app.extensions["image_search"] = SearchService(settings, load_embedder)
 
 
 def register_extensions(app: Flask) -> None:

@@ -57,9 +57,17 @@ def store_config(request) -> dict:
 
 
 @pytest.fixture
-def app(tmp_path, embedder, store_config):
-    return create_app({"TESTING": True, "DATA_DIR": tmp_path / "data", "EMBEDDER": embedder,
-                       "WTF_CSRF_ENABLED": False, "PAGE_SIZE": 3, **store_config})
+def make_app(tmp_path, embedder, store_config):
+    """Apps over the same data dir and store, with some settings changed (settings are fixed per app)."""
+    def make(**overrides):
+        return create_app({"TESTING": True, "DATA_DIR": tmp_path / "data", "EMBEDDER": embedder,
+                           "WTF_CSRF_ENABLED": False, "PAGE_SIZE": 3, **store_config, **overrides})
+    return make
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
 
 
 @pytest.fixture

@@ -33,10 +33,10 @@ def test_prune_removes_files_gone_from_disk(runner, photo_dir, app):
     assert store_of(app).count() == 6
 
 
-def test_another_model_is_refused_until_rebuild(runner, photo_dir, app):
+def test_another_model_is_refused_until_rebuild(runner, photo_dir, make_app):
     runner.invoke(args=["index", str(photo_dir)])
-    app.extensions["image_search"]._embedder = None
-    app.config["EMBEDDER"] = ColourEmbedder("another-model")
+    app = make_app(EMBEDDER=ColourEmbedder("another-model"))
+    runner = app.test_cli_runner()
     result = runner.invoke(args=["index", str(photo_dir)])
     assert result.exit_code == 1
     assert "built with model 'test-colour-v1'" in result.output and "--rebuild" in result.output
@@ -91,14 +91,13 @@ def test_stats_before_any_run(runner):
     assert "last run: none recorded" in runner.invoke(args=["stats"]).output
 
 
-def test_index_prepares_the_text_model_and_only_notes_when_it_is_not_ready(runner, photo_dir, app, monkeypatch):
+def test_index_prepares_the_text_model_and_only_notes_when_it_is_not_ready(photo_dir, make_app, monkeypatch):
     from image_search.errors import ModelUnavailable
 
     embedder = ColourEmbedder()
     texts = []
     monkeypatch.setattr(embedder, "embed_texts", lambda t: texts.append(list(t)) or ColourEmbedder.embed_texts(embedder, t))
-    app.config["EMBEDDER"] = embedder
-    app.extensions["image_search"]._embedder = None
+    runner = make_app(EMBEDDER=embedder).test_cli_runner()
     assert runner.invoke(args=["index", str(photo_dir)]).exit_code == 0
     assert texts == [["a photo"]]  # embedded once after indexing, so the first search finds its files built
 

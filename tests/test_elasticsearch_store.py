@@ -17,6 +17,7 @@ from image_search.stores.elasticsearch.inference import ElasticsearchTextEmbedde
 from image_search.stores.base import ImageRecord
 from image_search.errors import StoreError
 from image_search.errors import WriteFailures
+from image_search.settings import load_settings
 from image_search.stores.elasticsearch.store import ElasticsearchStore, inner_product_from_score
 from tests.doubles.fake_elasticsearch import FakeElasticsearch, FakeIndex
 
@@ -27,8 +28,12 @@ def fake():
         yield fake
 
 
+def es_store_from(config: dict) -> ElasticsearchStore:
+    return ElasticsearchStore.from_options(load_settings(config).elasticsearch)
+
+
 def make_store(fake, **config) -> ElasticsearchStore:
-    store = ElasticsearchStore.from_config({"ES_URL": fake.url, **config})
+    store = es_store_from({"ES_URL": fake.url, **config})
     store.initial_backoff = 0.01  # keep retry tests fast
     return store
 
@@ -123,7 +128,7 @@ def test_settings_given_as_text_are_parsed(fake):
 
 def test_missing_url_is_a_clear_error():
     with pytest.raises(StoreError, match="IMAGE_SEARCH_ES_URL"):
-        ElasticsearchStore.from_config({})
+        es_store_from({})
 
 
 def test_unreachable_server_is_a_one_line_store_error():
@@ -131,7 +136,7 @@ def test_unreachable_server_is_a_one_line_store_error():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # nothing listens there once closed
     with pytest.raises(StoreError) as error:
-        ElasticsearchStore.from_config({"ES_URL": f"http://127.0.0.1:{port}"})
+        es_store_from({"ES_URL": f"http://127.0.0.1:{port}"})
     message = str(error.value)
     assert message.startswith(f"Cannot reach Elasticsearch at http://127.0.0.1:{port}") and "\n" not in message
 
@@ -139,8 +144,8 @@ def test_unreachable_server_is_a_one_line_store_error():
 def test_bad_credentials_are_a_one_line_store_error():
     with FakeElasticsearch(api_key="s3cret") as fake:
         with pytest.raises(StoreError, match="refused the credentials .*IMAGE_SEARCH_ES_API_KEY"):
-            ElasticsearchStore.from_config({"ES_URL": fake.url, "ES_API_KEY": "wrong"})
-        store = ElasticsearchStore.from_config({"ES_URL": fake.url, "ES_API_KEY": "s3cret"})
+            es_store_from({"ES_URL": fake.url, "ES_API_KEY": "wrong"})
+        store = es_store_from({"ES_URL": fake.url, "ES_API_KEY": "s3cret"})
         store.claim("clip", 4)
         assert store.model_id == "clip"
 
@@ -249,7 +254,7 @@ class TinyLocalEmbedder(Embedder):
 def test_inference_embedder_embeds_texts_in_elasticsearch(fake):
     fake.models["clip-multilingual"] = lambda text: [len(text), 0.0, 3.0, 4.0]
     store = make_store(fake)
-    embedder = with_es_inference(TinyLocalEmbedder(), {"ES_INFERENCE_MODEL_ID": "clip-multilingual"}, store.client)
+    embedder = with_es_inference(TinyLocalEmbedder(), load_settings({"ES_INFERENCE_MODEL_ID": "clip-multilingual"}).elasticsearch, store.client)
     assert isinstance(embedder, ElasticsearchTextEmbedder)
     assert (embedder.model_id, embedder.dim) == ("tiny-local", 4)
     vectors = embedder.embed_texts(["", "hund"])
@@ -269,13 +274,13 @@ def test_inference_embedder_missing_model_is_model_unavailable(fake):
 
 def test_inference_client_made_from_config(fake):
     fake.models["m"] = lambda text: [1.0, 0.0, 0.0, 0.0]
-    embedder = with_es_inference(TinyLocalEmbedder(), {"ES_INFERENCE_MODEL_ID": "m", "ES_URL": fake.url})
+    embedder = with_es_inference(TinyLocalEmbedder(), load_settings({"ES_INFERENCE_MODEL_ID": "m", "ES_URL": fake.url}).elasticsearch)
     np.testing.assert_array_equal(embedder.embed_texts(["x"]), [[1, 0, 0, 0]])
 
 
 def test_without_inference_model_the_local_embedder_is_used():
     local = TinyLocalEmbedder()
-    assert with_es_inference(local, {}, client=None) is local
+    assert with_es_inference(local, load_settings({}).elasticsearch, client=None) is local
 
 
 @pytest.mark.parametrize("vector,reason", [

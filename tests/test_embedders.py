@@ -4,13 +4,14 @@ import pytest
 from image_search import create_app
 from image_search.errors import ModelUnavailable
 from image_search.embedders import select_local
+from image_search.settings import load_settings
 
 
 def config(tmp_path, **overrides):
     base = {"MODEL": "auto", "CLIP_IMAGE_MODEL": "clip-ViT-B-32", "RUNTIME": "torch", "QUANTIZE": False,
             "CLIP_TEXT_MODEL": "sentence-transformers/clip-ViT-B-32-multilingual-v1",
             "DATA_DIR": tmp_path, "HUB_TIMEOUT": 1.0}
-    return {**base, **overrides}
+    return load_settings({**base, **overrides})
 
 
 def test_auto_uses_clip_when_its_weights_are_local(tmp_path, tiny_clip_models):

@@ -104,9 +104,8 @@ def test_the_server_binds_loopback_by_default():
 
 # --- the access token ---------------------------------------------------------------------------
 @pytest.fixture
-def guarded(indexed):
-    indexed.config["ACCESS_TOKEN"] = "s3cret-token"
-    return indexed
+def guarded(indexed, make_app):
+    return make_app(ACCESS_TOKEN="s3cret-token")
 
 
 def test_api_needs_the_bearer_token(guarded):

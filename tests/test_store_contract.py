@@ -16,6 +16,7 @@ import pytest
 
 from image_search.stores.base import Filters, ImageRecord
 from image_search.errors import ModelMismatch
+from image_search.settings import load_settings
 from image_search.stores.elasticsearch.store import ElasticsearchStore
 from image_search.stores.embedded.store import EmbeddedStore
 from tests.doubles.fake_elasticsearch import FakeElasticsearch
@@ -42,7 +43,7 @@ def es_store(url: str) -> ElasticsearchStore:
     config = {"ES_URL": url, "ES_INDEX": f"image-search-test-{uuid.uuid4().hex[:8]}",
               "ES_API_KEY": os.environ.get("ES_API_KEY"), "ES_USERNAME": os.environ.get("ES_USERNAME"),
               "ES_PASSWORD": os.environ.get("ES_PASSWORD"), "ES_CA_CERTS": os.environ.get("ES_CA_CERTS")}
-    return ElasticsearchStore.from_config(config)
+    return ElasticsearchStore.from_options(load_settings(config).elasticsearch)
 
 
 @pytest.fixture(params=STORES)

@@ -5,7 +5,6 @@ import re
 import time
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
 from image_search.cli.common import fail, service
@@ -35,14 +34,14 @@ def parse_shard(_ctx, _param, value: str | None) -> tuple[int, int] | None:
 @with_appcontext
 def index_command(paths, prune, rebuild, batch_size, shard):
     """Index the images under PATHS (recursively); unchanged files are skipped."""
-    config = current_app.config
-    threads = int(config["INDEX_THREADS"])
+    settings = service().settings
+    threads = settings.index_threads
     limit_threads(threads)
     try:
-        with IndexLock(config["DATA_DIR"] / "index.lock"):
+        with IndexLock(settings.data_dir / "index.lock"):
             from image_search.embedders import make_embedder
 
-            embedder = make_embedder(config, threads)
+            embedder = make_embedder(settings, threads)
             store = service().store
             click.echo(f"Model: {embedder.model_id}   Store: {store.stats()['kind']}")
             if rebuild:
@@ -51,9 +50,9 @@ def index_command(paths, prune, rebuild, batch_size, shard):
             plan = plan_run(store, paths, prune=prune, shard=shard)
             with click.progressbar(length=len(plan.todo), label="Embedding", show_pos=True,
                                    show_eta=True, item_show_func=lambda rate: rate) as bar:
-                report = run_plan(store, embedder, plan, batch_size or int(config["BATCH_SIZE"]),
+                report = run_plan(store, embedder, plan, batch_size or settings.batch_size,
                                   on_batch=RateReporter(bar), workers=threads)
-            save_last_run(config["DATA_DIR"], report, paths, embedder.model_id)
+            save_last_run(settings.data_dir, report, paths, embedder.model_id)
     except (LockHeld, ModelMismatch, ModelUnavailable, StoreError) as exc:
         fail(str(exc))
     for path, reason in report.skipped:

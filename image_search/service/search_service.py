@@ -4,8 +4,6 @@ Views stay thin: they parse a request, call one method here, and render what com
 """
 from __future__ import annotations
 
-from image_search.errors import NotFound
-
 import hashlib
 import re
 import threading
@@ -13,21 +11,20 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable
 
 import numpy as np
 
-from image_search.inference import vectors as inference
-from image_search.inference import query as query_parser
-from image_search.service.duplicates import DuplicateGroup, find_duplicates
 from image_search.embedders import Embedder
-from image_search.errors import ModelUnavailable
-from image_search.service.health import folder_counts, load_last_run
+from image_search.errors import ModelUnavailable, NotFound, QueryError, StoreError
 from image_search.images import make_thumbnail
-from image_search.errors import QueryError
+from image_search.inference import query as query_parser
+from image_search.inference import vectors as inference
+from image_search.service.duplicates import DuplicateGroup, find_duplicates
+from image_search.service.health import folder_counts, load_last_run
 from image_search.service.ranking import View, shape
+from image_search.settings import Settings
 from image_search.stores import Filters, Hit, ImageRecord, VectorStore, make_store
-from image_search.errors import StoreError
 
 
 @dataclass
@@ -68,13 +65,13 @@ class QueryVectorCache:
 
 
 class SearchService:
-    def __init__(self, config: Mapping, embedder_factory: Callable[[], Embedder]):
-        self.config = config
+    def __init__(self, settings: Settings, embedder_factory: Callable[[], Embedder]):
+        self.settings = settings
         self._embedder_factory = embedder_factory
         self._embedder: Embedder | None = None
         self._store: VectorStore | None = None
         self._lock = threading.Lock()
-        self.query_cache = QueryVectorCache(float(config["QUERY_CACHE_SECONDS"]))
+        self.query_cache = QueryVectorCache(settings.query_cache_seconds)
         self._duplicates: tuple[tuple, list[DuplicateGroup]] | None = None
 
     # Both are loaded on first use: the app starts fast and still answers pages when a model or a
@@ -90,7 +87,7 @@ class SearchService:
     def store(self) -> VectorStore:
         with self._lock:
             if self._store is None:
-                self._store = make_store(self.config)
+                self._store = make_store(self.settings)
             return self._store
 
     @property
@@ -105,7 +102,7 @@ class SearchService:
         `exclude` leaves one image out (more like this leaves the image itself out).
         """
         started = time.perf_counter()
-        max_chars = int(self.config["MAX_QUERY_CHARS"])
+        max_chars = self.settings.max_query_chars
         query = " ".join((query or "").split())
         if len(query) > max_chars:
             raise QueryError(f"The query is too long ({len(query)} characters; at most {max_chars}).")
@@ -172,7 +169,7 @@ class SearchService:
         return (combined / norm).astype(np.float32)
 
     def _confidence_threshold(self) -> float:
-        configured = self.config.get("LOW_CONFIDENCE")
+        configured = self.settings.low_confidence
         return float(configured) if configured is not None else self.embedder.confidence_threshold
 
     def _knn(self, vector: np.ndarray, k: int, filters: Filters | None) -> list[Hit]:
@@ -208,7 +205,7 @@ class SearchService:
 
     # --- inference endpoint ---------------------------------------------------------------
     def embed_texts(self, texts: list[str]) -> np.ndarray:
-        return inference.text_vectors(self.embedder, texts, int(self.config["MAX_QUERY_CHARS"]))
+        return inference.text_vectors(self.embedder, texts, self.settings.max_query_chars)
 
     def embed_image(self, data: bytes) -> np.ndarray:
         return inference.image_vector(self.embedder, data)
@@ -217,8 +214,8 @@ class SearchService:
     def duplicates(self, threshold: float | None = None) -> list[DuplicateGroup]:
         """Cached until the store changes (its count, or a new indexing run): one kNN per image is slow."""
         self.store.check_model(self.embedder.model_id)
-        threshold = float(threshold or self.config["DUPLICATE_THRESHOLD"])
-        last_run = load_last_run(self.config["DATA_DIR"]) or {}
+        threshold = float(threshold or self.settings.duplicate_threshold)
+        last_run = load_last_run(self.settings.data_dir) or {}
         key = (threshold, self.store.count(), self.store.model_id, last_run.get("finished_at"))
         cached = self._duplicates
         if cached is None or cached[0] != key:
@@ -227,7 +224,7 @@ class SearchService:
 
     def health(self) -> dict:
         """What `flask stats` and /health show; problems are reported, not raised."""
-        facts: dict = {"data_dir": str(self.config["DATA_DIR"]), "last_run": load_last_run(self.config["DATA_DIR"])}
+        facts: dict = {"data_dir": str(self.settings.data_dir), "last_run": load_last_run(self.settings.data_dir)}
         try:
             facts["store"] = self.store.stats()
             facts["folders"] = folder_counts(self.store)
@@ -249,7 +246,7 @@ class SearchService:
     def thumbnail(self, image_id: str) -> Path:
         """The cached thumbnail, made on first request and again when the original changes."""
         record = self.record(image_id)
-        target = Path(self.config["DATA_DIR"]) / "thumbnails" / image_id[:2] / f"{image_id}-{record.mtime_ns}.jpg"
+        target = self.settings.data_dir / "thumbnails" / image_id[:2] / f"{image_id}-{record.mtime_ns}.jpg"
         if not target.exists():
-            make_thumbnail(Path(record.path), target, int(self.config["THUMBNAIL_SIZE"]))
+            make_thumbnail(Path(record.path), target, self.settings.thumbnail_size)
         return target

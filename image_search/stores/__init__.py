@@ -1,27 +1,27 @@
 """Part 3, vector search: which VectorStore the app uses."""
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING
 
-from image_search.stores.base import Filters, Hit, ImageRecord, VectorStore
 from image_search.errors import StoreError
+from image_search.stores.base import Filters, Hit, ImageRecord, VectorStore
+
+if TYPE_CHECKING:  # settings import the stores' option classes
+    from image_search.settings import Settings
 
 __all__ = ["Filters", "Hit", "ImageRecord", "VectorStore", "make_store"]
 
 
-def make_store(config: Mapping) -> VectorStore:
-    kind = config["STORE"]
-    if kind == "embedded":
+def make_store(settings: Settings) -> VectorStore:
+    if settings.store == "embedded":
         from image_search.stores.embedded.store import EmbeddedStore
 
-        return EmbeddedStore(Path(config["DATA_DIR"]), ann_threshold=config["ANN_THRESHOLD"],
-                             hnsw_m=config["HNSW_M"], hnsw_ef_search=config["HNSW_EF_SEARCH"],
-                             hnsw_ef_construction=config["HNSW_EF_CONSTRUCTION"],
-                             tombstone_fraction=config["TOMBSTONE_FRACTION"],
-                             vector_codec=config["VECTOR_CODEC"])
-    if kind == "elasticsearch":
+        ann = settings.ann
+        return EmbeddedStore(settings.data_dir, ann_threshold=ann.threshold, hnsw_m=ann.m, hnsw_ef_search=ann.ef_search,
+                             hnsw_ef_construction=ann.ef_construction, tombstone_fraction=ann.rebuild_fraction,
+                             vector_codec=ann.codec)
+    if settings.store == "elasticsearch":
         from image_search.stores.elasticsearch.store import ElasticsearchStore
 
-        return ElasticsearchStore.from_config(config)
-    raise StoreError(f"IMAGE_SEARCH_STORE must be embedded or elasticsearch, not {kind!r}")
+        return ElasticsearchStore.from_options(settings.elasticsearch)
+    raise StoreError(f"IMAGE_SEARCH_STORE must be embedded or elasticsearch, not {settings.store!r}")

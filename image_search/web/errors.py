@@ -7,11 +7,8 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from image_search.errors import ModelUnavailable
-from image_search.errors import ImageError
-from image_search.errors import QueryError
-from image_search.errors import NotFound
-from image_search.errors import ModelMismatch, StoreError
+from image_search.config import settings_of
+from image_search.errors import ImageError, ModelMismatch, ModelUnavailable, NotFound, QueryError, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +21,7 @@ def error_response(status: int, message: str):
 
 def register_errorhandlers(app: Flask) -> None:
     def too_large(_):
-        mb = app.config["MAX_UPLOAD_MB"]
+        mb = settings_of(app).max_upload_mb
         return error_response(413, f"The upload is too large: at most {mb} MB.")
 
     app.register_error_handler(RequestEntityTooLarge, too_large)

@@ -1,12 +1,13 @@
 """Reading request parameters with clear messages; shared by the pages and the API."""
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import request
 
 from image_search.errors import QueryError
-from image_search.service.ranking import View
 from image_search.service.params import parse_filters, parse_view
+from image_search.service.ranking import View
 from image_search.stores import Filters
+from image_search.web.current import settings
 
 
 def int_param(name: str, default: int, low: int, high: int) -> int:
@@ -23,11 +24,11 @@ def int_param(name: str, default: int, low: int, high: int) -> int:
 
 
 def k_param() -> int:
-    return int_param("k", 20, 1, int(current_app.config["MAX_K"]))
+    return int_param("k", 20, 1, settings().max_k)
 
 
 def page_param() -> int:
-    last = max(1, int(current_app.config["MAX_RESULTS"]) // int(current_app.config["PAGE_SIZE"]))
+    last = max(1, settings().max_results // settings().page_size)
     return int_param("page", 1, 1, last)
 
 

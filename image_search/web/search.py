@@ -1,12 +1,12 @@
 """Pages: the search box, text and combined results, image-query results, "more like this", the detail view."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 
-from image_search.service.ranking import View
 from image_search.service.params import FILTER_NAMES
+from image_search.service.ranking import View
 from image_search.service.search_service import SearchResult
-from image_search.web.current import service
+from image_search.web.current import service, settings
 from image_search.web.params import filters_param, page_param, query_param, view_param
 from image_search.web.upload import UploadForm
 
@@ -17,8 +17,8 @@ def page_window(view: View) -> tuple[int, int]:
     """(page, k). Every page of a query looks at the same window of hits, so they agree on the cut-off;
     show-all by relevance widens it to one hit past this page (to know whether a next page exists),
     show-all by date looks at every reachable hit."""
-    page, size = page_param(), int(current_app.config["PAGE_SIZE"])
-    most, window = int(current_app.config["MAX_RESULTS"]), int(current_app.config["CUTOFF_WINDOW"])
+    page, size = page_param(), settings().page_size
+    most, window = settings().max_results, settings().cutoff_window
     if view.show_all and view.sort == "date":
         return page, most
     if view.show_all:
@@ -39,7 +39,7 @@ def search_page(kind: str, title: str, run, **context):
     page, k = page_window(view)
     result: SearchResult = run(k=k, filters=filters_param(), view=view)
     maybe_more = len(result.hits) + result.hidden >= k  # the window was full: more may exist beyond it
-    size = int(current_app.config["PAGE_SIZE"])
+    size = settings().page_size
     filters_set = any(request.args.get(name) for name in FILTER_NAMES)
     return render_template("results.html", result=result, hits=result.hits[(page - 1) * size:page * size],
                            page=page, has_next=len(result.hits) > page * size, view=view, kind=kind,

@@ -5,9 +5,11 @@ import hashlib
 import hmac
 import io
 
-from flask import Blueprint, Flask, Request, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, Request, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField
+
+from image_search.web.current import settings
 
 bp = Blueprint("security", __name__)
 
@@ -42,7 +44,7 @@ class LoginForm(FlaskForm):
 
 
 def _token() -> str | None:
-    return current_app.config.get("ACCESS_TOKEN") or None
+    return settings().access_token or None
 
 
 def _session_mark(token: str) -> str:

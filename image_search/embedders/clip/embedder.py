@@ -13,14 +13,14 @@ import numpy as np
 from PIL import Image
 
 from image_search.embedders.base import Embedder, l2_normalise
-from image_search.errors import ModelUnavailable
 from image_search.embedders.clip.location import HOW_TO_FIX, find_local, locate, short_name
+from image_search.embedders.clip.options import RUNTIMES, ClipOptions
+from image_search.errors import ModelUnavailable
 
 log = logging.getLogger(__name__)
 
-DEFAULT_IMAGE_MODEL = "clip-ViT-B-32"
-DEFAULT_TEXT_MODEL = "sentence-transformers/clip-ViT-B-32-multilingual-v1"
-RUNTIMES = ("torch", "onnx")
+DEFAULT_IMAGE_MODEL = ClipOptions.image_model
+DEFAULT_TEXT_MODEL = ClipOptions.text_model
 
 
 def clip_weights_available_locally(image_model: str = DEFAULT_IMAGE_MODEL,
@@ -46,7 +46,7 @@ class ClipEmbedder(Embedder):
 
     def __init__(self, image_model: str = DEFAULT_IMAGE_MODEL, text_model: str = DEFAULT_TEXT_MODEL, *,
                  runtime: str = "torch", cache_dir: Path | None = None, threads: int = 1,
-                 local_files_only: bool = False, hub_timeout: float = 10.0, quantize: bool = False,
+                 local_files_only: bool = False, hub_timeout: float = ClipOptions.hub_timeout, quantize: bool = False,
                  batch_size: int = 32) -> None:
         if runtime not in RUNTIMES:
             raise ValueError(f"runtime must be one of {RUNTIMES}, not {runtime!r}")

@@ -1,26 +1,27 @@
 """The Elasticsearch client from settings, and the one-line reasons of its errors (store and inference share them)."""
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Any
 
 from elasticsearch import Elasticsearch
 
 from image_search.errors import StoreError
+from image_search.stores.elasticsearch.options import ElasticsearchOptions
 
 
-def make_client(config: Mapping) -> tuple[Elasticsearch, str]:
-    """An Elasticsearch client from config keys ES_URL, ES_API_KEY or ES_USERNAME/ES_PASSWORD, ES_CA_CERTS."""
-    url = config.get("ES_URL")
+def make_client(options: ElasticsearchOptions) -> tuple[Elasticsearch, str]:
+    """A client for options.url, with an API key or a user and password, and a CA bundle when given."""
+    url = options.url
     if not url:
         raise StoreError("The Elasticsearch store needs a server: set IMAGE_SEARCH_ES_URL, "
                          "e.g. http://localhost:9200")
-    kwargs: dict = {"request_timeout": 30, "max_retries": 2, "retry_on_timeout": True}
-    if config.get("ES_API_KEY"):
-        kwargs["api_key"] = config["ES_API_KEY"]
-    elif config.get("ES_USERNAME"):
-        kwargs["basic_auth"] = (config["ES_USERNAME"], config.get("ES_PASSWORD") or "")
-    if config.get("ES_CA_CERTS"):
-        kwargs["ca_certs"] = config["ES_CA_CERTS"]
+    kwargs: dict[str, Any] = {"request_timeout": 30, "max_retries": 2, "retry_on_timeout": True}
+    if options.api_key:
+        kwargs["api_key"] = options.api_key
+    elif options.username:
+        kwargs["basic_auth"] = (options.username, options.password or "")
+    if options.ca_certs:
+        kwargs["ca_certs"] = options.ca_certs
     try:
         return Elasticsearch(url, **kwargs), url
     except ValueError as e:  # malformed URL
@@ -32,7 +33,7 @@ def error_reason(error) -> str:
     body = getattr(error, "body", None)
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         return body["error"].get("reason") or body["error"].get("type", "")
-    return _one_line(getattr(error, "message", error))
+    return one_line(getattr(error, "message", error))
 
 
 def one_line(text: str) -> str:

@@ -2,8 +2,6 @@
 imported with eland), images still by the local embedder whose vector space that model shares."""
 from __future__ import annotations
 
-from typing import Mapping
-
 import numpy as np
 from elasticsearch import ApiError
 from elasticsearch import ConnectionError as EsConnectionError
@@ -12,6 +10,7 @@ from PIL import Image
 from image_search.embedders.base import Embedder, l2_normalise
 from image_search.errors import ModelUnavailable
 from image_search.stores.elasticsearch.client import error_reason, make_client
+from image_search.stores.elasticsearch.options import ElasticsearchOptions
 
 
 class ElasticsearchTextEmbedder(Embedder):
@@ -52,13 +51,13 @@ class ElasticsearchTextEmbedder(Embedder):
         return None  # the local model's confidence says nothing about the deployed (e.g. multilingual) model
 
 
-def with_es_inference(local: Embedder, config: Mapping, client=None) -> Embedder:
-    """`local`, or local wrapped when config ES_INFERENCE_MODEL_ID names a model deployed in Elasticsearch
-    (client: an Elasticsearch client; default: one made from the ES_* config keys)."""
-    model_id = config.get("ES_INFERENCE_MODEL_ID")
+def with_es_inference(local: Embedder, options: ElasticsearchOptions, client=None) -> Embedder:
+    """`local`, or local wrapped when options.inference_model_id names a model deployed in Elasticsearch
+    (client: an Elasticsearch client; default: one made from the options)."""
+    model_id = options.inference_model_id
     if not model_id:
         return local
     if client is None:
-        client, _ = make_client(config)
+        client, _ = make_client(options)
     return ElasticsearchTextEmbedder(local, client, model_id)
 

@@ -7,24 +7,23 @@ the index is created: knn in `_search` 8.4, `max_inner_product` (non-unit vector
 """
 from __future__ import annotations
 
-import json
 import math
 from contextlib import contextmanager
 from typing import Iterable, Iterator, Mapping
 from urllib.parse import urlsplit
 
 import numpy as np
-from elasticsearch import (ApiError, AuthenticationException, AuthorizationException, BadRequestError,
-                           ConnectionTimeout, Elasticsearch, NotFoundError, TransportError, UnsupportedProductError)
+from elasticsearch import (ApiError, AuthenticationException, AuthorizationException, BadRequestError, ConnectionTimeout,
+                           NotFoundError, TransportError, UnsupportedProductError)
 from elasticsearch import ConnectionError as EsConnectionError
 from elasticsearch.helpers import scan, streaming_bulk
 
-from image_search.stores.base import Filters, Hit, ImageRecord, VectorStore
 from image_search.errors import ModelMismatch, StoreError, WriteFailures
+from image_search.stores.base import Filters, Hit, ImageRecord, VectorStore
 from image_search.stores.elasticsearch.client import error_reason, make_client, one_line
+from image_search.stores.elasticsearch.options import DEFAULT_INDEX_OPTIONS, ElasticsearchOptions
 
 VECTOR_FIELD = "image_embedding"
-DEFAULT_INDEX_OPTIONS = {"type": "hnsw", "m": 16, "ef_construction": 100}
 # index_options type -> first server version that accepts it
 INDEX_TYPES = {"hnsw": (8, 0), "int8_hnsw": (8, 12), "bbq_hnsw": (8, 16)}
 MAX_INNER_PRODUCT_SINCE = (8, 11)
@@ -57,8 +56,8 @@ class ElasticsearchStore(VectorStore):
     to raw inner products, so they equal the embedded store's.
     """
 
-    def __init__(self, client, index: str = "image-search", index_options: Mapping | None = None,
-                 num_candidates: int | None = None, bulk_chunk: int = 500,
+    def __init__(self, client, index: str = ElasticsearchOptions.index, index_options: Mapping | None = None,
+                 num_candidates: int | None = None, bulk_chunk: int = ElasticsearchOptions.bulk_chunk,
                  max_retries: int = 5, initial_backoff: float = 1.0, url: str = ""):
         self.client, self.index = client, index
         self.url = urlsplit(url)._replace(netloc=urlsplit(url).netloc.rsplit("@", 1)[-1]).geturl()  # no password
@@ -72,18 +71,10 @@ class ElasticsearchStore(VectorStore):
         self._server_version: str | None = None
 
     @classmethod
-    def from_config(cls, config: Mapping) -> "ElasticsearchStore":
-        client, url = make_client(config)
-        options = config.get("ES_INDEX_OPTIONS")
-        try:  # env values may arrive as text
-            options = json.loads(options) if isinstance(options, str) else options
-            candidates = int(config["ES_NUM_CANDIDATES"]) if config.get("ES_NUM_CANDIDATES") else None
-            chunk = int(config.get("ES_BULK_CHUNK") or 500)
-        except ValueError as e:
-            raise StoreError(f"Bad Elasticsearch setting (ES_INDEX_OPTIONS is JSON, ES_NUM_CANDIDATES and "
-                             f"ES_BULK_CHUNK are numbers): {e}") from None
-        store = cls(client, index=config.get("ES_INDEX") or "image-search", index_options=options,
-                    num_candidates=candidates, bulk_chunk=chunk, url=url)
+    def from_options(cls, options: ElasticsearchOptions) -> ElasticsearchStore:
+        client, url = make_client(options)
+        store = cls(client, index=options.index, index_options=options.index_options,
+                    num_candidates=options.num_candidates, bulk_chunk=options.bulk_chunk, url=url)
         store.server_version()  # connect now: a bad URL or credentials fail at startup, clearly
         return store
 
