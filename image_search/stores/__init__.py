@@ -13,13 +13,15 @@ __all__ = ["Filters", "Hit", "ImageRecord", "VectorStore", "make_store"]
 def make_store(config: Mapping) -> VectorStore:
     kind = config["STORE"]
     if kind == "embedded":
+        from image_search.stores.embedded.faiss_index import AnnParams
         from image_search.stores.embedded.store import EmbeddedStore
 
-        return EmbeddedStore(Path(config["DATA_DIR"]), ann_threshold=config["ANN_THRESHOLD"],
-                             hnsw_m=config["HNSW_M"], hnsw_ef_search=config["HNSW_EF_SEARCH"],
-                             hnsw_ef_construction=config["HNSW_EF_CONSTRUCTION"],
-                             tombstone_fraction=config["TOMBSTONE_FRACTION"],
-                             vector_codec=config["VECTOR_CODEC"])
+        # Converted here, at the config boundary: a value may come from an environment variable.
+        ann = AnnParams(threshold=int(config["ANN_THRESHOLD"]), m=int(config["HNSW_M"]),
+                        ef_search=int(config["HNSW_EF_SEARCH"]),
+                        ef_construction=int(config["HNSW_EF_CONSTRUCTION"]),
+                        rebuild_fraction=float(config["TOMBSTONE_FRACTION"]), codec=str(config["VECTOR_CODEC"]))
+        return EmbeddedStore(Path(config["DATA_DIR"]), ann)
     if kind == "elasticsearch":
         from image_search.stores.elasticsearch.store import ElasticsearchStore
 
