@@ -1,10 +1,12 @@
 """The embedded store's index: HNSW above a (here tiny) threshold, incremental catch-up, tombstones."""
+import json
+
 import numpy as np
 import pytest
 
 from image_search.stores import Filters, ImageRecord
 from image_search.stores.embedded import store as embedded
-from image_search.stores.embedded.faiss_index import AnnParams
+from image_search.stores.embedded.faiss_index import AnnParams, IndexState
 from image_search.stores.embedded.store import EmbeddedStore
 
 DIM = 32
@@ -65,7 +67,7 @@ def test_small_store_is_exact(tmp_path):
 
 
 def test_adds_are_incremental(ann):
-    store, data = ann
+    store, _ = ann
     index = store._current_index()
     new = vectors(5, seed=2)
     store.upsert(records(1000, 5), new)
@@ -102,6 +104,30 @@ def test_reloads_from_disk_without_rebuilding(ann, tmp_path, monkeypatch):
     monkeypatch.setattr(embedded.faiss_index, "new_index", lambda *a: pytest.fail("rebuilt"))
     again = open_store(tmp_path)
     assert "/p/5.jpg" in found(again, data[5])
+
+
+def test_index_files_of_earlier_versions_load_without_rebuilding(ann, tmp_path, monkeypatch):
+    store, data = ann
+    store.close()
+    path = tmp_path / "vectors.faiss"
+    header, body = path.read_bytes().split(b"\n", 1)
+    keys = json.loads(header)
+    assert list(keys) == ["format", "store_id", "generation", "max_rowid", "log_seq", "dim", "tombstones",
+                          "codec"]  # the header the state dict was written as
+    del keys["codec"]  # files from before codecs were float32
+    path.write_bytes(json.dumps(keys).encode() + b"\n" + body)
+    monkeypatch.setattr(embedded.faiss_index, "new_index", lambda *a: pytest.fail("rebuilt"))
+    assert "/p/5.jpg" in found(open_store(tmp_path), data[5])
+
+
+def test_index_state_header_round_trip_and_damage():
+    state = IndexState(store_id="ab", generation=7, max_rowid=9, log_seq=3, dim=4, tombstones=[2, 5],
+                       codec="int8", trained_on=20)
+    assert IndexState.from_header(state.header()) == state and state.header().endswith(b"}\n")
+    assert IndexState.from_header(b'{"format": 2}') == IndexState(store_id=None, dim=0)  # unusable: rebuilt
+    for damaged in (b"[1, 2]", b'{"format": 2, "tombstones": 5}', b'{"dim": [4]}', b"{half"):
+        with pytest.raises(ValueError):
+            IndexState.from_header(damaged)
 
 
 def test_other_process_sees_writes_incrementally(ann, tmp_path):

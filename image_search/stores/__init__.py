@@ -1,11 +1,11 @@
 """Part 3, vector search: which VectorStore the app uses."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
-from image_search.stores.base import Filters, Hit, ImageRecord, VectorStore
 from image_search.errors import StoreError
+from image_search.stores.base import Filters, Hit, ImageRecord, VectorStore
 
 __all__ = ["Filters", "Hit", "ImageRecord", "VectorStore", "make_store"]
 
