@@ -34,8 +34,8 @@ class AnnParams:
 
 @dataclass
 class IndexState:
-    """Which SQLite state an index reflects, kept as the index file's one-line JSON header (the field
-    names are its keys, in this order, so files written before this class stay readable)."""
+    """Which SQLite state an index reflects, kept as the index file's one-line JSON header. Its keys are
+    these field names, as in the files written before this class, so those load without a rebuild."""
 
     format: int = INDEX_FORMAT
     store_id: str | None = None  # the database it was built from: a new database never adopts it
@@ -58,7 +58,8 @@ class IndexState:
     @classmethod
     def from_header(cls, line: bytes) -> IndexState:
         """Raises ValueError when `line` is not such a header. A missing key takes a value the store
-        rebuilds on (format 0, no store id, dim 0); codec and trained_on, added later, what older files meant."""
+        rebuilds on (format 0, no store id, dim 0), but codec and trained_on, which older files lack,
+        take what those files meant: float32, untrained."""
         raw = json.loads(line)
         if not isinstance(raw, dict):
             raise ValueError("the index header is not a JSON object")  # noqa: TRY004  # damaged, like bad JSON
