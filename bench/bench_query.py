@@ -27,10 +27,12 @@ import faiss
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench_ann import clustered  # noqa: E402
-from image_search import create_app  # noqa: E402
-from image_search.stores import ImageRecord  # noqa: E402
-from image_search.stores.embedded.store import EmbeddedStore  # noqa: E402
+from bench_ann import clustered
+
+from image_search import create_app
+from image_search.stores import ImageRecord
+from image_search.stores.embedded.faiss_index import AnnParams
+from image_search.stores.embedded.store import EmbeddedStore
 
 SUBJECTS = ["a dog", "two cats", "a red car", "mountains", "a beach", "a city street", "a birthday cake",
             "an old bridge", "children playing", "a bowl of soup", "a snowy forest", "a sailing boat"]
@@ -152,7 +154,7 @@ def codecs(data_dir: Path, queries: np.ndarray, k: int = 24) -> None:
     faiss.omp_set_num_threads(1)
     exact = None
     for codec in ("float32", "fp16", "int8"):
-        store = EmbeddedStore(data_dir, vector_codec=codec)
+        store = EmbeddedStore(data_dir, AnnParams(codec=codec))
         store.flush()  # builds (and saves) this codec's index
         size = (data_dir / "vectors.faiss").stat().st_size / store.count()
         found, times = [], []

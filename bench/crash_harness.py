@@ -79,11 +79,11 @@ def wait_for_a_write(process: subprocess.Popen, data_dir: Path, before: int, tim
         time.sleep(0.01)
 
 
-def live_ids(index, state: dict) -> set[int]:
+def live_ids(index, state) -> set[int]:
     """Row ids the index answers with: all it holds but the tombstoned (HNSW cannot remove)."""
     import faiss
 
-    return set(faiss.vector_to_array(index.id_map).tolist()) - set(state.get("tombstones", []))
+    return set(faiss.vector_to_array(index.id_map).tolist()) - set(state.tombstones)
 
 
 def check_store(data_dir: Path, folder: Path) -> tuple[dict, list[str]]:
@@ -124,7 +124,7 @@ def check_store(data_dir: Path, folder: Path) -> tuple[dict, list[str]]:
     from image_search.stores.embedded import faiss_index
 
     on_disk = faiss_index.read(data_dir / "vectors.faiss")
-    on_disk_checked = bool(on_disk) and on_disk[1].get("generation") == generation
+    on_disk_checked = bool(on_disk) and on_disk[1].generation == generation
     if on_disk_checked and live_ids(*on_disk) != rowids:
         problems.append("vectors.faiss claims the current generation but holds other rows")
     store = EmbeddedStore(data_dir)
@@ -139,7 +139,8 @@ def check_store(data_dir: Path, folder: Path) -> tuple[dict, list[str]]:
             problems.append(f"faiss vector of row {rowid} differs from SQLite's")
             break
     store.close()
-    leftovers = [p.name for p in data_dir.iterdir() if p.suffix in (".tmp", ".gtmp")]
+    # atomic_write's temporary files are <name>.<random>.tmp<suffix>: ".tmp" is not always the last suffix
+    leftovers = [p.name for p in data_dir.iterdir() if {".tmp", ".gtmp"} & set(p.suffixes)]
     if leftovers:
         problems.append(f"temporary files left behind: {leftovers[:5]}")
     figures = {"sqlite integrity_check": integrity, "images on disk": len(files), "rows in SQLite": len(rows),

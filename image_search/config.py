@@ -2,13 +2,13 @@
 variables, or a test's mapping instead of the last two."""
 from __future__ import annotations
 
-import os
 import secrets
 from dataclasses import replace
 from pathlib import Path
 
 from flask import Flask
 
+from image_search.atomic import atomic_write
 from image_search.settings import Settings, load_settings
 
 
@@ -42,17 +42,13 @@ def persistent_secret(data_dir: Path) -> str:
     secret = path.read_text().strip() if path.exists() else ""
     if secret:
         return secret
-    # Written whole and owner-only, then linked into place: a kill leaves no empty key, and of two
-    # processes starting together the first one's key wins for both.
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(secrets.token_hex(32))
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        if not path.read_text().strip():  # an empty key left by a kill in an older version
-            os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    # Written whole and owner-only, and only created, never replaced: a kill leaves no empty key, and of
+    # two processes starting together the first one's key wins for both.
+    key = secrets.token_hex(32)
+
+    def write(tmp: str) -> None:
+        Path(tmp).write_text(key)
+
+    if not atomic_write(path, write, mode=0o600, replace=False) and not path.read_text().strip():
+        atomic_write(path, write, mode=0o600)  # an empty key left by a kill in an older version
     return path.read_text().strip()

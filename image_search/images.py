@@ -1,8 +1,6 @@
 """Decoding images the same way everywhere: EXIF orientation, first frame, transparency onto white."""
 from __future__ import annotations
 
-from image_search.errors import ImageError
-
 import io
 import os
 import struct
@@ -12,6 +10,9 @@ from datetime import datetime
 from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from image_search.atomic import atomic_write
+from image_search.errors import ImageError
 
 EXIF_IFD = 0x8769
 DATETIME_ORIGINAL = 36867
@@ -92,7 +93,4 @@ def make_thumbnail(source: Path, target: Path, size: int) -> None:
     """Write a JPEG thumbnail atomically, so a half-written file is never served."""
     img = open_image(str(source), draft_size=size)
     img.thumbnail((size, size))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(f".{os.getpid()}.tmp")
-    img.save(tmp, "JPEG", quality=85)
-    os.replace(tmp, target)
+    atomic_write(target, lambda tmp: img.save(tmp, "JPEG", quality=85))

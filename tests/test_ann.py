@@ -1,9 +1,12 @@
 """The embedded store's index: HNSW above a (here tiny) threshold, incremental catch-up, tombstones."""
+import json
+
 import numpy as np
 import pytest
 
 from image_search.stores import Filters, ImageRecord
 from image_search.stores.embedded import store as embedded
+from image_search.stores.embedded.faiss_index import AnnParams, IndexState
 from image_search.stores.embedded.store import EmbeddedStore
 
 DIM = 32
@@ -21,8 +24,8 @@ def records(start, n, folder="/p"):
                         height=100, taken_at=float(i), format="JPEG") for i in range(start, start + n)]
 
 
-def open_store(path, **kw):
-    store = EmbeddedStore(path, ann_threshold=50, **kw)
+def open_store(path):
+    store = EmbeddedStore(path, AnnParams(threshold=50))
     store.claim("m", DIM)
     return store
 
@@ -64,7 +67,7 @@ def test_small_store_is_exact(tmp_path):
 
 
 def test_adds_are_incremental(ann):
-    store, data = ann
+    store, _ = ann
     index = store._current_index()
     new = vectors(5, seed=2)
     store.upsert(records(1000, 5), new)
@@ -101,6 +104,30 @@ def test_reloads_from_disk_without_rebuilding(ann, tmp_path, monkeypatch):
     monkeypatch.setattr(embedded.faiss_index, "new_index", lambda *a: pytest.fail("rebuilt"))
     again = open_store(tmp_path)
     assert "/p/5.jpg" in found(again, data[5])
+
+
+def test_index_files_of_earlier_versions_load_without_rebuilding(ann, tmp_path, monkeypatch):
+    store, data = ann
+    store.close()
+    path = tmp_path / "vectors.faiss"
+    header, body = path.read_bytes().split(b"\n", 1)
+    keys = json.loads(header)
+    assert list(keys) == ["format", "store_id", "generation", "max_rowid", "log_seq", "dim", "tombstones",
+                          "codec"]  # the header the state dict was written as
+    del keys["codec"]  # files from before codecs were float32
+    path.write_bytes(json.dumps(keys).encode() + b"\n" + body)
+    monkeypatch.setattr(embedded.faiss_index, "new_index", lambda *a: pytest.fail("rebuilt"))
+    assert "/p/5.jpg" in found(open_store(tmp_path), data[5])
+
+
+def test_index_state_header_round_trip_and_damage():
+    state = IndexState(store_id="ab", generation=7, max_rowid=9, log_seq=3, dim=4, tombstones=[2, 5],
+                       codec="int8", trained_on=20)
+    assert IndexState.from_header(state.header()) == state and state.header().endswith(b"}\n")
+    assert IndexState.from_header(b'{"format": 2}') == IndexState(store_id=None, dim=0)  # unusable: rebuilt
+    for damaged in (b"[1, 2]", b'{"format": 2, "tombstones": 5}', b'{"dim": [4]}', b"{half"):
+        with pytest.raises(ValueError):
+            IndexState.from_header(damaged)
 
 
 def test_other_process_sees_writes_incrementally(ann, tmp_path):
@@ -166,14 +193,14 @@ def test_config_reaches_the_store(tmp_path):
 @pytest.mark.parametrize("codec", ["fp16", "int8"])
 @pytest.mark.parametrize("threshold", [50, 10_000])  # HNSW, exact
 def test_compact_codecs_rescore_exactly(tmp_path, codec, threshold):
-    store = EmbeddedStore(tmp_path, ann_threshold=threshold, vector_codec=codec)
+    store = EmbeddedStore(tmp_path, AnnParams(threshold=threshold, codec=codec))
     store.claim("m", DIM)
     data = vectors(500)
     store.upsert(records(0, 20), data[:20])  # int8 first learns ranges from 20 vectors...
     store.knn(data[0], 1)
     store.upsert(records(20, 480), data[20:])
     store.flush()  # ...and again from all 500
-    assert store._state.get("trained_on", 500) == 500
+    assert store._state.trained_on in (None, 500)  # None: fp16 needs no training
     assert codec in store.stats()["kind"]
     for q in vectors(10, seed=4):
         hits = store.knn(q, 10)

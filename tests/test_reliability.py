@@ -92,10 +92,10 @@ def test_an_older_index_never_replaces_a_newer_one(tmp_path, embedder):
     for _ in range(2):
         fast.upsert([], np.zeros((0, 4), np.float32))  # each write bumps the generation
     fast.flush()
-    assert faiss_index.read_state(tmp_path / "vectors.faiss")["generation"] == 2
+    assert faiss_index.read_state(tmp_path / "vectors.faiss").generation == 2
     slow._saved_generation = -1
     slow._save()  # a slower process finishing an older save
-    assert faiss_index.read_state(tmp_path / "vectors.faiss")["generation"] == 2
+    assert faiss_index.read_state(tmp_path / "vectors.faiss").generation == 2
 
 
 def test_a_new_database_never_loads_an_old_index_file(tmp_path, embedder):

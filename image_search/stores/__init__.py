@@ -16,10 +16,7 @@ def make_store(settings: Settings) -> VectorStore:
     if settings.store == "embedded":
         from image_search.stores.embedded.store import EmbeddedStore
 
-        ann = settings.ann
-        return EmbeddedStore(settings.data_dir, ann_threshold=ann.threshold, hnsw_m=ann.m, hnsw_ef_search=ann.ef_search,
-                             hnsw_ef_construction=ann.ef_construction, tombstone_fraction=ann.rebuild_fraction,
-                             vector_codec=ann.codec)
+        return EmbeddedStore(settings.data_dir, settings.ann)
     if settings.store == "elasticsearch":
         from image_search.stores.elasticsearch.store import ElasticsearchStore
 

@@ -7,24 +7,72 @@ rename, so a reader never pairs an index with another index's state.
 from __future__ import annotations
 
 import json
-import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import faiss
 import numpy as np
 
+from image_search.atomic import atomic_write
 
-@dataclass
+INDEX_FORMAT = 2  # the header's "format": a file of another format is rebuilt
+
+
+@dataclass(frozen=True)
 class AnnParams:
+    """The embedded store's index settings; the defaults here are the app's defaults."""
+
     threshold: int = 200_000  # above this many vectors, HNSW; at or below, exact search
-    m: int = 32
-    ef_search: int = 128
-    ef_construction: int = 80
+    m: int = 32  # graph links per vector: more = better recall, more memory and build time
+    ef_search: int = 128  # candidates per search: more = better recall, slower queries
+    ef_construction: int = 80  # candidates per insertion: more = better graph, slower build
     rebuild_fraction: float = 0.1  # HNSW is rebuilt when tombstones exceed this share of its vectors
     # float32 | fp16 | int8: how the index stores vectors (SQLite always keeps float32). The
     # smaller codes are scanned faster and take 1/2 or 1/4 of the memory; hits are rescored exactly.
     codec: str = "float32"
+
+
+@dataclass
+class IndexState:
+    """Which SQLite state an index reflects, kept as the index file's one-line JSON header. Its keys are
+    these field names, as in the files written before this class, so those load without a rebuild."""
+
+    format: int = INDEX_FORMAT
+    store_id: str | None = None  # the database it was built from: a new database never adopts it
+    generation: int = -1  # SQLite's generation it was caught up to; -1: not yet
+    max_rowid: int = 0  # it holds every row up to this rowid...
+    log_seq: int = 0  # ...less those deleted up to this entry of the deletion log
+    dim: int = 0
+    tombstones: list[int] = field(default_factory=list)  # deleted rowids an HNSW index still holds
+    codec: str = "float32"
+    trained_on: int | None = None  # vectors an int8 index learnt its value ranges from; None: untrained
+
+    def header(self) -> bytes:
+        keys = {"format": self.format, "store_id": self.store_id, "generation": self.generation,
+                "max_rowid": self.max_rowid, "log_seq": self.log_seq, "dim": self.dim,
+                "tombstones": self.tombstones, "codec": self.codec}
+        if self.trained_on is not None:  # absent, as in files of indexes that never trained
+            keys["trained_on"] = self.trained_on
+        return json.dumps(keys).encode() + b"\n"
+
+    @classmethod
+    def from_header(cls, line: bytes) -> IndexState:
+        """Raises ValueError when `line` is not such a header. A missing key takes a value the store
+        rebuilds on (format 0, no store id, dim 0), but codec and trained_on, which older files lack,
+        take what those files meant: float32, untrained."""
+        raw = json.loads(line)
+        if not isinstance(raw, dict):
+            raise ValueError("the index header is not a JSON object")  # noqa: TRY004  # damaged, like bad JSON
+        try:
+            store_id, trained_on = raw.get("store_id"), raw.get("trained_on")
+            return cls(format=int(raw.get("format", 0)), store_id=None if store_id is None else str(store_id),
+                       generation=int(raw.get("generation", -1)), max_rowid=int(raw.get("max_rowid", 0)),
+                       log_seq=int(raw.get("log_seq", 0)), dim=int(raw.get("dim", 0)),
+                       tombstones=[int(r) for r in raw.get("tombstones", [])],
+                       codec=str(raw.get("codec", "float32")),  # files from before codecs are float32
+                       trained_on=None if trained_on is None else int(trained_on))
+        except TypeError as exc:  # e.g. a list where a number belongs
+            raise ValueError(f"damaged index header: {exc}") from None
 
 
 CODECS = {"fp16": faiss.ScalarQuantizer.QT_fp16, "int8": faiss.ScalarQuantizer.QT_8bit}
@@ -36,55 +84,62 @@ def new_index(dim: int, expected: int, params: AnnParams) -> faiss.Index:
     if params.codec not in RESCORE_FACTOR:
         raise ValueError(f"VECTOR_CODEC must be float32, fp16 or int8, not {params.codec!r}")
     ip, qtype = faiss.METRIC_INNER_PRODUCT, CODECS.get(params.codec)
+    inner: faiss.Index
     if expected > params.threshold:
-        inner = (faiss.IndexHNSWSQ(dim, qtype, params.m, ip) if qtype is not None
-                 else faiss.IndexHNSWFlat(dim, params.m, ip))
-        inner.hnsw.efConstruction = params.ef_construction
-        inner.hnsw.efSearch = params.ef_search
+        # faiss's stubs lack the (d, qtype, M, metric) constructor
+        hnsw = (faiss.IndexHNSWSQ(dim, qtype, params.m, ip) if qtype is not None  # type: ignore[arg-type]
+                else faiss.IndexHNSWFlat(dim, params.m, ip))
+        hnsw.hnsw.efConstruction = params.ef_construction
+        hnsw.hnsw.efSearch = params.ef_search
+        inner = hnsw
     else:
         inner = faiss.IndexScalarQuantizer(dim, qtype, ip) if qtype is not None else faiss.IndexFlatIP(dim)
     return faiss.IndexIDMap(inner)  # the Python wrapper keeps `inner` alive
 
 
 def is_hnsw(index: faiss.Index) -> bool:
-    return isinstance(faiss.downcast_index(index.index), faiss.IndexHNSW)
+    inner = index.index if isinstance(index, faiss.IndexIDMap) else index
+    return isinstance(faiss.downcast_index(inner), faiss.IndexHNSW)
 
 
 def search_params(index: faiss.Index, params: AnnParams, sel, k: int,
                   ef_scale: float = 1.0) -> faiss.SearchParameters | None:
     """`ef_scale` > 1 widens the HNSW search when a filter excludes most of the graph."""
+    # Keyword construction comes from faiss's Python wrapper, which its stubs do not describe.
     if is_hnsw(index):
-        return faiss.SearchParametersHNSW(sel=sel, efSearch=max(int(params.ef_search * ef_scale), k))
-    return faiss.SearchParameters(sel=sel) if sel is not None else None
+        return faiss.SearchParametersHNSW(  # type: ignore[attr-defined]
+            sel=sel, efSearch=max(int(params.ef_search * ef_scale), k))
+    return faiss.SearchParameters(sel=sel) if sel is not None else None  # type: ignore[call-arg]
 
 
-def write(index: faiss.Index, state: dict, path: Path) -> None:
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(json.dumps(state).encode() + b"\n")
-        writer = faiss.PyCallbackIOWriter(f.write)
-        faiss.write_index(index, writer)
-        del writer
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+def write(index: faiss.Index, state: IndexState, path: Path) -> None:
+    """Header and index in one file, in place by one rename, and fsynced: the SQLite log is trimmed
+    on the strength of a saved index, so it must outlive a power cut."""
+    def write_to(tmp: str) -> None:
+        with open(tmp, "wb") as f:
+            f.write(state.header())
+            writer = faiss.PyCallbackIOWriter(f.write)  # type: ignore[attr-defined]  # not in the stubs
+            faiss.write_index(index, writer)
+            del writer
+
+    atomic_write(path, write_to, durable=True)
 
 
-def read_state(path: Path) -> dict | None:
+def read_state(path: Path) -> IndexState | None:
     """Only the header: which SQLite state the file on disk reflects."""
     try:
         with open(path, "rb") as f:
-            return json.loads(f.readline())
+            return IndexState.from_header(f.readline())
     except (OSError, ValueError):
         return None
 
 
-def read(path: Path) -> tuple[faiss.Index, dict] | None:
+def read(path: Path) -> tuple[faiss.Index, IndexState] | None:
     """The index and its state, or None when the file is missing or damaged."""
     try:
         with open(path, "rb") as f:
-            state = json.loads(f.readline())
-            reader = faiss.PyCallbackIOReader(f.read)
+            state = IndexState.from_header(f.readline())
+            reader = faiss.PyCallbackIOReader(f.read)  # type: ignore[attr-defined]  # not in the stubs
             index = faiss.read_index(reader)
             del reader
         return index, state
@@ -92,11 +147,15 @@ def read(path: Path) -> tuple[faiss.Index, dict] | None:
         return None
 
 
-def add(index: faiss.Index, rowids: list[int], vectors: list[np.ndarray], state: dict) -> None:
-    """Add; an untrained (int8) index first learns its value ranges from these vectors."""
-    if rowids:
-        x = np.vstack(vectors)
-        if not index.is_trained:
-            index.train(x)
-            state["trained_on"] = len(x)
-        index.add_with_ids(x, np.asarray(rowids, dtype=np.int64))
+def add(index: faiss.Index, rowids: list[int], vectors: list[np.ndarray]) -> int | None:
+    """Add; an untrained (int8) index first learns its value ranges from these vectors. Returns how many
+    it learnt from, or None when it did not train (the caller keeps that in its IndexState)."""
+    if not rowids:
+        return None
+    x = np.vstack(vectors)
+    trained = None
+    if not index.is_trained:
+        index.train(x)
+        trained = len(x)
+    index.add_with_ids(x, np.asarray(rowids, dtype=np.int64))
+    return trained

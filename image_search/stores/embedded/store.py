@@ -15,17 +15,18 @@ from __future__ import annotations
 import secrets
 import sqlite3
 import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import faiss
 import numpy as np
 
-from image_search.locking import file_lock
-from image_search.stores.embedded import faiss_index
-from image_search.stores.base import Filters, Hit, ImageRecord, VectorStore
+from image_search.atomic import leftovers
 from image_search.errors import StoreError
-from image_search.stores.embedded.faiss_index import AnnParams
+from image_search.locking import file_lock
+from image_search.stores.base import Filters, Hit, ImageRecord, VectorStore
+from image_search.stores.embedded import faiss_index
+from image_search.stores.embedded.faiss_index import INDEX_FORMAT, AnnParams, IndexState
 
 IMAGES_TABLE = """CREATE TABLE IF NOT EXISTS images (
     rowid INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -50,16 +51,12 @@ CREATE TRIGGER IF NOT EXISTS images_deleted AFTER DELETE ON images
 """
 # With a filter this selective, HNSW would wander a graph of mostly excluded nodes: score exactly.
 EXACT_FILTER_LIMIT = 20_000
-INDEX_FORMAT = 2
 RECORD_COLUMNS = ("id", "path", "root", "size", "mtime_ns", "width", "height", "taken_at", "format")
 
 
 class EmbeddedStore(VectorStore):
-    def __init__(self, data_dir: Path, ann_threshold: int = 200_000, hnsw_m: int = 32,
-                 hnsw_ef_search: int = 128, hnsw_ef_construction: int = 80,
-                 tombstone_fraction: float = 0.1, vector_codec: str = "float32"):
-        self.ann = AnnParams(int(ann_threshold), int(hnsw_m), int(hnsw_ef_search),
-                             int(hnsw_ef_construction), float(tombstone_fraction), str(vector_codec))
+    def __init__(self, data_dir: Path, ann: AnnParams | None = None):
+        self.ann = ann or AnnParams()
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.db_path = self.data_dir / "images.sqlite"
@@ -78,9 +75,9 @@ class EmbeddedStore(VectorStore):
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the image store {self.db_path}: {exc}") from None
         self._index: faiss.Index | None = None
-        self._state: dict = {}  # generation, max_rowid, log_seq, dim, tombstones of self._index
+        self._state = IndexState()  # what self._index reflects (a placeholder while there is none)
         self._tombstones: set[int] = set()
-        self._not_tombstoned = None  # cached selector
+        self._not_tombstoned: tuple[faiss.IDSelectorNot, faiss.IDSelectorBatch] | None = None  # cached
         self._saved_generation = -1
 
     def _migrate(self) -> None:
@@ -165,15 +162,16 @@ class EmbeddedStore(VectorStore):
             hnsw = faiss_index.is_hnsw(index)
             outgrown = live > self.ann.threshold if not hnsw else live <= self.ann.threshold // 2
             # int8 ranges learnt from the first few vectors: learn again as the collection grows
-            retrain = self._state.get("trained_on", live) * 10 < min(live, 1_000_000)
+            trained_on = live if self._state.trained_on is None else self._state.trained_on
+            retrain = trained_on * 10 < min(live, 1_000_000)
             if outgrown or retrain or len(self._tombstones) > self.ann.rebuild_fraction * max(index.ntotal, 1):
                 index = self._current_index(rebuild=True)  # sized for `live`, no tombstones
-            if self._saved_generation != self._state["generation"]:
+            if self._saved_generation != self._state.generation:
                 self._save()
             log_rows = self._db.execute("SELECT COUNT(*) FROM deleted").fetchone()[0]
             if log_rows > max(10_000, self.ann.rebuild_fraction * index.ntotal) and not self._tombstones:
                 with self._db:  # others reload the file just saved, which is past the trimmed log
-                    self._trim_log(self._state["log_seq"])
+                    self._trim_log(self._state.log_seq)
 
     # --- reads ------------------------------------------------------------------------
     def _record(self, row) -> ImageRecord:
@@ -239,7 +237,7 @@ class EmbeddedStore(VectorStore):
         if self._tombstones and self._not_tombstoned is None:
             batch = faiss.IDSelectorBatch(np.fromiter(self._tombstones, dtype=np.int64))
             self._not_tombstoned = (faiss.IDSelectorNot(batch), batch)  # keep `batch` alive
-        return self._not_tombstoned[0] if self._tombstones else None
+        return self._not_tombstoned[0] if self._tombstones and self._not_tombstoned else None
 
     def _exact_knn(self, query: np.ndarray, k: int, where: str, args: list) -> list[Hit]:
         rows = self._db.execute(f"SELECT rowid, vector FROM images WHERE {where}", args).fetchall()
@@ -272,7 +270,8 @@ class EmbeddedStore(VectorStore):
         return [Hit(by_rowid[r], s) for r, s in found if r in by_rowid]
 
     def _filter_sql(self, filters: Filters) -> tuple[str, list]:
-        where, args = ["width >= ?", "height >= ?"], [filters.min_width, filters.min_height]
+        where = ["width >= ?", "height >= ?"]
+        args: list[object] = [filters.min_width, filters.min_height]
         if filters.folder:
             prefix = filters.folder.rstrip("/") + "/"
             where.append("substr(path, 1, ?) = ?")
@@ -291,80 +290,91 @@ class EmbeddedStore(VectorStore):
     # --- the faiss index ----------------------------------------------------------------
     def _current_index(self, rebuild: bool = False) -> faiss.Index:
         """The index for SQLite's current generation: in memory or from disk, caught up, or rebuilt."""
-        if self._index is not None and self._state["generation"] == self._generation() and not rebuild:
+        if self._index is not None and self._state.generation == self._generation() and not rebuild:
             return self._index
         self._db.execute("BEGIN")  # one snapshot: the rows and the deletion log agree
         try:
-            floor, dim = int(self._meta("log_floor") or 0), self.dim or 1
+            floor, dim, index = int(self._meta("log_floor") or 0), self.dim or 1, self._index
             if rebuild:
-                self._adopt(None, {}, floor, dim)
-            elif self._index is None or not self._usable(self._state, floor, dim):
-                self._adopt(*(faiss_index.read(self.index_path) or (None, {})), floor, dim)
-            self._catch_up()
+                index = self._adopt(None, None, floor, dim)
+            elif index is None or not self._usable(self._state, floor, dim):
+                loaded, state = faiss_index.read(self.index_path) or (None, None)
+                index = self._adopt(loaded, state, floor, dim)
+            self._catch_up(index)
         finally:
             self._db.commit()
         if self._saved_generation == -1:
             self._save()  # the first index of this process was built or caught up: keep it
-        return self._index
+        return index
 
-    def _usable(self, state: dict, floor: int, dim: int) -> bool:
-        return (state.get("format") == INDEX_FORMAT and state.get("store_id") == self._meta("store_id")
-                and state["log_seq"] >= floor and state["dim"] == dim
-                and state.get("codec", "float32") == self.ann.codec)
+    def _usable(self, state: IndexState, floor: int, dim: int) -> bool:
+        return (state.format == INDEX_FORMAT and state.store_id == self._meta("store_id")
+                and state.log_seq >= floor and state.dim == dim and state.codec == self.ann.codec)
 
-    def _adopt(self, index: faiss.Index | None, state: dict, floor: int, dim: int) -> None:
+    def _adopt(self, index: faiss.Index | None, state: IndexState | None, floor: int, dim: int) -> faiss.Index:
         """Take the loaded index if it is usable, else start an empty one to fill from SQLite."""
-        if index is None or not self._usable(state, floor, dim):
+        if index is None or state is None or not self._usable(state, floor, dim):
             live = self._db.execute("SELECT COUNT(*) FROM images").fetchone()[0]
             index = faiss_index.new_index(dim, live, self.ann)
-            state = {"format": INDEX_FORMAT, "store_id": self._meta("store_id"), "generation": -1,
-                     "max_rowid": 0, "log_seq": self._log_head(), "dim": dim, "tombstones": [],
-                     "codec": self.ann.codec}
+            state = IndexState(store_id=self._meta("store_id"), log_seq=self._log_head(), dim=dim,
+                               codec=self.ann.codec)
             self._saved_generation = -1
         else:
-            self._saved_generation = state["generation"]
+            self._saved_generation = state.generation
         self._index, self._state = index, state
-        self._tombstones, self._not_tombstoned = set(state["tombstones"]), None
+        self._tombstones, self._not_tombstoned = set(state.tombstones), None
+        return index
 
-    def _catch_up(self) -> None:
+    def _catch_up(self, index: faiss.Index) -> None:
         """Add rows past the index's last rowid; drop rows deleted since its last log entry."""
-        index, state = self._index, self._state
+        state = self._state
         gone = [r for r, in self._db.execute(
             "SELECT image_rowid FROM deleted WHERE seq > ? AND image_rowid <= ?",
-            (state["log_seq"], state["max_rowid"]))]
+            (state.log_seq, state.max_rowid))]
         if gone and faiss_index.is_hnsw(index):
             self._tombstones.update(gone)
             self._not_tombstoned = None
         elif gone:
-            index.remove_ids(np.array(gone, dtype=np.int64))
-        rowids, vectors = [], []
+            index.remove_ids(np.array(gone, dtype=np.int64))  # type: ignore[arg-type]  # wrapper takes ids
+        rowids: list[int] = []
+        vectors: list[np.ndarray] = []
         for rowid, blob in self._db.execute(
-                "SELECT rowid, vector FROM images WHERE rowid > ? ORDER BY rowid", (state["max_rowid"],)):
+                "SELECT rowid, vector FROM images WHERE rowid > ? ORDER BY rowid", (state.max_rowid,)):
             rowids.append(rowid)
             vectors.append(np.frombuffer(blob, dtype=np.float32))
             if len(rowids) == 10_000:
-                faiss_index.add(index, rowids, vectors, state)
-                state["max_rowid"], rowids, vectors = rowids[-1], [], []
-        faiss_index.add(index, rowids, vectors, state)
-        state["max_rowid"] = rowids[-1] if rowids else state["max_rowid"]
-        state["log_seq"] = self._log_head()
-        state["generation"] = self._generation()
+                self._add(index, rowids, vectors)
+                rowids, vectors = [], []
+        self._add(index, rowids, vectors)
+        state.log_seq = self._log_head()
+        state.generation = self._generation()
+
+    def _add(self, index: faiss.Index, rowids: list[int], vectors: list[np.ndarray]) -> None:
+        trained_on = faiss_index.add(index, rowids, vectors)
+        if trained_on is not None:
+            self._state.trained_on = trained_on
+        if rowids:
+            self._state.max_rowid = rowids[-1]
 
     def _save(self) -> None:
         """Write the index under an exclusive lock: the web app and the indexer both save. An older
         index never replaces a newer one (it would be correct, after catching up, but slower)."""
+        if self._index is None:
+            return  # nothing loaded or built yet
         try:
             with file_lock(self.index_path.with_suffix(".lock")):
-                on_disk = faiss_index.read_state(self.index_path) or {}
-                if (on_disk.get("store_id") == self._state["store_id"]
-                        and on_disk.get("generation", -1) > self._state["generation"]):
-                    self._saved_generation = self._state["generation"]
+                on_disk = faiss_index.read_state(self.index_path)
+                if (on_disk is not None and on_disk.store_id == self._state.store_id
+                        and on_disk.generation > self._state.generation):
+                    self._saved_generation = self._state.generation
                     return
-                for leftover in self.data_dir.glob("vectors.*.tmp"):  # from a save killed midway
+                # From a save killed midway: atomic_write's, and vectors.<pid>.tmp of older versions.
+                # Safe to delete under the lock, which every writer of the index holds.
+                for leftover in leftovers(self.index_path) + list(self.data_dir.glob("vectors.*.tmp")):
                     leftover.unlink(missing_ok=True)
-                self._state["tombstones"] = sorted(self._tombstones)
+                self._state.tombstones = sorted(self._tombstones)
                 faiss_index.write(self._index, self._state, self.index_path)
-                self._saved_generation = self._state["generation"]
+                self._saved_generation = self._state.generation
         except OSError:
             pass  # a read-only data dir still searches, from memory
 

@@ -6,14 +6,14 @@ better at English and is blended in when the query reads as English to it (see b
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
+from cachetools import LRUCache
 
-from image_search.embedders.offline import bridge as bridge
-from image_search.embedders.offline.text.base import TextModel
 from image_search.atomic import atomic_write
+from image_search.embedders.offline import bridge
+from image_search.embedders.offline.text.base import TextModel
 
 TOP_K = 50  # classes kept in a text query's weights: a little better than all 1000 in every language
 REMEMBERED = 512  # recent query vectors kept: paging through results or checking confidence repeats a query
@@ -29,7 +29,8 @@ class TextBridge:
         self._classes: np.ndarray | None = None
         self._mean: np.ndarray | None = None
         self._lock = threading.Lock()
-        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()  # text -> (centred) unit vector
+        # text -> (centred) unit vector; used under self._lock only, as cachetools caches are not thread-safe
+        self._recent: LRUCache[str, np.ndarray] = LRUCache(maxsize=REMEMBERED)
 
     def class_matrix(self) -> np.ndarray:
         """1000 x d class-name vectors: from cache_dir, else the copy shipped in image_search/data (building
@@ -43,9 +44,10 @@ class TextBridge:
                 if matrix is None:
                     matrix = _load_matrix(bridge.CLASSES_FILE.parent / name)
                 if matrix is None:
-                    matrix = bridge.build_class_matrix(self.class_names, self.model.encode, self.hypernyms,
-                                                       self.glosses).astype(np.float16)
-                    atomic_write(path, lambda tmp: _save(tmp, matrix))
+                    built = bridge.build_class_matrix(self.class_names, self.model.encode, self.hypernyms,
+                                                      self.glosses).astype(np.float16)
+                    atomic_write(path, lambda tmp: _save(tmp, built))
+                    matrix = built
                 matrix = bridge.l2_normalise(matrix.astype(np.float32))
                 self._mean = matrix.mean(axis=0) if self.model.centre else None
                 self._classes = bridge.centre(matrix, self._mean)
@@ -60,11 +62,8 @@ class TextBridge:
         if missing:  # encoded outside the lock: the text model has its own
             known.update(zip(missing, bridge.centre(self.model.encode(missing), self._mean)))
         with self._lock:
-            for text in texts:
+            for text in texts:  # each becomes the most recent; the least recent past REMEMBERED drop out
                 self._recent[text] = known[text]
-                self._recent.move_to_end(text)
-            while len(self._recent) > REMEMBERED:
-                self._recent.popitem(last=False)
         if not texts:
             return np.zeros((0, classes.shape[1]), np.float32)
         return np.stack([known[t] for t in texts])
