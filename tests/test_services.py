@@ -157,3 +157,14 @@ def test_file_name_matching_takes_whole_words_not_fragments(unsure_app, photo_di
     scores = [h.score for h in service.search_text("un ed", k=7).hits]  # "ed" is in red and nested
     assert scores == sorted(scores, reverse=True)  # nothing promoted: plain vector order
     assert service.search_text("transp thing", k=1).hits[0].record.path == str(photo_dir / "transparent.png")
+
+
+def test_a_name_match_pruned_during_the_fallback_is_left_out(unsure_app, photo_dir, monkeypatch):
+    """A running indexer may delete a record between iter_records and get_vector: the search still answers."""
+    service = unsure_app.extensions["image_search"]
+    gone = id_of(unsure_app, photo_dir / "nested" / "deeper" / "yellow.gif")
+    real = service.store.get_vector
+    monkeypatch.setattr(service.store, "get_vector", lambda image_id: None if image_id == gone else real(image_id))
+    result = service.search("nested things", 7)
+    assert "unsure" in result.notice
+    assert {h.record.name for h in result.hits[:2]} == {"blue.webp", "black.tiff"}  # the other name matches

@@ -202,7 +202,12 @@ class SearchService:
             if share > 0:
                 named.append((share, record))
         named.sort(key=lambda item: -item[0])
-        named_hits = [Hit(r, float(np.dot(self.store.get_vector(r.id), vector))) for _, r in named[:k]]
+        named_hits = []
+        for _, record in named[:k]:
+            stored = self.store.get_vector(record.id)
+            if stored is None:  # pruned by a running indexer since iter_records
+                continue
+            named_hits.append(Hit(record, float(np.dot(stored, vector))))
         named_ids = {h.id for h in named_hits}
         return (named_hits + [h for h in hits if h.id not in named_ids])[:k]
 
