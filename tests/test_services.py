@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 
 from image_search import create_app
-from image_search.errors import QueryError
+from image_search.errors import NotFound, QueryError
 from image_search.inference.query import parse
 from image_search.service.ranking import View
 from image_search.service.params import parse_filters
 from tests.conftest import id_of
-from tests.doubles.colour_embedder import UnsureColourEmbedder
+from tests.doubles.colour_embedder import ColourEmbedder, UnsureColourEmbedder
 from tests.photos import image_bytes, solid
 
 
@@ -168,3 +168,17 @@ def test_a_name_match_pruned_during_the_fallback_is_left_out(unsure_app, photo_d
     result = service.search("nested things", 7)
     assert "unsure" in result.notice
     assert {h.record.name for h in result.hits[:2]} == {"blue.webp", "black.tiff"}  # the other name matches
+
+
+def test_an_uploaded_query_expires(tmp_path):
+    import time
+
+    app = create_app({"TESTING": True, "DATA_DIR": tmp_path, "EMBEDDER": ColourEmbedder(), "QUERY_CACHE_SECONDS": 0.2})
+    service = service_of(app)
+    vector, key = service.cache_image(image_bytes(solid((10, 20, 240))))
+    assert np.array_equal(service.query_cache.get(key), vector)
+    time.sleep(0.3)
+    with pytest.raises(NotFound, match="expired"):
+        service.query_cache.get(key)
+    with pytest.raises(NotFound, match="expired"):
+        service.query_cache.get("0" * 24)

@@ -10,12 +10,12 @@ import hashlib
 import re
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
 
 import numpy as np
+from cachetools import TTLCache
 
 from image_search.inference import vectors as inference
 from image_search.inference import query as query_parser
@@ -46,23 +46,19 @@ class QueryVectorCache:
     while the uploaded image itself is never stored."""
 
     def __init__(self, seconds: float, capacity: int = 512):
-        self.seconds, self.capacity = seconds, capacity
-        self._items: OrderedDict[str, tuple[float, np.ndarray]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._items: TTLCache = TTLCache(capacity, seconds)
+        self._lock = threading.Lock()  # cachetools caches are not thread-safe
 
     def put(self, vector: np.ndarray, content: bytes) -> str:
         key = hashlib.sha256(content).hexdigest()[:24]
         with self._lock:
-            self._items[key] = (time.monotonic() + self.seconds, vector)
-            self._items.move_to_end(key)
-            while len(self._items) > self.capacity:
-                self._items.popitem(last=False)
+            self._items[key] = vector
         return key
 
     def get(self, key: str) -> np.ndarray:
         with self._lock:
-            expires, vector = self._items.get(key, (0.0, None))
-        if vector is None or expires < time.monotonic():
+            vector = self._items.get(key)
+        if vector is None:
             raise NotFound("This image search has expired: upload the image again.")
         return vector
 
