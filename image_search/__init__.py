@@ -40,8 +40,8 @@ def register_services(app: Flask) -> None:
     from image_search.service.search_service import SearchService
     from image_search.threads import limit_threads
 
-    def load_embedder():
-        threads = int(app.config["WEB_THREADS"])
+    def load_embedder(threads: int):
+        """threads: WEB_THREADS for the web role, INDEX_THREADS for `flask index` (see threads.py)."""
         limit_threads(threads)
         return make_embedder(app.config, threads)
 

@@ -1,7 +1,8 @@
 import shutil
 
 from image_search.service.duplicates import find_duplicates
-from image_search.indexing.pipeline import plan_run, run_plan
+from image_search.indexing.plan import plan_run
+from image_search.indexing.run import run_plan
 from image_search.stores.embedded.store import EmbeddedStore
 from tests.photos import solid
 
@@ -21,7 +22,6 @@ def test_groups_near_duplicates_transitively_and_leaves_the_rest_out(tmp_path, p
 
 def test_nothing_indexed_no_groups(tmp_path):
     assert find_duplicates(EmbeddedStore(tmp_path / "store"), 0.95) == []
-
 
 
 def test_an_image_pruned_while_grouping_is_left_out(tmp_path, photo_dir, embedder, monkeypatch):

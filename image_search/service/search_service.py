@@ -12,17 +12,20 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 from cachetools import TTLCache
 
+from image_search import indexing
+from image_search.indexing import IndexOptions, IndexProgress, IndexReport
+from image_search.indexing.report import load_last_run
 from image_search.inference import vectors as inference
 from image_search.inference import query as query_parser
 from image_search.service.duplicates import DuplicateGroup, find_duplicates
 from image_search.embedders import Embedder
 from image_search.errors import ModelUnavailable
-from image_search.service.health import folder_counts, load_last_run
+from image_search.service.health import folder_counts
 from image_search.images import make_thumbnail
 from image_search.errors import QueryError
 from image_search.service.ranking import View, shape
@@ -64,7 +67,8 @@ class QueryVectorCache:
 
 
 class SearchService:
-    def __init__(self, config: Mapping, embedder_factory: Callable[[], Embedder]):
+    def __init__(self, config: Mapping, embedder_factory: Callable[[int], Embedder]):
+        """`embedder_factory(threads)` loads the model with that many math threads."""
         self.config = config
         self._embedder_factory = embedder_factory
         self._embedder: Embedder | None = None
@@ -77,9 +81,13 @@ class SearchService:
     # server is missing, and says so on the page that needs it.
     @property
     def embedder(self) -> Embedder:
+        return self._load_embedder(int(self.config["WEB_THREADS"]))
+
+    def _load_embedder(self, threads: int) -> Embedder:
+        """The model, loaded with `threads` math threads by whichever role asks first."""
         with self._lock:
             if self._embedder is None:
-                self._embedder = self._embedder_factory()
+                self._embedder = self._embedder_factory(threads)
             return self._embedder
 
     @property
@@ -213,6 +221,22 @@ class SearchService:
 
     def embed_image(self, data: bytes) -> np.ndarray:
         return inference.image_vector(self.embedder, data)
+
+    # --- indexing ---------------------------------------------------------------------------
+    def index_paths(self, paths: Sequence[str | Path], options: IndexOptions,
+                    progress: IndexProgress = indexing.NO_PROGRESS) -> IndexReport:
+        """Index the images under `paths` (see image_search.indexing). In a `flask index` process nothing
+        is loaded yet, so the model gets the indexer's thread count."""
+        threads = int(self.config["INDEX_THREADS"])
+        return indexing.index_paths(self.store, lambda: self._load_embedder(threads), paths, options,
+                                    Path(self.config["DATA_DIR"]),
+                                    batch_size=options.batch_size or int(self.config["BATCH_SIZE"]),
+                                    workers=threads, progress=progress)
+
+    def prepare_text_side(self) -> None:
+        """Embed one text now, so the files a text model builds on first use (the offline model exports two
+        ONNX graphs, ~10 s) exist before the first search. ModelUnavailable says why it cannot yet."""
+        self.embedder.embed_texts(["a photo"])
 
     # --- collection ------------------------------------------------------------------------
     def duplicates(self, threshold: float | None = None) -> list[DuplicateGroup]:
