@@ -24,7 +24,8 @@ from PIL import Image, ImageOps
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from image_search.demo_photos import SAMPLES  # noqa: E402
 from image_search.images import decode  # noqa: E402
-from image_search.indexing.pipeline import plan_run, run_plan  # noqa: E402
+from image_search.indexing.plan import plan_run  # noqa: E402
+from image_search.indexing.run import run_plan  # noqa: E402
 from image_search.stores.embedded.store import EmbeddedStore  # noqa: E402
 from image_search.threads import limit_threads  # noqa: E402
 from standins import RandomViT  # noqa: E402

@@ -41,8 +41,8 @@ def register_services(app: Flask, settings: Settings) -> None:
     from image_search.service.search_service import SearchService
     from image_search.threads import limit_threads
 
-    def load_embedder():
-        threads = settings.web_threads
+    def load_embedder(threads: int):
+        """threads: WEB_THREADS for the web role, INDEX_THREADS for `flask index` (see threads.py)."""
         limit_threads(threads)
         return make_embedder(settings, threads)
 

@@ -67,4 +67,5 @@ HTTP_STATUS: dict[type[UserError], int] = {
 
 
 def http_status(error: UserError) -> int:
-    return next(status for kind, status in HTTP_STATUS.items() if isinstance(error, kind))
+    """The first matching class's status; a UserError of no listed kind is the user's to fix: 400."""
+    return next((status for kind, status in HTTP_STATUS.items() if isinstance(error, kind)), 400)

@@ -77,7 +77,7 @@ def test_stats(runner, photo_dir):
 
 def test_index_saves_a_last_run_report_and_stats_shows_health(runner, photo_dir, app):
     runner.invoke(args=["index", str(photo_dir)])
-    from image_search.service.health import load_last_run
+    from image_search.indexing.report import load_last_run
 
     run = load_last_run(app.config["DATA_DIR"])
     assert run["added"] == 7 and run["failed"] == 2 and run["paths"] == [str(photo_dir)]

@@ -1,7 +1,9 @@
 import json
 
-from image_search.service.health import MAX_FAILURES, folder_counts, load_last_run, save_last_run
-from image_search.indexing.pipeline import IndexReport, plan_run, run_plan
+from image_search.indexing.plan import plan_run
+from image_search.indexing.report import MAX_FAILURES, IndexReport, load_last_run, save_last_run
+from image_search.indexing.run import run_plan
+from image_search.service.health import folder_counts
 from image_search.stores.embedded.store import EmbeddedStore
 
 

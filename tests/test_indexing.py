@@ -1,6 +1,8 @@
 import os
 
-from image_search.indexing.pipeline import in_shard, plan_run, run_plan, walk_images
+from image_search.indexing.plan import plan_run
+from image_search.indexing.run import run_plan
+from image_search.indexing.walk import in_shard, walk_images
 from image_search.stores.embedded.store import EmbeddedStore
 
 
@@ -78,7 +80,7 @@ def test_images_are_shrunk_to_the_models_input_size_in_the_workers(tmp_path, emb
 
 
 def test_at_most_two_batches_of_pixels_in_memory(tmp_path, embedder, monkeypatch):
-    from image_search.indexing import pipeline as indexing
+    from image_search.indexing import run as indexing
     from tests.photos import solid
 
     folder = tmp_path / "many"
@@ -102,3 +104,25 @@ def test_at_most_two_batches_of_pixels_in_memory(tmp_path, embedder, monkeypatch
     assert all(isinstance(c.path, str) for c in plan.todo)  # the plan holds paths, not pixels
     run_plan(store, embedder, plan, batch_size=4)
     assert embedder.image_calls == 40 and max(ahead) <= 8
+
+
+def test_index_paths_tells_its_progress_and_saves_the_run(app, photo_dir):
+    from image_search.indexing import IndexOptions, IndexProgress
+    from image_search.indexing.report import load_last_run
+
+    class Recorder(IndexProgress):
+        def __init__(self):
+            self.started, self.batches = None, []
+
+        def on_start(self, total, model_id, store_kind):
+            self.started = (total, model_id, store_kind)
+
+        def on_batch(self, n):
+            self.batches.append(n)
+
+    progress = Recorder()
+    report = app.extensions["image_search"].index_paths([photo_dir], IndexOptions(batch_size=4), progress)
+    total, model_id, store_kind = progress.started  # 9 files to try: 7 photos, a broken and an empty one
+    assert (total, model_id) == (9, "test-colour-v1") and store_kind.startswith(app.config["STORE"])
+    assert progress.batches == [4, 4, 1]
+    assert report.added == 7 and load_last_run(app.config["DATA_DIR"])["added"] == 7

@@ -1,7 +1,12 @@
 import pytest
 
 from image_search.errors import QueryError
-from image_search.inference.query import Part, parse
+from image_search.inference.query import Part, clean_query, parse
+
+
+def parse_raw(query: str, allow_empty: bool = False):
+    """As the service does it: clean once, then parse."""
+    return parse(clean_query(query, 300, allow_empty))
 
 
 @pytest.mark.parametrize("query, parts", [
@@ -17,7 +22,7 @@ from image_search.inference.query import Part, parse
     ("  lots   of\tspace  ", [Part("text", "lots of space", 1.0)]),
 ])
 def test_parses(query, parts):
-    assert list(parse(query).parts) == parts
+    assert list(parse_raw(query).parts) == parts
 
 
 def test_plain_text_is_flagged_for_the_low_confidence_fallback():
@@ -33,8 +38,8 @@ def test_plain_text_is_flagged_for_the_low_confidence_fallback():
 ])
 def test_errors_say_what_is_wrong(query, message):
     with pytest.raises(QueryError, match=message):
-        parse(query)
+        parse_raw(query)
 
 
 def test_empty_is_allowed_beside_an_image():
-    assert parse("  ", allow_empty=True).parts == ()
+    assert parse_raw("  ", allow_empty=True).parts == ()

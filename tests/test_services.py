@@ -5,12 +5,13 @@ import numpy as np
 import pytest
 
 from image_search import create_app
-from image_search.errors import QueryError
+from image_search.errors import NotFound, QueryError
 from image_search.inference.query import parse
+from image_search.service.options import SearchOptions
 from image_search.service.ranking import View
 from image_search.service.params import parse_filters
 from tests.conftest import id_of
-from tests.doubles.colour_embedder import UnsureColourEmbedder
+from tests.doubles.colour_embedder import ColourEmbedder, UnsureColourEmbedder
 from tests.photos import image_bytes, solid
 
 
@@ -24,16 +25,16 @@ def names(result):
 
 def test_negative_pushes_an_image_down(indexed):
     service = service_of(indexed)
-    plain = {h.record.name: h.score for h in service.search("red yellow", 7).hits}
-    negative = {h.record.name: h.score for h in service.search("red yellow -white", 7).hits}
+    plain = {h.record.name: h.score for h in service.search("red yellow", SearchOptions(7)).hits}
+    negative = {h.record.name: h.score for h in service.search("red yellow -white", SearchOptions(7)).hits}
     assert negative["white.bmp"] < plain["white.bmp"] - 0.3
-    assert names(service.search("red yellow -white", 7))[-2:] != ["red.jpg"]
+    assert names(service.search("red yellow -white", SearchOptions(7)))[-2:] != ["red.jpg"]
 
 
 def test_weights_decide_which_part_wins(indexed):
     service = service_of(indexed)
-    assert names(service.search("3:red + blue", 1)) == ["red.jpg"]
-    assert names(service.search("red + 3:blue", 1)) == ["blue.webp"]
+    assert names(service.search("3:red + blue", SearchOptions(1))) == ["red.jpg"]
+    assert names(service.search("red + 3:blue", SearchOptions(1))) == ["blue.webp"]
 
 
 def test_weighted_sum_is_renormalised(indexed):
@@ -47,30 +48,31 @@ def test_weighted_sum_is_renormalised(indexed):
 def test_indexed_image_as_a_part(indexed, photo_dir):
     service = service_of(indexed)
     blue_id = id_of(indexed, photo_dir / "nested" / "blue.webp")
-    assert names(service.search(f"id:{blue_id}", 1)) == ["blue.webp"]
-    assert names(service.search(f"id:{blue_id} + 3:red", 1)) == ["red.jpg"]
+    assert names(service.search(f"id:{blue_id}", SearchOptions(1))) == ["blue.webp"]
+    assert names(service.search(f"id:{blue_id} + 3:red", SearchOptions(1))) == ["red.jpg"]
     with pytest.raises(QueryError, match="No indexed image has the id"):
-        service.search("id:0123456789abcdef0123 + red", 1)
+        service.search("id:0123456789abcdef0123 + red", SearchOptions(1))
 
 
 def test_parts_that_cancel_out_are_refused(indexed):
     with pytest.raises(QueryError, match="cancel each other out"):
-        service_of(indexed).search("red -red", 3)
+        service_of(indexed).search("red -red", SearchOptions(3))
 
 
 def test_image_plus_words(indexed):
     service = service_of(indexed)
-    result, key = service.search_image(image_bytes(solid((10, 20, 240))), 1, text="3:red")
-    assert names(result) == ["red.jpg"]
-    assert names(service.search_cached_image(key, 1)) == ["blue.webp"]
-    assert names(service.search_cached_image(key, 1, text="3:green")) == ["green.png"]
+    vector, key = service.upload_query(image_bytes(solid((10, 20, 240))))
+    assert names(service.search("3:red", SearchOptions(1), image=vector)) == ["red.jpg"]
+    assert names(service.search("", SearchOptions(1), image=service.cached_query(key))) == ["blue.webp"]
+    assert names(service.search("3:green", SearchOptions(1), image=service.cached_query(key))) == ["green.png"]
 
 
 def test_more_like_this_with_words_leaves_the_image_out(indexed, photo_dir):
     service = service_of(indexed)
     red_id = id_of(indexed, photo_dir / "red.jpg")
-    assert names(service.similar(red_id, 1, text="green")) == ["yellow.gif"]  # red + green
-    result = service.similar(red_id, 6, text="3:green", view=View(show_all=True))
+    like_red = service.stored_query(red_id)
+    assert names(service.search("green", SearchOptions(1), like_red, exclude=red_id)) == ["yellow.gif"]  # red + green
+    result = service.search("3:green", SearchOptions(6, view=View(show_all=True)), like_red, exclude=red_id)
     assert red_id not in {h.id for h in result.hits} and names(result)[0] == "green.png" and len(result.hits) == 6
 
 
@@ -94,19 +96,19 @@ def mixed(app, runner, tmp_path):
 def test_a_filtered_query_returns_k_hits_when_k_match(app, mixed, values):
     values = {k: v.replace("FAR", str(mixed)) for k, v in values.items()}
     service = service_of(app)
-    result = service.search("red", 5, parse_filters(values))  # every red image outranks every blue one
+    result = service.search("red", SearchOptions(5, parse_filters(values)))  # every red image outranks every blue one
     assert len(result.hits) == 5 and all(n.startswith("blue") for n in names(result))
-    assert len(service.search("red", 50, parse_filters(values), View(show_all=True)).hits) == 6
+    assert len(service.search("red", SearchOptions(50, parse_filters(values), View(show_all=True))).hits) == 6
 
 
 def test_date_range_is_inclusive_of_both_days(app, mixed):
-    result = service_of(app).search("red", 50, parse_filters({"from": "2021-06-02", "to": "2021-06-03"}),
-                                    View(show_all=True))
+    filters = parse_filters({"from": "2021-06-02", "to": "2021-06-03"})
+    result = service_of(app).search("red", SearchOptions(50, filters, View(show_all=True)))
     assert sorted(names(result)) == ["blue1.png", "blue2.png"]
 
 
 def test_sort_by_date_keeps_only_the_relevant_then_orders_newest_first(app, mixed):
-    result = service_of(app).search("blue", 26, view=View(sort="date"))
+    result = service_of(app).search("blue", SearchOptions(26, view=View(sort="date")))
     assert result.hidden == 20 and names(result) == [f"blue{i}.png" for i in range(5, -1, -1)]
 
 
@@ -134,7 +136,7 @@ def unsure_app(tmp_path, photo_dir):
 
 
 def test_low_confidence_warns_and_puts_file_name_matches_first(unsure_app, photo_dir):
-    result = unsure_app.extensions["image_search"].search_text("deeper yellow thing", k=3)
+    result = unsure_app.extensions["image_search"].search("deeper yellow thing", SearchOptions(k=3))
     assert result.hits[0].record.path == str(photo_dir / "nested" / "deeper" / "yellow.gif")
     body = unsure_app.test_client().get("/api/search?q=nested things&k=7").get_json()
     assert "unsure" in body["notice"]
@@ -154,6 +156,31 @@ def test_configured_threshold_wins_over_the_models(tmp_path, photo_dir):
 
 def test_file_name_matching_takes_whole_words_not_fragments(unsure_app, photo_dir):
     service = unsure_app.extensions["image_search"]
-    scores = [h.score for h in service.search_text("un ed", k=7).hits]  # "ed" is in red and nested
+    scores = [h.score for h in service.search("un ed", SearchOptions(k=7)).hits]  # "ed" is in red and nested
     assert scores == sorted(scores, reverse=True)  # nothing promoted: plain vector order
-    assert service.search_text("transp thing", k=1).hits[0].record.path == str(photo_dir / "transparent.png")
+    assert service.search("transp thing", SearchOptions(k=1)).hits[0].record.path == str(photo_dir / "transparent.png")
+
+
+def test_a_name_match_pruned_during_the_fallback_is_left_out(unsure_app, photo_dir, monkeypatch):
+    """A running indexer may delete a record between iter_records and get_vector: the search still answers."""
+    service = unsure_app.extensions["image_search"]
+    gone = id_of(unsure_app, photo_dir / "nested" / "deeper" / "yellow.gif")
+    real = service.store.get_vector
+    monkeypatch.setattr(service.store, "get_vector", lambda image_id: None if image_id == gone else real(image_id))
+    result = service.search("nested things", SearchOptions(k=7))
+    assert "unsure" in result.notice
+    assert {h.record.name for h in result.hits[:2]} == {"blue.webp", "black.tiff"}  # the other name matches
+
+
+def test_an_uploaded_query_expires(tmp_path):
+    import time
+
+    app = create_app({"TESTING": True, "DATA_DIR": tmp_path, "EMBEDDER": ColourEmbedder(), "QUERY_CACHE_SECONDS": 0.2})
+    service = service_of(app)
+    vector, key = service.upload_query(image_bytes(solid((10, 20, 240))))
+    assert np.array_equal(service.cached_query(key), vector)
+    time.sleep(0.3)
+    with pytest.raises(NotFound, match="expired"):
+        service.cached_query(key)
+    with pytest.raises(NotFound, match="expired"):
+        service.cached_query("0" * 24)

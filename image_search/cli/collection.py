@@ -7,7 +7,7 @@ import click
 from flask.cli import with_appcontext
 
 from image_search.cli.common import fail, service
-from image_search.errors import ModelUnavailable, StoreError
+from image_search.errors import UserError
 
 
 @click.command("stats")
@@ -44,7 +44,7 @@ def duplicates_command(threshold):
     """List groups of near-duplicate images (from the stored vectors), with sizes and dimensions."""
     try:
         groups = service().duplicates(threshold)
-    except (ModelUnavailable, StoreError) as exc:
+    except UserError as exc:
         fail(str(exc))
     for n, group in enumerate(groups, 1):
         click.echo(f"group {n}: {len(group.records)} images, similarity >= {group.similarity:.3f}")

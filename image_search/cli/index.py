@@ -3,16 +3,15 @@ from __future__ import annotations
 
 import re
 import time
+from contextlib import ExitStack
+from typing import Any
 
 import click
 from flask.cli import with_appcontext
 
 from image_search.cli.common import fail, service
-from image_search.errors import LockHeld, ModelMismatch, ModelUnavailable, StoreError
-from image_search.indexing.pipeline import plan_run, run_plan
-from image_search.locking import IndexLock
-from image_search.service.health import save_last_run
-from image_search.threads import limit_threads
+from image_search.errors import ModelUnavailable, UserError
+from image_search.indexing import IndexOptions, IndexProgress
 
 
 def parse_shard(_ctx, _param, value: str | None) -> tuple[int, int] | None:
@@ -34,49 +33,35 @@ def parse_shard(_ctx, _param, value: str | None) -> tuple[int, int] | None:
 @with_appcontext
 def index_command(paths, prune, rebuild, batch_size, shard):
     """Index the images under PATHS (recursively); unchanged files are skipped."""
-    settings = service().settings
-    threads = settings.index_threads
-    limit_threads(threads)
+    options = IndexOptions(prune=prune, rebuild=rebuild, batch_size=batch_size, shard=shard)
     try:
-        with IndexLock(settings.data_dir / "index.lock"):
-            from image_search.embedders import make_embedder
-
-            embedder = make_embedder(settings, threads)
-            store = service().store
-            click.echo(f"Model: {embedder.model_id}   Store: {store.stats()['kind']}")
-            if rebuild:
-                store.clear()
-            store.check_model(embedder.model_id)
-            plan = plan_run(store, paths, prune=prune, shard=shard)
-            with click.progressbar(length=len(plan.todo), label="Embedding", show_pos=True,
-                                   show_eta=True, item_show_func=lambda rate: rate) as bar:
-                report = run_plan(store, embedder, plan, batch_size or settings.batch_size,
-                                  on_batch=RateReporter(bar), workers=threads)
-            save_last_run(settings.data_dir, report, paths, embedder.model_id)
-    except (LockHeld, ModelMismatch, ModelUnavailable, StoreError) as exc:
+        with ExitStack() as bar_scope:  # closes the progress bar however the run ends
+            report = service().index_paths(list(paths), options, ProgressBar(bar_scope))
+    except UserError as exc:
         fail(str(exc))
     for path, reason in report.skipped:
         click.echo(f"skipped {path}: {reason}")
     click.echo(report.summary())
-    prepare_text_side(embedder)
-
-
-def prepare_text_side(embedder) -> None:
-    """Embed one text now, so the files a text model builds on first use (the offline model exports two
-    ONNX graphs, ~10 s) exist before the first search. A failure only postpones it: searching reports it."""
     try:
-        embedder.embed_texts(["a photo"])
-    except ModelUnavailable as exc:
+        service().prepare_text_side()
+    except ModelUnavailable as exc:  # only postponed: searching reports it
         click.echo(f"note: the text model is not ready yet: {exc}")
 
 
-class RateReporter:
-    """Advances the progress bar and shows the embedding rate beside it."""
+class ProgressBar(IndexProgress):
+    """Names the model and store, then advances a progress bar with the embedding rate beside it."""
 
-    def __init__(self, bar):
-        self.bar, self.done, self.started = bar, 0, time.monotonic()
+    def __init__(self, scope: ExitStack):
+        self.scope, self.done, self.started = scope, 0, time.monotonic()
+        self.bar: Any = None  # made in on_start, when the total is known
 
-    def __call__(self, n: int) -> None:
+    def on_start(self, total: int, model_id: str, store_kind: str) -> None:
+        click.echo(f"Model: {model_id}   Store: {store_kind}")
+        self.bar = self.scope.enter_context(click.progressbar(
+            length=total, label="Embedding", show_pos=True, show_eta=True, item_show_func=lambda rate: rate))
+        self.started = time.monotonic()
+
+    def on_batch(self, n: int) -> None:
         self.done += n
         rate = self.done / max(time.monotonic() - self.started, 1e-6)
         self.bar.update(n, f"{rate:.1f} images/s")

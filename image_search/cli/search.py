@@ -7,7 +7,8 @@ import click
 from flask.cli import with_appcontext
 
 from image_search.cli.common import fail, service
-from image_search.errors import ModelUnavailable, NotFound, QueryError, StoreError
+from image_search.errors import UserError
+from image_search.service.options import SearchOptions
 from image_search.service.params import parse_filters, parse_view
 
 
@@ -32,12 +33,10 @@ def search_command(query, image, k, folder, date_from, date_to, types, min_width
     try:
         filters = parse_filters({"folder": folder, "from": date_from, "to": date_to, "type": types,
                                  "min_width": min_width, "min_height": min_height})
-        args = {"k": k, "filters": filters, "view": parse_view({"sort": sort, "all": "0" if cut else "1"})}
-        if image is not None:
-            result, _ = service().search_image(image.read_bytes(), text=query, **args)
-        else:
-            result = service().search(query, **args)
-    except (QueryError, NotFound, ModelUnavailable, StoreError) as exc:
+        options = SearchOptions(k, filters, parse_view({"sort": sort, "all": "0" if cut else "1"}))
+        vector = service().image_query(image.read_bytes()) if image is not None else None
+        result = service().search(query, options, image=vector)
+    except UserError as exc:
         fail(str(exc))
     for hit in result.hits:
         click.echo(f"{hit.score:.4f}  {hit.record.path}")

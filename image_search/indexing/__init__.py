@@ -1,0 +1,56 @@
+"""Indexing in one call: lock the store, plan the run, embed, prune, and save the run's report.
+
+walk (which files), plan (what to do), run (embedding), report (what was done, last_run.json).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+from image_search.embedders import Embedder
+from image_search.indexing.plan import plan_run
+from image_search.indexing.report import IndexReport, save_last_run
+from image_search.indexing.run import run_plan
+from image_search.locking import IndexLock
+from image_search.stores import VectorStore
+
+__all__ = ["NO_PROGRESS", "IndexOptions", "IndexProgress", "IndexReport", "index_paths"]
+
+
+@dataclass(frozen=True)
+class IndexOptions:
+    prune: bool = False  # remove indexed images whose files are gone from these folders
+    rebuild: bool = False  # empty the store first (e.g. after changing the model)
+    batch_size: int | None = None  # images per model call; None: the app's BATCH_SIZE
+    shard: tuple[int, int] | None = None  # (I, N): only share I of N, for N machines working together
+
+
+class IndexProgress:
+    """What a run tells as it goes (the CLI draws a progress bar); this one tells nobody."""
+
+    def on_start(self, total: int, model_id: str, store_kind: str) -> None:
+        """Planned: `total` images to embed with this model into this kind of store."""
+
+    def on_batch(self, n: int) -> None:
+        """`n` more images embedded (or skipped)."""
+
+
+NO_PROGRESS = IndexProgress()
+
+
+def index_paths(store: VectorStore, load_embedder: Callable[[], Embedder], paths: Sequence[str | Path],
+                options: IndexOptions, data_dir: Path, *, batch_size: int, workers: int,
+                progress: IndexProgress = NO_PROGRESS) -> IndexReport:
+    """Index the images under `paths`; unchanged files are skipped. The report is saved as last_run.json."""
+    with IndexLock(Path(data_dir) / "index.lock"):
+        # Loaded under the lock: a second indexer is refused before it spends seconds loading a model.
+        embedder = load_embedder()
+        if options.rebuild:
+            store.clear()
+        store.check_model(embedder.model_id)
+        plan = plan_run(store, paths, prune=options.prune, shard=options.shard)
+        progress.on_start(len(plan.todo), embedder.model_id, store.stats()["kind"])
+        report = run_plan(store, embedder, plan, batch_size, on_batch=progress.on_batch, workers=workers)
+        save_last_run(data_dir, report, [str(p) for p in paths], embedder.model_id)
+    return report

@@ -44,13 +44,21 @@ class ParsedQuery:
         return [p.value for p in self.parts if p.kind == "text"]
 
 
-def parse(query: str, allow_empty: bool = False) -> ParsedQuery:
-    """Parts of a combined query, or a QueryError saying what is wrong and where."""
-    query = " ".join((query or "").split())
-    if not query:
-        if allow_empty:
-            return ParsedQuery(())
+def clean_query(text: str | None, max_chars: int, allow_empty: bool = False) -> str:
+    """The one place a query's whitespace is normalised and its length checked (searches and /api/embed)."""
+    text = " ".join((text or "").split())
+    if not text and not allow_empty:
         raise QueryError("Type a few words describing the picture you are looking for.")
+    if len(text) > max_chars:
+        raise QueryError(f"The query is too long ({len(text)} characters; at most {max_chars}).")
+    return text
+
+
+def parse(query: str) -> ParsedQuery:
+    """Parts of a combined query already through clean_query (empty: no parts, e.g. beside an image),
+    or a QueryError saying what is wrong and where."""
+    if not query:
+        return ParsedQuery(())
     chunks = re.split(r"\s\+\s", f" {query} ")
     if len(chunks) > MAX_PARTS:
         raise QueryError(f"At most {MAX_PARTS} parts joined by ' + '.")

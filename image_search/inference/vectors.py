@@ -1,26 +1,17 @@
 """Part 2, the inference endpoint: a query (text or image bytes) becomes a vector, or a clear refusal."""
 from __future__ import annotations
 
-from image_search.errors import QueryError
-
 import numpy as np
 
 from image_search.embedders import Embedder
-from image_search.errors import ImageError
+from image_search.errors import ImageError, QueryError
 from image_search.images import open_image
-
-
-def clean_text(text: str | None, max_chars: int) -> str:
-    text = " ".join((text or "").split())
-    if not text:
-        raise QueryError("Type a few words describing the picture you are looking for.")
-    if len(text) > max_chars:
-        raise QueryError(f"The query is too long ({len(text)} characters; at most {max_chars}).")
-    return text
+from image_search.inference.query import clean_query
 
 
 def text_vectors(embedder: Embedder, texts: list[str], max_chars: int) -> np.ndarray:
-    return embedder.embed_texts([clean_text(t, max_chars) for t in texts])
+    """Raw texts (the inference endpoint's) each cleaned once, then embedded together."""
+    return embedder.embed_texts([clean_query(t, max_chars) for t in texts])
 
 
 def image_vector(embedder: Embedder, data: bytes | None) -> np.ndarray:

@@ -42,6 +42,8 @@ def find_duplicates(store: VectorStore, threshold: float, neighbours: int = 8) -
             if hit.id == image_id or hit.id not in records:
                 continue
             other = store.get_vector(hit.id)
+            if other is None:  # pruned by a running indexer since iter_records
+                continue
             cosine = float(unit @ other / max(float(np.linalg.norm(other)), 1e-12))
             if cosine < threshold:
                 break  # hits come best first

@@ -1,86 +1,64 @@
 """The service layer: what the views and the CLI ask for, over the embedder and the vector store.
 
-Views stay thin: they parse a request, call one method here, and render what comes back.
+Views stay thin: they parse a request, call one method here, and render what comes back. Every
+search goes through search(); an image query is a vector made by upload_query, cached_query,
+stored_query or image_query and passed as `image=`.
 """
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
 import time
-from collections import OrderedDict
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
+from cachetools import TTLCache
 
+from image_search import indexing
 from image_search.embedders import Embedder
 from image_search.errors import ModelUnavailable, NotFound, QueryError, StoreError
 from image_search.images import make_thumbnail
+from image_search.indexing import IndexOptions, IndexProgress, IndexReport
+from image_search.indexing.report import load_last_run
 from image_search.inference import query as query_parser
 from image_search.inference import vectors as inference
 from image_search.service.duplicates import DuplicateGroup, find_duplicates
-from image_search.service.health import folder_counts, load_last_run
+from image_search.service.health import folder_counts
+from image_search.service.name_matches import blend_name_matches
+from image_search.service.options import SearchOptions, SearchResult
 from image_search.service.ranking import View, shape
 from image_search.settings import Settings
 from image_search.stores import Filters, Hit, ImageRecord, VectorStore, make_store
 
-
-@dataclass
-class SearchResult:
-    hits: list[Hit]
-    model: str
-    took_ms: float
-    notice: str | None = None
-    extra: dict = field(default_factory=dict)
-    cutoff: int = 0  # hits before the largest score drop, in relevance order
-    hidden: int = 0  # hits left out after the cut-off (0 with show all)
-
-
-class QueryVectorCache:
-    """Image-query vectors by content hash, for a limited time: results get a stable GET URL
-    while the uploaded image itself is never stored."""
-
-    def __init__(self, seconds: float, capacity: int = 512):
-        self.seconds, self.capacity = seconds, capacity
-        self._items: OrderedDict[str, tuple[float, np.ndarray]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def put(self, vector: np.ndarray, content: bytes) -> str:
-        key = hashlib.sha256(content).hexdigest()[:24]
-        with self._lock:
-            self._items[key] = (time.monotonic() + self.seconds, vector)
-            self._items.move_to_end(key)
-            while len(self._items) > self.capacity:
-                self._items.popitem(last=False)
-        return key
-
-    def get(self, key: str) -> np.ndarray:
-        with self._lock:
-            expires, vector = self._items.get(key, (0.0, None))
-        if vector is None or expires < time.monotonic():
-            raise NotFound("This image search has expired: upload the image again.")
-        return vector
+QUERY_CACHE_SIZE = 512  # image-query vectors kept at once (a few KB each)
 
 
 class SearchService:
-    def __init__(self, settings: Settings, embedder_factory: Callable[[], Embedder]):
+    def __init__(self, settings: Settings, embedder_factory: Callable[[int], Embedder]):
+        """`embedder_factory(threads)` loads the model with that many math threads."""
         self.settings = settings
         self._embedder_factory = embedder_factory
         self._embedder: Embedder | None = None
         self._store: VectorStore | None = None
         self._lock = threading.Lock()
-        self.query_cache = QueryVectorCache(settings.query_cache_seconds)
+        # Uploaded images' query vectors by content hash, so results get a stable GET URL while the
+        # image itself is never stored. cachetools caches are not thread-safe: hence the lock.
+        self._query_vectors: TTLCache = TTLCache(QUERY_CACHE_SIZE, settings.query_cache_seconds)
+        self._query_vectors_lock = threading.Lock()
         self._duplicates: tuple[tuple, list[DuplicateGroup]] | None = None
 
     # Both are loaded on first use: the app starts fast and still answers pages when a model or a
     # server is missing, and says so on the page that needs it.
     @property
     def embedder(self) -> Embedder:
+        return self._load_embedder(self.settings.web_threads)
+
+    def _load_embedder(self, threads: int) -> Embedder:
+        """The model, loaded with `threads` math threads by whichever role asks first."""
         with self._lock:
             if self._embedder is None:
-                self._embedder = self._embedder_factory()
+                self._embedder = self._embedder_factory(threads)
             return self._embedder
 
     @property
@@ -95,18 +73,14 @@ class SearchService:
         return self.embedder.model_id
 
     # --- searches -----------------------------------------------------------------------
-    def search(self, query: str, k: int, filters: Filters | None = None, view: View = View(), *,
-               image: np.ndarray | None = None, exclude: str | None = None) -> SearchResult:
-        """A combined query (see query_parser), optionally with an image's query vector as one more part.
-
-        `exclude` leaves one image out (more like this leaves the image itself out).
-        """
+    def search(self, query: str, options: SearchOptions, image: np.ndarray | None = None,
+               exclude: str | None = None) -> SearchResult:
+        """A combined query (see inference/query.py), optionally with an image's query vector as one
+        more part. `exclude` leaves one image out (more like this leaves the image itself out)."""
         started = time.perf_counter()
-        max_chars = self.settings.max_query_chars
-        query = " ".join((query or "").split())
-        if len(query) > max_chars:
-            raise QueryError(f"The query is too long ({len(query)} characters; at most {max_chars}).")
-        parsed = query_parser.parse(query, allow_empty=image is not None)
+        k, filters = options.k, options.filters
+        query = query_parser.clean_query(query, self.settings.max_query_chars, allow_empty=image is not None)
+        parsed = query_parser.parse(query)
         vector = self._combine(parsed, image)
         hits = [h for h in self._knn(vector, k + bool(exclude), filters) if h.id != exclude][:k]
         notice, extra = None, {}
@@ -115,36 +89,35 @@ class SearchService:
             if confidence is not None and confidence < self._confidence_threshold():
                 notice = ("The model is unsure what this query shows; file and folder names that match "
                           "the words are listed first.")
-                hits = self._blend_name_matches(query, vector, hits, k, filters)
-        return self._result(hits, started, view, notice, **extra)
+                hits = blend_name_matches(self.store, query, vector, hits, k, filters)
+        return self._result(hits, started, options.view, notice, **extra)
 
-    def search_text(self, text: str, k: int, filters: Filters | None = None, view: View = View()) -> SearchResult:
-        return self.search(text, k, filters, view)
+    # --- image query vectors, for search(image=...) -------------------------------------------
+    def image_query(self, data: bytes) -> np.ndarray:
+        """The query vector of an uploaded image's bytes."""
+        return inference.image_query_vector(self.embedder, data)
 
-    def cache_image(self, data: bytes) -> tuple[np.ndarray, str]:
-        """An uploaded image's query vector, and the key its results page is reachable under."""
-        vector = inference.image_query_vector(self.embedder, data)
-        return vector, self.query_cache.put(vector, data)
+    def upload_query(self, data: bytes) -> tuple[np.ndarray, str]:
+        """An uploaded image's query vector, and the key its results page is reachable under for a while."""
+        vector = self.image_query(data)
+        key = hashlib.sha256(data).hexdigest()[:24]
+        with self._query_vectors_lock:
+            self._query_vectors[key] = vector
+        return vector, key
 
-    def search_image(self, data: bytes, k: int, filters: Filters | None = None, view: View = View(),
-                     text: str = "") -> tuple[SearchResult, str]:
-        """Results for an uploaded image (plus optional query text), and the key of its cached vector."""
-        vector, key = self.cache_image(data)
-        return self.search(text, k, filters, view, image=vector), key
+    def cached_query(self, key: str) -> np.ndarray:
+        """The query vector upload_query kept under `key`, or NotFound once it has expired."""
+        with self._query_vectors_lock:
+            vector = self._query_vectors.get(key)
+        if vector is None:
+            raise NotFound("This image search has expired: upload the image again.")
+        return vector
 
-    def search_cached_image(self, key: str, k: int, filters: Filters | None = None, view: View = View(),
-                            text: str = "") -> SearchResult:
-        return self.search(text, k, filters, view, image=self.query_cache.get(key))
-
-    def similar(self, image_id: str, k: int, filters: Filters | None = None, view: View = View(),
-                text: str = "") -> SearchResult:
-        """More like this: the image's own stored vector is the query, and the image itself is left out."""
-        return self.search(text, k, filters, view, image=self._image_query(image_id, NotFound), exclude=image_id)
-
-    def _image_query(self, image_id: str, error: type[Exception]) -> np.ndarray:
+    def stored_query(self, image_id: str) -> np.ndarray:
+        """More like this: the query vector of an indexed image's stored vector."""
         stored = self.store.get_vector(image_id)
         if stored is None:
-            raise error(f"No indexed image has the id {image_id!r}.")
+            raise NotFound(f"No indexed image has the id {image_id!r}.")
         return self.embedder.image_query(stored[None, :])[0]
 
     def _combine(self, parsed: query_parser.ParsedQuery, image: np.ndarray | None) -> np.ndarray:
@@ -153,11 +126,14 @@ class SearchService:
         texts = [p for p in parsed.parts if p.kind == "text"]
         if texts:
             weights += [p.weight for p in texts]
-            vectors += list(self.embed_texts([p.value for p in texts]))
+            vectors += list(self.embedder.embed_texts([p.value for p in texts]))  # cleaned with the query
         for part in parsed.parts:
             if part.kind == "id":
                 weights.append(part.weight)
-                vectors.append(self._image_query(part.value, QueryError))
+                try:
+                    vectors.append(self.stored_query(part.value))
+                except NotFound as exc:  # a part of the query, so the query is what is wrong
+                    raise QueryError(str(exc)) from None
         if image is not None:
             weights.append(1.0)
             vectors.append(image)
@@ -172,36 +148,16 @@ class SearchService:
         configured = self.settings.low_confidence
         return float(configured) if configured is not None else self.embedder.confidence_threshold
 
-    def _knn(self, vector: np.ndarray, k: int, filters: Filters | None) -> list[Hit]:
+    def _knn(self, vector: np.ndarray, k: int, filters: Filters) -> list[Hit]:
         self.store.check_model(self.embedder.model_id)
         return self.store.knn(vector, k, filters)
 
-    def _result(self, hits: list[Hit], started: float, view: View = View(), notice: str | None = None,
+    def _result(self, hits: list[Hit], started: float, view: View, notice: str | None = None,
                 **extra) -> SearchResult:
         shown, cut = shape(hits, view)
         took = (time.perf_counter() - started) * 1000
         return SearchResult(shown, self.embedder.model_id, round(took, 1), notice, extra,
                             cutoff=cut, hidden=len(hits) - len(shown))
-
-    def _blend_name_matches(self, text: str, vector: np.ndarray, hits: list[Hit], k: int,
-                            filters: Filters | None) -> list[Hit]:
-        """Images whose relative path has words starting with the query's words come first, best
-        match first. Words under 3 letters ("a", "un", "of") would match nearly every path."""
-        words = [w for w in re.findall(r"\w+", text.lower()) if len(w) > 2]
-        if not words:
-            return hits
-        named = []
-        for record in self.store.iter_records():
-            if filters and not filters.matches(record):
-                continue
-            tokens = re.findall(r"[^\W_]+", record.relative_path.lower())
-            share = sum(any(t.startswith(w) for t in tokens) for w in words) / len(words)
-            if share > 0:
-                named.append((share, record))
-        named.sort(key=lambda item: -item[0])
-        named_hits = [Hit(r, float(np.dot(self.store.get_vector(r.id), vector))) for _, r in named[:k]]
-        named_ids = {h.id for h in named_hits}
-        return (named_hits + [h for h in hits if h.id not in named_ids])[:k]
 
     # --- inference endpoint ---------------------------------------------------------------
     def embed_texts(self, texts: list[str]) -> np.ndarray:
@@ -209,6 +165,22 @@ class SearchService:
 
     def embed_image(self, data: bytes) -> np.ndarray:
         return inference.image_vector(self.embedder, data)
+
+    # --- indexing ---------------------------------------------------------------------------
+    def index_paths(self, paths: Sequence[str | Path], options: IndexOptions,
+                    progress: IndexProgress = indexing.NO_PROGRESS) -> IndexReport:
+        """Index the images under `paths` (see image_search.indexing). In a `flask index` process nothing
+        is loaded yet, so the model gets the indexer's thread count."""
+        threads = self.settings.index_threads
+        return indexing.index_paths(self.store, lambda: self._load_embedder(threads), paths, options,
+                                    self.settings.data_dir,
+                                    batch_size=options.batch_size or self.settings.batch_size,
+                                    workers=threads, progress=progress)
+
+    def prepare_text_side(self) -> None:
+        """Embed one text now, so the files a text model builds on first use (the offline model exports two
+        ONNX graphs, ~10 s) exist before the first search. ModelUnavailable says why it cannot yet."""
+        self.embedder.embed_texts(["a photo"])
 
     # --- collection ------------------------------------------------------------------------
     def duplicates(self, threshold: float | None = None) -> list[DuplicateGroup]:

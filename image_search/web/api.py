@@ -6,6 +6,7 @@ from datetime import datetime
 from flask import Blueprint, jsonify, request, url_for
 
 from image_search.errors import QueryError
+from image_search.service.options import SearchOptions
 from image_search.service.search_service import SearchResult
 from image_search.web.current import service
 from image_search.web.params import filters_param, k_param, query_param, threshold_param, uploaded_image, view_param
@@ -28,18 +29,19 @@ def search_args() -> dict:
 
 @bp.get("/search")
 def search_text():
-    return hits_json(service().search(query_param(), **search_args()))
+    return hits_json(service().search(query_param(), SearchOptions(**search_args())))
 
 
 @bp.post("/search")
 def search_image():
-    result, _ = service().search_image(uploaded_image(), text=query_param(), **search_args())
+    result = service().search(query_param(), SearchOptions(**search_args()), service().image_query(uploaded_image()))
     return hits_json(result)
 
 
 @bp.get("/similar/<image_id>")
 def similar(image_id: str):
-    return hits_json(service().similar(image_id, text=query_param(), **search_args()))
+    return hits_json(service().search(query_param(), SearchOptions(**search_args()), service().stored_query(image_id),
+                                      exclude=image_id))
 
 
 @bp.get("/duplicates")

@@ -8,7 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from image_search.config import settings_of
-from image_search.errors import ImageError, ModelMismatch, ModelUnavailable, NotFound, QueryError, StoreError
+from image_search.errors import ImageError, UserError, http_status
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +19,11 @@ def error_response(status: int, message: str):
     return render_template("error.html", status=status, message=message), status
 
 
+def user_message(error: UserError) -> str:
+    # An ImageError's message is a bare reason ("cannot decode image"), worded for beside a path.
+    return f"Not a usable image: {error}" if isinstance(error, ImageError) else str(error)
+
+
 def register_errorhandlers(app: Flask) -> None:
     def too_large(_):
         mb = settings_of(app).max_upload_mb
@@ -27,12 +32,7 @@ def register_errorhandlers(app: Flask) -> None:
     app.register_error_handler(RequestEntityTooLarge, too_large)
     app.register_error_handler(CSRFError, lambda e: error_response(
         400, "The form expired or was not sent by this site; reload the page and try again."))
-    app.register_error_handler(QueryError, lambda e: error_response(400, str(e)))
-    app.register_error_handler(ImageError, lambda e: error_response(400, f"Not a usable image: {e}"))
-    app.register_error_handler(NotFound, lambda e: error_response(404, str(e)))
-    app.register_error_handler(ModelMismatch, lambda e: error_response(409, str(e)))
-    app.register_error_handler(ModelUnavailable, lambda e: error_response(503, str(e)))
-    app.register_error_handler(StoreError, lambda e: error_response(503, str(e)))
+    app.register_error_handler(UserError, lambda e: error_response(http_status(e), user_message(e)))
     app.register_error_handler(HTTPException, lambda e: error_response(e.code or 500, e.description))
 
     @app.errorhandler(Exception)

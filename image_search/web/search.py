@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request, url_for
 
+from image_search.service.options import SearchOptions, SearchResult
 from image_search.service.params import FILTER_NAMES
 from image_search.service.ranking import View
-from image_search.service.search_service import SearchResult
 from image_search.web.current import service, settings
 from image_search.web.params import filters_param, page_param, query_param, view_param
 from image_search.web.upload import UploadForm
@@ -35,9 +35,10 @@ def url_with(**changes) -> str:
 
 
 def search_page(kind: str, title: str, run, **context):
+    """`run(options)` is the page's one service().search call."""
     view = view_param()
     page, k = page_window(view)
-    result: SearchResult = run(k=k, filters=filters_param(), view=view)
+    result: SearchResult = run(SearchOptions(k, filters_param(), view))
     maybe_more = len(result.hits) + result.hidden >= k  # the window was full: more may exist beyond it
     size = settings().page_size
     filters_set = any(request.args.get(name) for name in FILTER_NAMES)
@@ -56,14 +57,14 @@ def index():
 @bp.get("/search")
 def search_text():
     query = query_param()
-    return search_page("text", f"“{query.strip()}”", lambda **a: service().search(query, **a), query=query)
+    return search_page("text", f"“{query.strip()}”", lambda options: service().search(query, options), query=query)
 
 
 @bp.get("/search/image/<key>")
 def search_image_results(key: str):
     text = query_param()
     title = "Images like your picture" + (f" + “{text.strip()}”" if text.strip() else "")
-    return search_page("image", title, lambda **a: service().search_cached_image(key, text=text, **a),
+    return search_page("image", title, lambda options: service().search(text, options, service().cached_query(key)),
                        image_key=key)
 
 
@@ -72,7 +73,11 @@ def similar(image_id: str):
     text = query_param()
     record = service().record(image_id)
     title = f"More like {record.name}" + (f" + “{text.strip()}”" if text.strip() else "")
-    return search_page("similar", title, lambda **a: service().similar(image_id, text=text, **a), source=record)
+
+    def more_like_this(options: SearchOptions) -> SearchResult:
+        return service().search(text, options, service().stored_query(image_id), exclude=image_id)
+
+    return search_page("similar", title, more_like_this, source=record)
 
 
 @bp.get("/image/<image_id>")

@@ -7,6 +7,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import StringField
 
 from image_search.errors import QueryError
+from image_search.service.options import SearchOptions
 from image_search.web.current import service
 
 bp = Blueprint("upload", __name__)
@@ -26,5 +27,6 @@ def search_by_image():
         return render_template("upload.html", form=form, query="")
     text = (form.q.data or "").strip()
     # The bytes are read into memory only; the image is never written to disk. k=1 checks the words too.
-    _, key = service().search_image(form.image.data.read(), k=1, text=text)
+    vector, key = service().upload_query(form.image.data.read())
+    service().search(text, SearchOptions(k=1), image=vector)
     return redirect(url_for("search.search_image_results", key=key, q=text or None), code=303)

@@ -1,0 +1,99 @@
+"""Part 4, embedding generation at scale: embed a plan's new and changed images, prune gone ones.
+
+Decoding runs in worker threads one batch ahead of the model (Pillow releases the GIL while it
+decodes and resizes), so the model rarely waits; at most two batches of images are in memory at
+any time. When the embedder tells its input size, JPEGs are decoded at about that size (draft
+mode) and shrunk to it in the workers, so the model's thread does no resizing.
+"""
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
+from PIL import Image
+
+from image_search.embedders import Embedder
+from image_search.errors import ImageError, WriteFailures
+from image_search.images import Decoded, decode
+from image_search.indexing.plan import Candidate, Plan
+from image_search.indexing.report import IndexReport
+from image_search.stores import ImageRecord, VectorStore
+
+
+def _decode(candidate: Candidate, draft_size: int, shrink_to: int | None) -> Decoded | str:
+    try:
+        decoded = decode(candidate.path, draft_size)
+        if shrink_to:
+            decoded.image = shrink(decoded.image, shrink_to)
+        return decoded
+    except ImageError as exc:
+        return str(exc)
+    except OSError as exc:
+        return f"cannot read file: {exc.strerror or exc}"
+
+
+def shrink(image: Image.Image, shorter_side: int) -> Image.Image:
+    """Bicubic down to `shorter_side` (CLIP's own first step), so the model's resize is a no-op."""
+    scale = shorter_side / min(image.size)
+    if scale >= 1:
+        return image
+    size = (max(shorter_side, round(image.width * scale)), max(shorter_side, round(image.height * scale)))
+    return image.resize(size, Image.BICUBIC)
+
+
+def run_plan(store: VectorStore, embedder: Embedder, plan: Plan, batch_size: int = 32,
+             on_batch: Callable[[int], None] = lambda n: None, workers: int = 2,
+             draft_size: int | None = None, shrink_in_workers: bool = True) -> IndexReport:
+    """Embed `plan.todo` in batches, write each batch in one store transaction, prune, flush.
+
+    JPEG draft mode decodes at `draft_size` or more (default: the model's input size, else 448).
+    """
+    started = time.monotonic()
+    shrink_to = embedder.input_size if shrink_in_workers else None
+    draft_size = draft_size or embedder.input_size or 448
+    report = IndexReport(unchanged=plan.unchanged, skipped=list(plan.skipped))
+    store.claim(embedder.model_id, embedder.dim, embedder.unit_vectors)
+    batches = [plan.todo[i:i + batch_size] for i in range(0, len(plan.todo), batch_size)]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        def start(batch):
+            return [pool.submit(_decode, c, draft_size, shrink_to) for c in batch]
+
+        pending = start(batches[0]) if batches else []
+        for i, batch in enumerate(batches):
+            decoded = [f.result() for f in pending]
+            pending = start(batches[i + 1]) if i + 1 < len(batches) else []
+            _embed_batch(store, embedder, batch, decoded, report)
+            on_batch(len(batch))
+    if plan.gone_ids:
+        store.delete(plan.gone_ids)
+        report.pruned = len(plan.gone_ids)
+    store.flush()
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _embed_batch(store: VectorStore, embedder: Embedder, batch: list[Candidate],
+                 decoded: list[Decoded | str], report: IndexReport) -> None:
+    records, images, updates = [], [], set()
+    for candidate, result in zip(batch, decoded):
+        if isinstance(result, str):
+            report.skipped.append((candidate.path, result))
+            continue
+        taken = result.taken_at if result.taken_at is not None else candidate.mtime_ns / 1e9
+        records.append(ImageRecord(path=candidate.path, root=candidate.root, size=candidate.size,
+                                   mtime_ns=candidate.mtime_ns, width=result.width, height=result.height,
+                                   taken_at=taken, format=result.format))
+        images.append(result.image)
+        if candidate.known:
+            updates.add(candidate.path)
+    if not records:
+        return
+    stored = {r.path for r in records}
+    try:
+        store.upsert(records, embedder.embed_images(images))
+    except WriteFailures as exc:  # the store kept the rest of the batch
+        report.skipped += [(path, f"not stored: {reason}") for path, reason in exc.failures.items()]
+        stored -= set(exc.failures)
+    report.updated += len(stored & updates)
+    report.added += len(stored - updates)

@@ -1,0 +1,39 @@
+"""Which files are photos to index: a folder walk, and a deterministic share of it for sharded runs."""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Iterator
+
+from image_search.images import image_extensions
+
+# Pillow opens these, but they are documents or data formats, not photos.
+NOT_PHOTOS = {".eps", ".ps", ".pdf", ".h5", ".hdf", ".grib", ".bufr", ".mpeg", ".mpg", ".emf", ".wmf",
+              ".fit", ".fits", ".fli", ".flc"}
+
+
+def in_shard(path: str, shard: tuple[int, int] | None) -> bool:
+    """A deterministic share of the files, so N machines can index one collection together."""
+    if shard is None:
+        return True
+    index, count = shard
+    digest = hashlib.sha1(path.encode("utf-8", "surrogateescape")).digest()
+    return int.from_bytes(digest[:8], "big") % count == index
+
+
+def walk_images(root: Path, skipped: list[tuple[str, str]]) -> Iterator[str]:
+    """Absolute paths of image files under root; links to folders are not followed (no loops)."""
+    extensions = image_extensions() - NOT_PHOTOS
+
+    def unreadable(error: OSError) -> None:
+        skipped.append((error.filename or str(root), f"cannot read folder: {error.strerror}"))
+
+    if root.is_file():
+        yield str(root)
+        return
+    for folder, dirs, files in os.walk(root, onerror=unreadable):
+        dirs.sort()
+        for name in sorted(files):
+            if os.path.splitext(name)[1].lower() in extensions:
+                yield os.path.join(folder, name)

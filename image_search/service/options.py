@@ -1,0 +1,25 @@
+"""What one search asks for and what it returns: the service's search() takes and gives these."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from image_search.service.ranking import View
+from image_search.stores import Filters, Hit
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    k: int = 20
+    filters: Filters = field(default_factory=Filters)  # Filters is mutable: each options gets its own
+    view: View = field(default_factory=View)
+
+
+@dataclass
+class SearchResult:
+    hits: list[Hit]
+    model: str
+    took_ms: float
+    notice: str | None = None
+    extra: dict = field(default_factory=dict)
+    cutoff: int = 0  # hits before the largest score drop, in relevance order
+    hidden: int = 0  # hits left out after the cut-off (0 with show all)
