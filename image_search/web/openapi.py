@@ -39,22 +39,24 @@ ERROR_REASONS = {400: "unusable query, parameter or image", 401: "missing or wro
                  413: "upload over MAX_UPLOAD_MB", 503: "model or store unavailable"}
 
 
-# --- the app's limits -----------------------------------------------------------------------------
+# --- the app's settings ----------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Limits:
+class ApiConfig:
     max_k: int
     max_query_chars: int
+    needs_token: bool
 
 
-def limits() -> Limits:
-    """This app's limits, the one place the API reads its config: when a request is checked, and (in
-    `document`, under the app's context) when the document is built."""
+def api_config() -> ApiConfig:
+    """What the API takes from this app's config, the one place it reads it: when a request is checked, and
+    (in `document`, under the app's context) when the document is built."""
     config = current_app.config
-    return Limits(max_k=int(config["MAX_K"]), max_query_chars=int(config["MAX_QUERY_CHARS"]))
+    return ApiConfig(max_k=int(config["MAX_K"]), max_query_chars=int(config["MAX_QUERY_CHARS"]),
+                     needs_token=bool(config.get("ACCESS_TOKEN")))
 
 
 class AppMax:
-    """Validator mixin: the maximum is the app's `limit` (a Limits field), looked up on each use. apispec reads
+    """Validator mixin: the maximum is the app's `limit` (an ApiConfig field), looked up on each use. apispec reads
     `.max` for the document, the validator for the check: the same number."""
 
     def __init__(self, limit: str, **kwargs):
@@ -62,7 +64,7 @@ class AppMax:
         super().__init__(**kwargs)
 
     # The base class's __init__ assigns max=None: ignored, the app's limit stands.
-    max = property(lambda self: getattr(limits(), self.limit), lambda self, _: None)
+    max = property(lambda self: getattr(api_config(), self.limit), lambda self, _: None)
 
 
 class AppRange(AppMax, validate.Range):
@@ -143,7 +145,7 @@ def _view(name: str) -> Callable[[str], object]:
 
 
 def _text(raw: str) -> str:
-    return clean_text(raw, limits().max_query_chars)
+    return clean_text(raw, api_config().max_query_chars)
 
 
 def _words(raw: str) -> str:
@@ -179,7 +181,7 @@ class Params(Schema):
 class SearchArgs(Params):
     """How many hits, the filters and the view; loaded as the service's keyword arguments (and `q`)."""
 
-    k = ParsedInteger(parse=lambda raw: parse_int("k", raw, 1, limits().max_k), load_default=20,
+    k = ParsedInteger(parse=lambda raw: parse_int("k", raw, 1, api_config().max_k), load_default=20,
                       validate=AppRange("max_k", min=1), metadata={"description": "how many hits"})
     folder = ParsedString(parse=_filter("folder"), validate=[
         validate.Regexp(r"^/[^\x00]*$", error="'folder' must be an absolute folder path without NUL characters."),
@@ -354,10 +356,10 @@ def document(app: Flask, api_bp: Blueprint) -> None:
                                 "every request needs `Authorization: Bearer <token>`."}})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer",
                                                    "description": "the server's ACCESS_TOKEN, when it has one"})
-    if app.config.get("ACCESS_TOKEN"):
-        api.spec.options["security"] = [{"bearer": []}]
     app.extensions["flask-smorest"]["blp_name_to_api"][api_bp.name] = api
-    with app.app_context():  # limits() reads this app's config
+    with app.app_context():  # api_config() reads this app's config
+        if api_config().needs_token:
+            api.spec.options["security"] = [{"bearer": []}]
         api_bp.register_views_in_doc(api, app, api.spec, name=api_bp.name, parameters=None)
     api.spec.tag({"name": api_bp.name, "description": "the JSON API"})
 
