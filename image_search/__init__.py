@@ -60,10 +60,11 @@ def register_security(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from image_search.web import api
+    from image_search.web import api, openapi
     from image_search.web import register_blueprints as register_web
 
     register_web(app)
+    openapi.document(app, api.bp)  # flask-smorest: the API's OpenAPI document, from its schemas
     csrf.exempt(api.bp)  # the API is for scripts: no browser session, so no CSRF token to carry
 
 

@@ -3,6 +3,9 @@ import io
 import numpy as np
 import pytest
 
+from image_search import create_app
+from image_search.service.params import MAX_SIDE
+from image_search.web.openapi import MAX_TEXTS
 from tests.conftest import id_of
 from tests.photos import image_bytes, solid
 
@@ -101,3 +104,51 @@ def test_duplicates_and_health(indexed, client, photo_dir):
     health = client.get("/api/health").get_json()
     assert health["store"]["count"] == 7 and health["active_model"] == "test-colour-v1"
     assert health["folders"][0]["not_indexed"] == 2 and health["last_run"]["failed"] == 2
+
+
+def test_limits_follow_the_app_config_in_checks_and_document(tmp_path, embedder):
+    app = create_app({"TESTING": True, "DATA_DIR": tmp_path, "EMBEDDER": embedder, "MAX_K": 50,
+                      "MAX_QUERY_CHARS": 10})
+    client = app.test_client()
+    doc = client.get("/api/openapi.json").get_json()
+    params = {p["name"]: p["schema"] for p in doc["paths"]["/api/search"]["get"]["parameters"]}
+    assert params["k"]["maximum"] == 50 and params["q"]["maxLength"] == 10
+    assert params["min_width"]["maximum"] == MAX_SIDE
+    texts = doc["components"]["schemas"]["Texts"]["properties"]["texts"]
+    assert texts["maxItems"] == MAX_TEXTS and texts["items"]["maxLength"] == 10
+    response = client.get("/api/search?q=red&k=51")
+    assert response.status_code == 400 and response.get_json() == {"error": "'k' must be between 1 and 50."}
+    assert client.get("/api/search?q=red&k=50").status_code == 200
+    assert "too long" in client.get("/api/search?q=" + "x" * 11).get_json()["error"]
+    # CSRF is on in this app: the API stays exempt.
+    assert client.post("/api/embed", json={"texts": ["red"]}).status_code == 200
+    other = create_app({"TESTING": True, "DATA_DIR": tmp_path / "other", "EMBEDDER": embedder})
+    params = {p["name"]: p["schema"] for p in other.test_client().get("/api/openapi.json").get_json()[
+        "paths"]["/api/search"]["get"]["parameters"]}
+    assert params["k"]["maximum"] == 200 and params["q"]["maxLength"] == 300
+
+
+def test_the_document_describes_answers_errors_and_the_token(tmp_path, embedder):
+    app = create_app({"TESTING": True, "DATA_DIR": tmp_path, "EMBEDDER": embedder, "ACCESS_TOKEN": "t"})
+    response = app.test_client().get("/api/openapi.json", headers={"Authorization": "Bearer t"})
+    doc = response.get_json()
+    schemas = doc["components"]["schemas"]
+    assert set(schemas["Hits"]["required"]) == {"model", "took_ms", "notice", "cutoff", "hidden", "hits"}
+    assert set(schemas["Hit"]["required"]) == {"id", "path", "score", "taken_at", "thumbnail_url"}
+    assert schemas["Error"]["required"] == ["error"]
+    assert doc["security"] == [{"bearer": []}] and doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    embed = doc["paths"]["/api/embed"]["post"]
+    assert set(embed["requestBody"]["content"]) == {"application/json", "multipart/form-data"}
+    assert embed["responses"]["400"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+
+
+def test_the_apps_error_handlers_still_answer(client, monkeypatch):
+    page = client.get("/nowhere")
+    assert page.status_code == 404 and page.mimetype == "text/html"
+    response = client.post("/api/health")
+    assert response.status_code == 405 and list(response.get_json()) == ["error"]
+    assert client.get("/api/search?q=red&k=x").get_json() == {"error": "'k' must be a whole number, not 'x'."}
+    monkeypatch.setattr(type(client.application.extensions["image_search"]), "health",
+                        lambda self: 1 / 0)
+    response = client.get("/api/health")
+    assert response.status_code == 500 and "server log" in response.get_json()["error"]

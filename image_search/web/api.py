@@ -1,72 +1,76 @@
-"""The JSON API: search by text, image or both, more like this, duplicates, health, the inference endpoint."""
+"""The JSON API: search by text, image or both, more like this, duplicates, health, the inference endpoint.
+
+Requests are loaded and answers dumped by the schemas in web/openapi.py, which also make its document.
+"""
 from __future__ import annotations
 
-from datetime import datetime
+from flask import jsonify, request
 
-from flask import Blueprint, jsonify, request, url_for
-
-from image_search.errors import QueryError
 from image_search.service.options import SearchOptions
-from image_search.service.search_service import SearchResult
 from image_search.web.current import service
-from image_search.web.params import filters_param, k_param, query_param, threshold_param, uploaded_image, view_param
+from image_search.web.openapi import (Blueprint, DuplicatesArgs, Duplicates, Hits, ImageUpload, Texts,
+                                      TextSearchArgs, Vectors, WordsSearchArgs)
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 
-def hits_json(result: SearchResult):
-    return jsonify(model=result.model, took_ms=result.took_ms, notice=result.notice, cutoff=result.cutoff,
-                   hidden=result.hidden, hits=[
-        {"id": h.id, "path": h.record.path, "score": round(h.score, 6),
-         "taken_at": datetime.fromtimestamp(h.record.taken_at).isoformat(timespec="seconds"),
-         "thumbnail_url": url_for("files.thumbnail", image_id=h.id)} for h in result.hits])
-
-
-# Scripts ask for k hits and get k by default (all=1); all=0 applies the pages' cut-off.
-def search_args() -> dict:
-    return {"k": k_param(), "filters": filters_param(), "view": view_param(show_all_default=True)}
-
-
 @bp.get("/search")
-def search_text():
-    return hits_json(service().search(query_param(), SearchOptions(**search_args())))
+@bp.arguments(TextSearchArgs, location="query")
+@bp.response(200, Hits)
+@bp.errors(400, 401, 409, 503)
+def search_text(args):
+    """Search by text"""
+    return service().search(args.pop("q"), SearchOptions(**args))
 
 
 @bp.post("/search")
-def search_image():
-    result = service().search(query_param(), SearchOptions(**search_args()), service().image_query(uploaded_image()))
-    return hits_json(result)
+@bp.arguments(WordsSearchArgs, location="query")
+@bp.arguments(ImageUpload, location="files")
+@bp.response(200, Hits)
+@bp.errors(400, 401, 409, 413, 503)
+def search_image(args, upload):
+    """Search by an example image (and words)"""
+    image = service().image_query(upload["image"].read())
+    return service().search(args.pop("q"), SearchOptions(**args), image)
 
 
 @bp.get("/similar/<image_id>")
-def similar(image_id: str):
-    return hits_json(service().search(query_param(), SearchOptions(**search_args()), service().stored_query(image_id),
-                                      exclude=image_id))
+@bp.arguments(WordsSearchArgs, location="query")
+@bp.response(200, Hits)
+@bp.errors(400, 401, 404, 409, 503)
+def similar(args, image_id: str):
+    """More like an indexed image (itself left out)"""
+    return service().search(args.pop("q"), SearchOptions(**args), service().stored_query(image_id), exclude=image_id)
 
 
 @bp.get("/duplicates")
-def duplicates():
-    groups = service().duplicates(threshold_param())
-    return jsonify(groups=[{"similarity": round(g.similarity, 6), "images": [
-        {"id": r.id, "path": r.path, "size": r.size, "width": r.width, "height": r.height}
-        for r in g.records]} for g in groups])
+@bp.arguments(DuplicatesArgs, location="query")
+@bp.response(200, Duplicates)
+@bp.errors(400, 401, 409, 503)
+def duplicates(args):
+    """Groups of near-duplicate images"""
+    return {"groups": service().duplicates(args.get("threshold"))}
 
 
 @bp.get("/health")
+@bp.response(200, {"type": "object"}, description="store facts, folders on disk vs indexed, last run, model")
+@bp.errors(401, 503)
 def health():
+    """Files on disk vs indexed, last run, model, store"""
     return jsonify(service().health())
 
 
+# One body or the other, so read here rather than by @arguments; the document names both schemas.
 @bp.post("/embed")
+@bp.doc(requestBody={"required": True, "content": {"application/json": {"schema": Texts},
+                                                   "multipart/form-data": {"schema": ImageUpload}}})
+@bp.response(200, Vectors)
+@bp.errors(400, 401, 413, 503)
 def embed():
+    """Vectors for texts or one image"""
     if request.files:
-        vectors = service().embed_image(uploaded_image())[None, :]
+        vectors = service().embed_image(bp.ARGUMENTS_PARSER.parse(ImageUpload, location="files")["image"].read())
+        vectors = vectors[None, :]
     else:
-        body = request.get_json(silent=True)
-        texts = body.get("texts") if isinstance(body, dict) else None
-        if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
-            raise QueryError('Send JSON {"texts": ["...", ...]} or a multipart file field named "image".')
-        if len(texts) > 64:
-            raise QueryError("At most 64 texts per request.")
-        vectors = service().embed_texts(texts)
-    return jsonify(model=service().model_id, vectors=vectors.round(7).tolist())
+        vectors = service().embed_texts(bp.ARGUMENTS_PARSER.parse(Texts, location="json")["texts"])
+    return {"model": service().model_id, "vectors": vectors.round(7).tolist()}

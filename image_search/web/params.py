@@ -4,16 +4,20 @@ from __future__ import annotations
 from flask import request
 
 from image_search.errors import QueryError
-from image_search.service.params import parse_filters, parse_view
 from image_search.service.ranking import View
+from image_search.service.params import parse_filters, parse_view
 from image_search.stores import Filters
 from image_search.web.current import settings
+
+MIN_THRESHOLD, MAX_THRESHOLD = 0.5, 1.0  # duplicates: below 0.5 a cosine says little about sameness
 
 
 def int_param(name: str, default: int, low: int, high: int) -> int:
     raw = request.values.get(name, "").strip()
-    if not raw:
-        return default
+    return parse_int(name, raw, low, high) if raw else default
+
+
+def parse_int(name: str, raw: str, low: int, high: int) -> int:
     try:
         value = int(raw)
     except ValueError:
@@ -21,10 +25,6 @@ def int_param(name: str, default: int, low: int, high: int) -> int:
     if not low <= value <= high:
         raise QueryError(f"'{name}' must be between {low} and {high}.")
     return value
-
-
-def k_param() -> int:
-    return int_param("k", 20, 1, settings().max_k)
 
 
 def page_param() -> int:
@@ -46,19 +46,16 @@ def view_param(show_all_default: bool = False) -> View:
 
 def threshold_param() -> float | None:
     raw = request.values.get("threshold", "").strip()
-    if not raw:
-        return None
+    return parse_threshold(raw) if raw else None
+
+
+def parse_threshold(raw: str) -> float:
     try:
         value = float(raw)
     except ValueError:
         value = -1.0
-    if not 0.5 <= value <= 1.0:
-        raise QueryError(f"'threshold' must be a cosine between 0.5 and 1, not {raw[:40]!r}.")
+    if not MIN_THRESHOLD <= value <= MAX_THRESHOLD:
+        raise QueryError(f"'threshold' must be a cosine between {MIN_THRESHOLD:g} and {MAX_THRESHOLD:g}, "
+                         f"not {raw[:40]!r}.")
     return value
 
-
-def uploaded_image() -> bytes:
-    upload = request.files.get("image")
-    if upload is None:
-        raise QueryError("Send the image as a multipart file field named 'image'.")
-    return upload.read()
