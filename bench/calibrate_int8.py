@@ -29,8 +29,8 @@ from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, c
 from PIL import Image
 
 from image_search.demo_photos import SAMPLES
-from image_search.embedders.offline import image_net as om
 from image_search.embedders.evaluation import collect, load_rgb
+from image_search.embedders.offline import image_net as om
 
 parser = argparse.ArgumentParser()
 parser.add_argument("folders", type=Path, nargs="*", help="folders of *.jpg / *.png calibration images")

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
+from image_search.embedders.evaluation import collect, image_metrics, load_rgb, text_metrics
 from image_search.embedders.offline import bridge as bridge
 from image_search.embedders.offline.embedder import OfflineEmbedder
-from image_search.embedders.evaluation import collect, image_metrics, load_rgb, text_metrics
 
 folder = Path(sys.argv[1] if len(sys.argv) > 1 else "bench/data/tuxpaint-stamps")
 cache = Path(sys.argv[2] if len(sys.argv) > 2 else "instance/models")

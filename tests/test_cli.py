@@ -1,7 +1,7 @@
 import os
 
-from tests.doubles.colour_embedder import ColourEmbedder
 from tests.conftest import store_of
+from tests.doubles.colour_embedder import ColourEmbedder
 
 
 def test_index_reports_added_and_skipped(runner, photo_dir, app):

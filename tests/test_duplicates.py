@@ -1,7 +1,7 @@
 import shutil
 
-from image_search.service.duplicates import find_duplicates
 from image_search.indexing.pipeline import plan_run, run_plan
+from image_search.service.duplicates import find_duplicates
 from image_search.stores.embedded.store import EmbeddedStore
 from tests.photos import solid
 

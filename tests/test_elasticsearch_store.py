@@ -12,11 +12,9 @@ import pytest
 from PIL import Image
 
 from image_search.embedders.base import Embedder
-from image_search.errors import ModelUnavailable
-from image_search.stores.elasticsearch.inference import ElasticsearchTextEmbedder, with_es_inference
+from image_search.errors import ModelUnavailable, StoreError, WriteFailures
 from image_search.stores.base import ImageRecord
-from image_search.errors import StoreError
-from image_search.errors import WriteFailures
+from image_search.stores.elasticsearch.inference import ElasticsearchTextEmbedder, with_es_inference
 from image_search.stores.elasticsearch.store import ElasticsearchStore, inner_product_from_score
 from tests.doubles.fake_elasticsearch import FakeElasticsearch, FakeIndex
 

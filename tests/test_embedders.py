@@ -2,8 +2,8 @@
 import pytest
 
 from image_search import create_app
-from image_search.errors import ModelUnavailable
 from image_search.embedders import select_local
+from image_search.errors import ModelUnavailable
 
 
 def config(tmp_path, **overrides):

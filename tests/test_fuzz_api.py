@@ -1,7 +1,7 @@
 """Schemathesis fuzzes the JSON API from its published OpenAPI document: never a 5xx, always the schema."""
 import schemathesis
-from schemathesis.specs.openapi.checks import positive_data_acceptance
 from hypothesis import HealthCheck, given, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from image_search.web.openapi import SPEC
 

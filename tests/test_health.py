@@ -1,7 +1,7 @@
 import json
 
-from image_search.service.health import MAX_FAILURES, folder_counts, load_last_run, save_last_run
 from image_search.indexing.pipeline import IndexReport, plan_run, run_plan
+from image_search.service.health import MAX_FAILURES, folder_counts, load_last_run, save_last_run
 from image_search.stores.embedded.store import EmbeddedStore
 
 

@@ -7,8 +7,8 @@ import pytest
 from image_search import create_app
 from image_search.errors import QueryError
 from image_search.inference.query import parse
-from image_search.service.ranking import View
 from image_search.service.params import parse_filters
+from image_search.service.ranking import View
 from tests.conftest import id_of
 from tests.doubles.colour_embedder import UnsureColourEmbedder
 from tests.photos import image_bytes, solid

@@ -14,8 +14,8 @@ import uuid
 import numpy as np
 import pytest
 
-from image_search.stores.base import Filters, ImageRecord
 from image_search.errors import ModelMismatch
+from image_search.stores.base import Filters, ImageRecord
 from image_search.stores.elasticsearch.store import ElasticsearchStore
 from image_search.stores.embedded.store import EmbeddedStore
 from tests.doubles.fake_elasticsearch import FakeElasticsearch

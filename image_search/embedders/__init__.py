@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from image_search.embedders.base import Embedder, l2_normalise
 from image_search.errors import ModelUnavailable

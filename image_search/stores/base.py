@@ -1,14 +1,14 @@
 """The VectorStore interface: image records with one vector each, searched by k nearest neighbours."""
 from __future__ import annotations
 
-from image_search.errors import ModelMismatch
-
 import hashlib
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Iterable, Iterator
 
 import numpy as np
+
+from image_search.errors import ModelMismatch
 
 
 def image_id_for(path: str) -> str:

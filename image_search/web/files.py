@@ -4,10 +4,9 @@ from __future__ import annotations
 from flask import Blueprint, send_file
 from PIL import Image
 
-from image_search.errors import ImageError
-from image_search.errors import NotFound
-from image_search.web.current import service
+from image_search.errors import ImageError, NotFound
 from image_search.paths import is_within_root
+from image_search.web.current import service
 
 bp = Blueprint("files", __name__)
 

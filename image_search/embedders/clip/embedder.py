@@ -13,8 +13,8 @@ import numpy as np
 from PIL import Image
 
 from image_search.embedders.base import Embedder, l2_normalise
-from image_search.errors import ModelUnavailable
 from image_search.embedders.clip.location import HOW_TO_FIX, find_local, locate, short_name
+from image_search.errors import ModelUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -5,8 +5,8 @@ Kept apart from the nets so tests can check it on hand-made numbers.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 

@@ -30,12 +30,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from image_search.embedders.offline import bridge as bridge
 from image_search.embedders.base import Embedder
-from image_search.errors import ModelUnavailable
-from image_search.embedders.offline.text import TEXT_MODELS
+from image_search.embedders.offline import bridge as bridge
 from image_search.embedders.offline.image_net import ImageNet
+from image_search.embedders.offline.text import TEXT_MODELS
 from image_search.embedders.offline.text.class_bridge import TextBridge
+from image_search.errors import ModelUnavailable
 
 LAYOUT_VERSION = 2  # bump when the vector layout, the image preprocessing or the net changes (2: int8 net)
 IMAGE_CLASS_SHARE = 0.0  # share of the class term in image->image scores: 0 measured best (P@5 .75 vs .72 at .5)

@@ -1,7 +1,7 @@
 """The Elasticsearch client from settings, and the one-line reasons of its errors (store and inference share them)."""
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from elasticsearch import Elasticsearch
 
@@ -32,7 +32,7 @@ def error_reason(error) -> str:
     body = getattr(error, "body", None)
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         return body["error"].get("reason") or body["error"].get("type", "")
-    return _one_line(getattr(error, "message", error))
+    return one_line(getattr(error, "message", error))
 
 
 def one_line(text: str) -> str:

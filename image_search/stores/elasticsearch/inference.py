@@ -2,7 +2,7 @@
 imported with eland), images still by the local embedder whose vector space that model shares."""
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 from elasticsearch import ApiError

