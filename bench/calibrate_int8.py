@@ -103,7 +103,7 @@ outputs = {}
 for name, path in (("float", float_path), ("int8", int8_path)):
     s = session(path, 1)
     outputs[name] = [np.concatenate(parts) for parts in zip(*(s.run(None, {"image": check[i:i + 32]})
-                                                              for i in range(0, len(check), 32)))]
+                                                              for i in range(0, len(check), 32)), strict=True)]
     for threads in (1, 2):
         s = session(path, threads)
         s.run(None, {"image": check[:32]})

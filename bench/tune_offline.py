@@ -28,7 +28,8 @@ else:
 stored = bridge.stored_vectors(features, logits)
 z = logits - logits.max(1, keepdims=True)
 p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
-image_sides = {"sqrt(p)": np.sqrt(p), "p": p, "logits": logits, "centred logits": logits - logits.mean(1, keepdims=True)}
+image_sides = {"sqrt(p)": np.sqrt(p), "p": p, "logits": logits,
+               "centred logits": logits - logits.mean(1, keepdims=True)}
 
 for model in ("e5", "minilm"):
     e = OfflineEmbedder(cache, threads=2, text_model=model)

@@ -96,7 +96,8 @@ def test_index_prepares_the_text_model_and_only_notes_when_it_is_not_ready(runne
 
     embedder = ColourEmbedder()
     texts = []
-    monkeypatch.setattr(embedder, "embed_texts", lambda t: texts.append(list(t)) or ColourEmbedder.embed_texts(embedder, t))
+    monkeypatch.setattr(embedder, "embed_texts",
+                        lambda t: texts.append(list(t)) or ColourEmbedder.embed_texts(embedder, t))
     app.config["EMBEDDER"] = embedder
     app.extensions["image_search"]._embedder = None
     assert runner.invoke(args=["index", str(photo_dir)]).exit_code == 0
@@ -106,4 +107,5 @@ def test_index_prepares_the_text_model_and_only_notes_when_it_is_not_ready(runne
         raise ModelUnavailable("the text model's package is missing")
     monkeypatch.setattr(embedder, "embed_texts", not_ready)
     result = runner.invoke(args=["index", str(photo_dir)])
-    assert result.exit_code == 0 and "note: the text model is not ready yet: the text model's package is missing" in result.output
+    assert result.exit_code == 0
+    assert "note: the text model is not ready yet: the text model's package is missing" in result.output

@@ -1,4 +1,5 @@
-"""The one-line reasons of Elasticsearch client errors, including errors whose body is not Elasticsearch's JSON."""
+"""Elasticsearch errors at the edges: reasons of errors whose body is not Elasticsearch's JSON, and an index
+deleted by another process right after this one created it."""
 from __future__ import annotations
 
 import threading
@@ -12,6 +13,7 @@ from elasticsearch import ConnectionError as EsConnectionError
 from image_search.errors import StoreError
 from image_search.stores.elasticsearch.client import error_reason
 from image_search.stores.elasticsearch.store import ElasticsearchStore
+from tests.doubles.fake_elasticsearch import FakeElasticsearch
 
 
 def meta(status: int) -> ApiResponseMeta:
@@ -55,3 +57,20 @@ def test_a_proxy_error_page_is_a_one_line_store_error():
         server.shutdown()
         server.server_close()
     assert "(502)" in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_an_index_deleted_right_after_its_creation_is_a_store_error(monkeypatch):
+    with FakeElasticsearch() as fake:
+        store = ElasticsearchStore.from_config({"ES_URL": fake.url})
+        create = store._create_index
+
+        def create_then_lose_it(*args):
+            create(*args)
+            ElasticsearchStore.from_config({"ES_URL": fake.url}).clear()  # another process's --rebuild
+
+        monkeypatch.setattr(store, "_create_index", create_then_lose_it)
+        with pytest.raises(StoreError, match="deleted right after it was created"):
+            store.claim("model-a", 4)
+        monkeypatch.undo()
+        store.claim("model-a", 4)  # trying again works
+        assert store.model_id == "model-a"
