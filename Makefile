@@ -1,12 +1,13 @@
 # `make run`: set up everything, fetch demo photos, index them, serve on http://127.0.0.1:5000
 # `make serve`: the same under waitress, the production server
 # `make test`: the test suite (what CI runs)
+# `make lint`: ruff (lint and format check) and mypy (what CI runs before the tests)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app image_search
 DEMO := demo/photos
 
-.PHONY: install run serve test demo-photos index bench clean
+.PHONY: install run serve test lint demo-photos index bench clean
 
 install: $(VENV)/.installed
 
@@ -15,7 +16,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[test,demo]'
+	$(PY) -m pip install -q -e '.[test,demo,lint]'
 	touch $@
 
 # Demo photos come from registry packages, never from the repository:
@@ -44,6 +45,12 @@ serve: index
 
 test: install
 	$(VENV)/bin/pytest -q
+
+# Settings in pyproject.toml ([tool.ruff], [tool.mypy]); mypy checks image_search/.
+lint: install
+	$(VENV)/bin/ruff check image_search tests bench
+	$(VENV)/bin/ruff format --check image_search tests bench
+	$(VENV)/bin/mypy
 
 # Every figure of the README's Performance and Reliability sections (the full 1M-vector ANN run,
 # about 40 minutes on 2 cores, is `$(PY) bench/bench_ann.py`).

@@ -83,7 +83,7 @@ def main() -> None:
     print("|---|---|---|---|")
     for ef in args.ef:
         ids, qps = single_queries(hnsw, queries, k, faiss.SearchParametersHNSW(efSearch=ef))
-        recall = np.mean([len(set(a) & set(b)) / k for a, b in zip(ids, truth)])
+        recall = np.mean([len(set(a) & set(b)) / k for a, b in zip(ids, truth, strict=True)])
         print(f"| {ef} | {recall:.3f} | {qps:.0f} | {qps / exact_qps:.0f}x |")
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.1f} GB; "
           f"HNSW bytes/vector ~{4 * args.dim + 2 * params.m * 4 * 1.05 + 8:.0f} (vector, links, id)")

@@ -83,9 +83,10 @@ def main() -> None:
     vectors = {name: embedder.embed_images(images) for name, embedder in embedders.items()}  # warm-up
     for _ in range(args.rounds):
         for name, embedder in embedders.items():
-            image_times[name].append(timed(lambda: embedder.embed_images(images)))
+            image_times[name].append(timed(lambda e=embedder: e.embed_images(images)))
             for index in range(args.queries):
-                text_times[name].append(timed(lambda: embedder.embed_texts([queries[index % len(queries)]])))
+                query = queries[index % len(queries)]
+                text_times[name].append(timed(lambda e=embedder, q=query: e.embed_texts([q])))
 
     print(f"\nthreads {args.threads}, batch {args.batch}, {args.rounds} rounds; best / median")
     print(f"{'':10} {'images/s wall':>16} {'images/CPU-s':>16} {'text ms wall':>16} {'text CPU-ms':>16}")

@@ -128,7 +128,7 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for (name, draft), results in rows.items():
         base = rows[("model only", draft)]
-        ratios = [r / b for (r, _), (b, _) in zip(results, base)]
+        ratios = [r / b for (r, _), (b, _) in zip(results, base, strict=True)]
         peak = max((p for _, p in results if p is not None), default=None)
         print(f"| {name} | {draft} | {np.mean([r for r, _ in results]):.1f} | {np.median(ratios):.2f} "
               f"({' '.join(f'{x:.2f}' for x in ratios)}) | {f'{peak:.0f}' if peak else ''} |")

@@ -163,7 +163,7 @@ def codecs(data_dir: Path, queries: np.ndarray, k: int = 24) -> None:
             found.append({h.id for h in store.knn(q, k)})
             times.append((time.thread_time() - started) * 1000)
         exact = exact or found
-        overlap = np.mean([len(a & b) / k for a, b in zip(found, exact)])
+        overlap = np.mean([len(a & b) / k for a, b in zip(found, exact, strict=True)])
         print(f"| {codec} | {pct(times, 50):.1f} | {overlap:.3f} | {size:.0f} |")
         store.close()
 

@@ -29,8 +29,8 @@ from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, c
 from PIL import Image
 
 from image_search.demo_photos import SAMPLES
-from image_search.embedders.offline import image_net as om
 from image_search.embedders.evaluation import collect, load_rgb
+from image_search.embedders.offline import image_net as om
 
 parser = argparse.ArgumentParser()
 parser.add_argument("folders", type=Path, nargs="*", help="folders of *.jpg / *.png calibration images")
@@ -103,7 +103,7 @@ outputs = {}
 for name, path in (("float", float_path), ("int8", int8_path)):
     s = session(path, 1)
     outputs[name] = [np.concatenate(parts) for parts in zip(*(s.run(None, {"image": check[i:i + 32]})
-                                                              for i in range(0, len(check), 32)))]
+                                                              for i in range(0, len(check), 32)), strict=True)]
     for threads in (1, 2):
         s = session(path, threads)
         s.run(None, {"image": check[:32]})

@@ -109,7 +109,7 @@ def check_store(data_dir: Path, folder: Path) -> tuple[dict, list[str]]:
     if set(paths) != files:
         problems.append(f"{len(files - set(paths))} files missing, {len(set(paths) - files)} stored but gone")
     embedder, stale, wrong = ColourEmbedder(), 0, 0
-    for rowid, path, size, mtime_ns, blob in rows:
+    for _rowid, path, size, mtime_ns, blob in rows:
         if path not in files:
             continue
         st = os.stat(path)

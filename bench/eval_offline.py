@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from image_search.embedders.evaluation import collect, evaluate, format_table, image_metrics, load_rgb, text_metrics
 from image_search.embedders.offline import bridge as bridge
 from image_search.embedders.offline.embedder import OfflineEmbedder
-from image_search.embedders.evaluation import collect, evaluate, format_table, image_metrics, load_rgb, text_metrics
 
 parser = argparse.ArgumentParser()
 parser.add_argument("folder", type=Path)

@@ -158,7 +158,8 @@ def run(requests: int, seconds: float, clients: int, threads: int, images: int, 
                 peak = max(peak, rss_mb(server.pid))
                 if indexer and indexer.poll() is not None and "indexer" not in indexing:
                     summary = indexer.stdout.read().strip().splitlines()[-1:]
-                    indexing["indexer"] = f"exit {indexer.returncode} after {time.monotonic() - started:.1f} s: {summary}"
+                    indexing["indexer"] = (f"exit {indexer.returncode} after {time.monotonic() - started:.1f} s: "
+                                           f"{summary}")
             elapsed = time.monotonic() - started
             if indexer and "indexer" not in indexing:
                 indexing["indexer"] = f"still running after the load ended (exit {indexer.wait()})"
@@ -168,7 +169,10 @@ def run(requests: int, seconds: float, clients: int, threads: int, images: int, 
             server.wait(timeout=10)
     latencies = sorted(sum((w.latencies for w in workers), []))
     errors = sum((w.errors for w in workers), [])
-    pct = lambda p: latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000
+
+    def pct(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000
+
     return {"model": "test colour embedder (no neural network)", "server": f"waitress, {threads} threads, "
             "WEB_THREADS=1", "clients": clients, "indexed images": images,
             "requests": len(latencies) + len(errors), "seconds": round(elapsed, 1),

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
+from image_search.embedders.evaluation import collect, image_metrics, load_rgb, text_metrics
 from image_search.embedders.offline import bridge as bridge
 from image_search.embedders.offline.embedder import OfflineEmbedder
-from image_search.embedders.evaluation import collect, image_metrics, load_rgb, text_metrics
 
 folder = Path(sys.argv[1] if len(sys.argv) > 1 else "bench/data/tuxpaint-stamps")
 cache = Path(sys.argv[2] if len(sys.argv) > 2 else "instance/models")
@@ -28,7 +28,8 @@ else:
 stored = bridge.stored_vectors(features, logits)
 z = logits - logits.max(1, keepdims=True)
 p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
-image_sides = {"sqrt(p)": np.sqrt(p), "p": p, "logits": logits, "centred logits": logits - logits.mean(1, keepdims=True)}
+image_sides = {"sqrt(p)": np.sqrt(p), "p": p, "logits": logits,
+               "centred logits": logits - logits.mean(1, keepdims=True)}
 
 for model in ("e5", "minilm"):
     e = OfflineEmbedder(cache, threads=2, text_model=model)

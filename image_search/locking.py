@@ -1,13 +1,13 @@
 """One indexer per store at a time: a second one refuses with a clear message instead of corrupting it."""
 from __future__ import annotations
 
-from image_search.errors import LockHeld
-
 import fcntl
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+
+from image_search.errors import LockHeld
 
 
 class IndexLock:
@@ -15,7 +15,7 @@ class IndexLock:
         self.path = Path(path)
         self._fd: int | None = None
 
-    def __enter__(self) -> "IndexLock":
+    def __enter__(self) -> IndexLock:
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             # The kernel drops the lock when the process dies, even by SIGKILL: no stale lock files.

@@ -95,7 +95,8 @@ def declared_requirements() -> set[str]:
 
 
 def test_every_imported_distribution_is_declared():
-    """Third-party imports of image_search/ (any level) must name distributions in install_requires (or, for\n    the demo photo writer, the demo extra); what only the tests import belongs to the test extra."""
+    """Third-party imports of image_search/ (any level) must name distributions in install_requires (or, for
+    the demo photo writer, the demo extra); what only the tests import belongs to the test extra."""
     distributions = importlib.metadata.packages_distributions()
     declared = declared_requirements() | {"torch"}  # torch: pinned in the Makefile (a CPU build)
     missing = {}

@@ -12,7 +12,7 @@ def test_search_prints_scores_and_paths(indexed, runner, photo_dir):
 def test_search_with_filters_sort_and_cut(indexed, runner, photo_dir):
     result = runner.invoke(args=["search", "red", "--folder", str(photo_dir / "nested"), "--type", "webp,tiff",
                                  "--sort", "date"])
-    assert result.exit_code == 0 and sorted(l.split()[-1] for l in result.output.splitlines()[:-1]) == [
+    assert result.exit_code == 0 and sorted(line.split()[-1] for line in result.output.splitlines()[:-1]) == [
         str(photo_dir / "nested" / "black.tiff"), str(photo_dir / "nested" / "blue.webp")]
     assert "hidden after the largest drop" in runner.invoke(args=["search", "blue", "--cut"]).output
 

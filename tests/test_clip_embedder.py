@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from image_search.errors import ModelUnavailable
 from image_search.embedders.clip.embedder import ClipEmbedder, clip_model_id, clip_weights_available_locally
+from image_search.errors import ModelUnavailable
 from tests.doubles.tiny_clip import TINY_CLIP_DIM
 
 TEXTS = ["a mountain covered in snow", "ein Berg mit Schnee", "une montagne enneigée " * 60, "x"]

@@ -2,8 +2,8 @@
 import json
 
 import schemathesis
-from schemathesis.specs.openapi.checks import positive_data_acceptance
 from hypothesis import HealthCheck, given, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from image_search.errors import QueryError
 from image_search.inference.query import clean_query, parse
@@ -24,7 +24,8 @@ def test_api_never_fails_and_matches_its_schema(indexed):
     assert len(operations) == 6
     for operation in operations:
         @given(case=operation.as_strategy())
-        @settings(max_examples=30, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
+        @settings(max_examples=30, deadline=None, database=None, derandomize=True,
+                  suppress_health_check=list(HealthCheck))
         def check(case):
             response = case.call()
             assert response.status_code < 500, (case.path, response.status_code, response.text[:300])

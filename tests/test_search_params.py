@@ -3,8 +3,8 @@ from datetime import datetime
 import pytest
 
 from image_search.errors import QueryError
-from image_search.service.ranking import View
 from image_search.service.params import parse_filters, parse_view
+from image_search.service.ranking import View
 from image_search.stores import Filters
 
 

@@ -70,11 +70,11 @@ def image_metrics(scores: np.ndarray, labels: list, ks=(5, 10)) -> dict:
     """scores: images x images; precision@k by label over images whose label another image shares."""
     scores = scores.copy()
     np.fill_diagonal(scores, -np.inf)
-    labels = np.asarray(labels, dtype=object)
+    by_index = np.asarray(labels, dtype=object)
     counts = Counter(labels)
     queries = [i for i, lab in enumerate(labels) if lab is not None and counts[lab] > 1]
     order = np.argsort(-scores, axis=1, kind="stable")
-    out = {f"precision@{k}": float(np.mean([np.mean(labels[order[i, :k]] == labels[i]) for i in queries]))
+    out = {f"precision@{k}": float(np.mean([np.mean(by_index[order[i, :k]] == by_index[i]) for i in queries]))
            if queries else 0.0 for k in ks}
     out["image_queries"] = len(queries)
     return out
@@ -93,7 +93,7 @@ def evaluate(folder, embedder, lang: str | None = None, label: str = "top", k: i
         raise QueryError(f"No images found under {folder}")
     started = time.perf_counter()
     embedded_here = vectors is None  # a caller may pass the vectors of collect(folder) (same order)
-    if embedded_here:
+    if vectors is None:
         vectors = embed_folder(items, embedder, batch)
     image_seconds = time.perf_counter() - started
     result = {"model": embedder.model_id, "images": len(items), "lang": lang or "first line"}

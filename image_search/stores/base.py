@@ -1,14 +1,14 @@
 """The VectorStore interface: image records with one vector each, searched by k nearest neighbours."""
 from __future__ import annotations
 
-from image_search.errors import ModelMismatch
-
 import hashlib
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Iterable, Iterator
 
 import numpy as np
+
+from image_search.errors import ModelMismatch
 
 
 def image_id_for(path: str) -> str:
@@ -132,11 +132,11 @@ class VectorStore(ABC):
     def clear(self) -> None:
         """Remove every record and the model claim (for --rebuild)."""
 
-    def flush(self) -> None:
+    def flush(self) -> None:  # noqa: B027 (optional: a no-op for stores whose writes are durable at once)
         """Make writes durable and visible to searchers (end of an indexing run)."""
 
     def stats(self) -> dict:
         """Facts for `flask stats`: at least kind, count, model, size_bytes."""
         return {"kind": type(self).__name__, "count": self.count(), "model": self.model_id}
 
-    def close(self) -> None: ...
+    def close(self) -> None: ...  # noqa: B027 (optional: a no-op for stores that hold nothing open)

@@ -4,10 +4,9 @@ from __future__ import annotations
 from flask import Blueprint, send_file
 from PIL import Image
 
-from image_search.errors import ImageError
-from image_search.errors import NotFound
-from image_search.web.current import service
+from image_search.errors import ImageError, NotFound
 from image_search.paths import is_within_root
+from image_search.web.current import service
 
 bp = Blueprint("files", __name__)
 
@@ -18,7 +17,7 @@ def thumbnail(image_id: str):
     try:
         path = service().thumbnail(image_id)
     except (OSError, ImageError):
-        raise NotFound("The original file of this image is missing or unreadable; re-index its folder.")
+        raise NotFound("The original file of this image is missing or unreadable; re-index its folder.") from None
     return send_file(path, mimetype="image/jpeg", max_age=86400)
 
 
@@ -31,7 +30,7 @@ def original(image_id: str):
         mimetype = Image.MIME.get(record.format.upper(), "application/octet-stream")
         return send_file(record.path, mimetype=mimetype, max_age=3600)
     except OSError:
-        raise NotFound("The original file of this image is missing; re-index its folder.")
+        raise NotFound("The original file of this image is missing; re-index its folder.") from None
 
 
 def servable_record(image_id: str):

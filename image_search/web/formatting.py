@@ -6,7 +6,7 @@ from datetime import datetime
 from flask import Flask
 
 
-def filesize(n: int) -> str:
+def filesize(n: float) -> str:
     for unit in ("bytes", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"

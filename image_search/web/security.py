@@ -74,10 +74,11 @@ def require_token():
 def login():
     form = LoginForm()
     wrong = False
-    if form.validate_on_submit() and _token() is not None:
-        if hmac.compare_digest((form.token.data or "").encode(), _token().encode()):
+    token = _token()
+    if form.validate_on_submit() and token is not None:
+        if hmac.compare_digest((form.token.data or "").encode(), token.encode()):
             session.clear()
-            session["access"] = _session_mark(_token())
+            session["access"] = _session_mark(token)
             target = form.next.data or "/"
             # Only a local path: never a redirect to another site.
             return redirect(target if target.startswith("/") and not target.startswith("//") else "/", code=303)

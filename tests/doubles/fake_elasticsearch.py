@@ -116,7 +116,7 @@ class FakeElasticsearch:
         self.server: ThreadingHTTPServer | None = None
 
     # -- lifecycle --------------------------------------------------------------------------------
-    def start(self) -> "FakeElasticsearch":
+    def start(self) -> FakeElasticsearch:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):

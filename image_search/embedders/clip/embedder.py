@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from PIL import Image
@@ -18,6 +19,17 @@ from image_search.embedders.clip.options import RUNTIMES, ClipOptions
 from image_search.errors import ModelUnavailable
 
 log = logging.getLogger(__name__)
+
+
+class Towers(Protocol):
+    """The two towers on one runtime: onnx_runtime.OnnxClip or torch_runtime.TorchClip."""
+
+    dim: int
+
+    def embed_images(self, images: list[Image.Image]) -> np.ndarray: ...
+
+    def embed_texts(self, texts: list[str]) -> np.ndarray: ...
+
 
 DEFAULT_IMAGE_MODEL = ClipOptions.image_model
 DEFAULT_TEXT_MODEL = ClipOptions.text_model
@@ -56,6 +68,7 @@ class ClipEmbedder(Embedder):
         self.batch_size = batch_size
         quantize = quantize and runtime == "onnx"
         self.model_id = clip_model_id(image_model, text_model, quantize)
+        self._towers: Towers
         try:
             if runtime == "onnx":
                 from image_search.embedders.clip.onnx_runtime import OnnxClip

@@ -93,4 +93,6 @@ def _download(repo: str, hub_timeout: float, tried: str) -> None:
     try:  # sentence-transformers fetches exactly the files it needs
         SentenceTransformer(repo, device="cpu", cache_folder=hf_cache_dir())
     except Exception as error:
-        raise ModelUnavailable(f"{tried}; downloading it failed ({type(error).__name__}: {error}). {HOW_TO_FIX}") from error
+        raise ModelUnavailable(
+            f"{tried}; downloading it failed ({type(error).__name__}: {error}). {HOW_TO_FIX}"
+        ) from error

@@ -16,9 +16,9 @@ import numpy as np
 from PIL import Image
 
 from image_search.atomic import atomic_write
+from image_search.embedders.clip.location import HOW_TO_FIX
 from image_search.embedders.onnx_session import cpu_session
 from image_search.errors import ModelUnavailable
-from image_search.embedders.clip.location import HOW_TO_FIX
 
 log = logging.getLogger(__name__)
 

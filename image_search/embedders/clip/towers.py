@@ -1,6 +1,8 @@
 """The two CLIP towers as plain torch modules, for the ONNX export (imported only when exporting)."""
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 
 
@@ -30,5 +32,7 @@ class TextTower(torch.nn.Module):
         mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
         pooled = (tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
         for dense in self.dense:
-            pooled = dense.activation_function(dense.linear(pooled))
+            # torch types a submodule's attributes as Tensor | Module; a Dense layer's two are modules
+            linear, activation = cast(torch.nn.Module, dense.linear), cast(torch.nn.Module, dense.activation_function)
+            pooled = activation(linear(pooled))
         return pooled

@@ -5,8 +5,8 @@ Kept apart from the nets so tests can check it on hand-made numbers.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -86,10 +86,12 @@ def build_class_matrix(classes: list[list[str]], embed: Callable[[list[str]], np
                 names.setdefault(name.lower(), name)
     prompts = class_prompts(list(names.values()))
     vectors = np.concatenate([l2_normalise(embed(prompts[i:i + batch])) for i in range(0, len(prompts), batch)])
-    per_name = dict(zip(names, vectors.reshape(len(names), len(PROMPT_TEMPLATES), -1).sum(axis=1, dtype=np.float64)))
+    per_name = dict(zip(names, vectors.reshape(len(names), len(PROMPT_TEMPLATES), -1).sum(axis=1, dtype=np.float64),
+                        strict=True))
     out = np.zeros((len(classes), vectors.shape[1]), dtype=np.float64)
     for index, levels in enumerate(groups):
-        for weight, level in zip((1.0,) + HYPERNYM_WEIGHTS, levels):
+        # a class has fewer levels than weights when it has no hypernyms (or none were given)
+        for weight, level in zip((1.0,) + HYPERNYM_WEIGHTS, levels, strict=False):
             keys = list(dict.fromkeys(name.lower() for name in level))
             if keys:
                 out[index] += weight * l2_normalise(sum(per_name[k] for k in keys)[None])[0]

@@ -30,12 +30,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from image_search.embedders.offline import bridge as bridge
 from image_search.embedders.base import Embedder
-from image_search.errors import ModelUnavailable
-from image_search.embedders.offline.text import TEXT_MODELS
+from image_search.embedders.offline import bridge as bridge
 from image_search.embedders.offline.image_net import ImageNet
+from image_search.embedders.offline.text import TEXT_MODELS
 from image_search.embedders.offline.text.class_bridge import TextBridge
+from image_search.errors import ModelUnavailable
 
 LAYOUT_VERSION = 2  # bump when the vector layout, the image preprocessing or the net changes (2: int8 net)
 IMAGE_CLASS_SHARE = 0.0  # share of the class term in image->image scores: 0 measured best (P@5 .75 vs .72 at .5)
@@ -96,7 +96,7 @@ class OfflineEmbedder(Embedder):
         reads as English to it (its best class cosine; bridge.english_share)."""
         vectors, english = self._vectors(texts)
         weights = self.text.weights(vectors)
-        if english is None:
+        if english is None or self.english is None:
             return weights
         share = bridge.english_share(self.english.best_cosine(english))
         return bridge.blend(weights, self.english.weights(english), share)
@@ -111,7 +111,9 @@ class OfflineEmbedder(Embedder):
         below `confidence_threshold` (0.5) the model probably does not know what the query shows."""
         vectors, english = self._vectors([text])
         confidence = self.text.confidence(vectors)
-        return confidence if english is None else max(confidence, self.english.confidence(english))
+        if english is None or self.english is None:
+            return confidence
+        return max(confidence, self.english.confidence(english))
 
     def forget_texts(self) -> None:
         """Drop remembered query vectors (benchmarks time first-seen queries)."""

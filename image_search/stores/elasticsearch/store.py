@@ -8,8 +8,8 @@ the index is created: knn in `_search` 8.4, `max_inner_product` (non-unit vector
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Iterable, Iterator, Mapping
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -144,6 +144,8 @@ class ElasticsearchStore(VectorStore):
         if meta is None:
             self._create_index(model_id, int(dim), unit_vectors)
             meta = self._read_meta()
+            if meta is None:  # deleted again in between (another process's --rebuild or clear)
+                raise StoreError(f"Index '{self.index}' was deleted right after it was created; try again")
         if not meta.get("model_id"):
             raise StoreError(f"Index '{self.index}' exists but was not made by image_search: "
                              f"set IMAGE_SEARCH_ES_INDEX to another name")
@@ -205,7 +207,7 @@ class ElasticsearchStore(VectorStore):
             raise StoreError(f"Index '{self.index}' does not exist yet: claim(model_id, dim) first")
         return meta
 
-    def _document(self, record: ImageRecord, vector: np.ndarray, model_id: str) -> dict:
+    def _document(self, record: ImageRecord, vector: np.ndarray, model_id: str | None) -> dict:
         return {"image_id": record.id, "image_name": record.name, "relative_path": record.relative_path,
                 "path": record.path, "folder": record.folder, "root": record.root, "size": record.size,
                 "mtime_ns": record.mtime_ns, "width": record.width, "height": record.height,
@@ -214,7 +216,8 @@ class ElasticsearchStore(VectorStore):
 
     def _bulk(self, actions: Iterable[dict], doing: str, ignore_status=()) -> tuple[int, dict[str, str]]:
         """Send actions in chunks, retrying 429s with backoff; -> (written, {_id: reason} of failures)."""
-        written, failed = 0, {}
+        written = 0
+        failed: dict[str, str] = {}
         with self._errors(doing):
             # raise_on_error=False: per-item failures come back to us (and 429 items get retried).
             for ok, item in streaming_bulk(self.client, actions, chunk_size=self.bulk_chunk,
@@ -226,8 +229,8 @@ class ElasticsearchStore(VectorStore):
                     written += 1
                 else:
                     error = info.get("error")
-                    failed[info.get("_id")] = (error.get("reason") or error.get("type")) \
-                        if isinstance(error, dict) else str(error or f"status {info.get('status')}")
+                    reason = (error.get("reason") or error.get("type")) if isinstance(error, dict) else error
+                    failed[info.get("_id")] = str(reason or f"status {info.get('status')}")
         return written, failed
 
     def upsert(self, records: list[ImageRecord], vectors: np.ndarray) -> None:
@@ -240,7 +243,8 @@ class ElasticsearchStore(VectorStore):
                              f"got {vectors.shape} for {len(records)} records")
         by_id = {r.id: r.path for r in records}
         actions = ({"_op_type": "index", "_index": self.index, "_id": r.id,
-                    "_source": self._document(r, v, meta.get("model_id"))} for r, v in zip(records, vectors))
+                    "_source": self._document(r, v, meta.get("model_id"))}
+                   for r, v in zip(records, vectors, strict=True))
         written, failed = self._bulk(actions, "writing documents")
         if failed:
             raise WriteFailures({by_id.get(i, i): reason for i, reason in failed.items()}, written)
@@ -332,7 +336,7 @@ def filter_clauses(filters: Filters) -> list[dict]:
     if filters.folder:
         clauses.append({"prefix": {"path": filters.folder.rstrip("/") + "/"}})
     if filters.date_from is not None or filters.date_to is not None:
-        span = {"format": "epoch_millis"}
+        span: dict[str, str | int] = {"format": "epoch_millis"}
         if filters.date_from is not None:
             span["gte"] = math.floor(filters.date_from * 1000)
         if filters.date_to is not None:

