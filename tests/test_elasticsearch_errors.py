@@ -53,7 +53,7 @@ def test_a_proxy_error_page_is_a_one_line_store_error():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         with pytest.raises(StoreError) as raised:
-            ElasticsearchStore.from_config({"ES_URL": f"http://127.0.0.1:{server.server_port}"})
+            ElasticsearchStore.from_options(ElasticsearchOptions(url=f"http://127.0.0.1:{server.server_port}"))
     finally:
         server.shutdown()
         server.server_close()
