@@ -6,6 +6,7 @@ the same distribution, searched one at a time as the web app does, with 1 faiss 
 
     python bench/bench_ann.py [--n 1000000] [--dim 512] [--queries 200]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,17 +32,19 @@ def clustered(n: int, dim: int, seed: int, clusters: int = 2000, rank: int = 48)
     out = np.empty((n, dim), dtype=np.float32)
     for start in range(0, n, 100_000):  # in chunks: bounded temporary memory
         m = min(100_000, n - start)
-        x = (centres[rng.integers(0, clusters, m)]
-             + 0.8 * rng.standard_normal((m, rank), dtype=np.float32) @ spread
-             + 0.3 * rng.standard_normal((m, dim), dtype=np.float32))
-        out[start:start + m] = x / np.linalg.norm(x, axis=1, keepdims=True)
+        x = (
+            centres[rng.integers(0, clusters, m)]
+            + 0.8 * rng.standard_normal((m, rank), dtype=np.float32) @ spread
+            + 0.3 * rng.standard_normal((m, dim), dtype=np.float32)
+        )
+        out[start : start + m] = x / np.linalg.norm(x, axis=1, keepdims=True)
     return out
 
 
 def timed_add(index, data: np.ndarray) -> float:
     started = time.perf_counter()
     for start in range(0, len(data), 50_000):
-        chunk = data[start:start + 50_000]
+        chunk = data[start : start + 50_000]
         index.add_with_ids(chunk, np.arange(start, start + len(chunk), dtype=np.int64))
     return time.perf_counter() - started
 
@@ -72,8 +75,10 @@ def main() -> None:
     exact_build = timed_add(exact, data)
     hnsw = new_index(args.dim, args.n, params)
     hnsw_build = timed_add(hnsw, data)
-    print(f"build, 2 threads: exact {exact_build:.1f}s, HNSW M={params.m} efConstruction="
-          f"{params.ef_construction} {hnsw_build:.1f}s ({args.n / hnsw_build:,.0f} vectors/s)")
+    print(
+        f"build, 2 threads: exact {exact_build:.1f}s, HNSW M={params.m} efConstruction="
+        f"{params.ef_construction} {hnsw_build:.1f}s ({args.n / hnsw_build:,.0f} vectors/s)"
+    )
 
     faiss.omp_set_num_threads(1)
     truth, exact_qps = single_queries(exact, queries, k)
@@ -85,8 +90,10 @@ def main() -> None:
         ids, qps = single_queries(hnsw, queries, k, faiss.SearchParametersHNSW(efSearch=ef))
         recall = np.mean([len(set(a) & set(b)) / k for a, b in zip(ids, truth, strict=True)])
         print(f"| {ef} | {recall:.3f} | {qps:.0f} | {qps / exact_qps:.0f}x |")
-    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.1f} GB; "
-          f"HNSW bytes/vector ~{4 * args.dim + 2 * params.m * 4 * 1.05 + 8:.0f} (vector, links, id)")
+    print(
+        f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.1f} GB; "
+        f"HNSW bytes/vector ~{4 * args.dim + 2 * params.m * 4 * 1.05 + 8:.0f} (vector, links, id)"
+    )
 
 
 if __name__ == "__main__":

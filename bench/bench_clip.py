@@ -8,6 +8,7 @@ per CPU-second. --quantize adds the int8 ONNX image tower and its cosine to fp32
 
     python -m bench.bench_clip [--threads 2] [--rounds 5] [--quantize]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -95,13 +96,17 @@ def main() -> None:
         cpu = [args.batch / c for _, c in image_times[name]]
         text_wall = [w * 1000 for w, _ in text_times[name]]
         text_cpu = [c * 1000 for _, c in text_times[name]]
-        print(f"{name:10} {max(wall):7.1f} / {statistics.median(wall):6.1f} {max(cpu):7.1f} / "
-              f"{statistics.median(cpu):6.1f} {min(text_wall):7.1f} / {statistics.median(text_wall):6.1f} "
-              f"{min(text_cpu):7.1f} / {statistics.median(text_cpu):6.1f}")
+        print(
+            f"{name:10} {max(wall):7.1f} / {statistics.median(wall):6.1f} {max(cpu):7.1f} / "
+            f"{statistics.median(cpu):6.1f} {min(text_wall):7.1f} / {statistics.median(text_wall):6.1f} "
+            f"{min(text_cpu):7.1f} / {statistics.median(text_cpu):6.1f}"
+        )
 
     texts = {name: embedder.embed_texts(queries) for name, embedder in embedders.items()}
-    print(f"\nonnx vs torch, max |difference|: images {np.abs(vectors['onnx'] - vectors['torch']).max():.1e}, "
-          f"texts {np.abs(texts['onnx'] - texts['torch']).max():.1e}")
+    print(
+        f"\nonnx vs torch, max |difference|: images {np.abs(vectors['onnx'] - vectors['torch']).max():.1e}, "
+        f"texts {np.abs(texts['onnx'] - texts['torch']).max():.1e}"
+    )
     if "onnx int8" in vectors:
         cosine = np.sum(vectors["onnx int8"] * vectors["onnx"], axis=1)
         print(f"int8 vs fp32 image vectors: cosine min {cosine.min():.4f}, mean {cosine.mean():.4f}")

@@ -7,6 +7,7 @@ so every file differs. Rounds alternate end-to-end and model-only, so noise hits
 
     python bench/bench_indexing.py [--images 120] [--rounds 4] [--workdir /tmp/bench_indexing]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -89,7 +90,7 @@ def model_only(model, paths: list[Path], batch: int, draft: int) -> float:
     """images/s of embed_images on images decoded beforehand (decoding not timed)."""
     total = 0.0
     for start in range(0, len(paths), batch):
-        images = [decode(str(p), draft).image for p in paths[start:start + batch]]
+        images = [decode(str(p), draft).image for p in paths[start : start + batch]]
         started = time.perf_counter()
         model.embed_images(images)
         total += time.perf_counter() - started
@@ -112,9 +113,12 @@ def main() -> None:
     folder = args.workdir / "photos"
     # (name, draft size, run_plan options or None for model-only); each pipeline is compared with
     # the model-only run on images decoded at the same draft size.
-    variants = [("model only", 224, None), ("end-to-end", 224, {}),
-                ("model only", 448, None), ("end-to-end, before (no shrink in workers)", 448,
-                                            {"draft_size": 448, "shrink_in_workers": False})]
+    variants = [
+        ("model only", 224, None),
+        ("end-to-end", 224, {}),
+        ("model only", 448, None),
+        ("end-to-end, before (no shrink in workers)", 448, {"draft_size": 448, "shrink_in_workers": False}),
+    ]
     rows = {}
     for _ in range(args.rounds):
         for name, draft, kw in variants:
@@ -130,8 +134,11 @@ def main() -> None:
         base = rows[("model only", draft)]
         ratios = [r / b for (r, _), (b, _) in zip(results, base, strict=True)]
         peak = max((p for _, p in results if p is not None), default=None)
-        print(f"| {name} | {draft} | {np.mean([r for r, _ in results]):.1f} | {np.median(ratios):.2f} "
-              f"({' '.join(f'{x:.2f}' for x in ratios)}) | {f'{peak:.0f}' if peak else ''} |")
+        print(
+            f"| {name} | {draft} | {np.mean([r for r, _ in results]):.1f} | {np.median(ratios):.2f} "
+            f"({' '.join(f'{x:.2f}' for x in ratios)}) | {f'{peak:.0f}' if peak else ''} |"
+        )
+
 
 if __name__ == "__main__":
     main()

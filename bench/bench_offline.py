@@ -3,6 +3,7 @@
 Run: python bench/bench_offline.py [--threads N] [--cache DIR] [--float]   (prints figures for the int8
 image net the app runs, or the float one; goals: >= 100 images/s on 2 cores, <= 15 ms a text query)
 """
+
 import argparse
 import statistics
 import time
@@ -27,6 +28,7 @@ rng = np.random.default_rng(0)
 images = [Image.fromarray(rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)) for _ in range(32)]
 emb.embed_images(images[:2])  # load / export the net
 
+
 def best_rate(fn):
     """(best, median) images/s by wall clock, and images per CPU-second (less sensitive to other
     processes on a shared machine: with N free cores, wall-clock speed approaches N x that if parallel)."""
@@ -38,6 +40,7 @@ def best_rate(fn):
         cpu += time.process_time() - c
     return 32 / min(times), 32 / statistics.median(times), 32 * args.rounds / cpu
 
+
 pre = best_rate(lambda: [preprocess(im) for im in images])
 x = np.stack([preprocess(im) for im in images])
 net = best_rate(lambda: emb.images.session().run(None, {"image": x}))
@@ -46,8 +49,16 @@ print(f"{emb.images.loaded}, threads={args.threads}, batch=32  (best / median of
 for name, r in (("preprocessing only", pre), ("network only", net), ("embed_images total", full)):
     print(f"  {name:<20} {r[0]:7.1f} / {r[1]:7.1f} images/s   ({r[2]:.1f} images per CPU-second)")
 
-queries = ["a mountain covered in snow", "ein schneebedeckter Berg", "une montagne couverte de neige",
-           "눈 덮인 산", "a red bicycle", "a cat sleeping on a sofa", "fireworks over the city", "a cup of coffee"]
+queries = [
+    "a mountain covered in snow",
+    "ein schneebedeckter Berg",
+    "une montagne couverte de neige",
+    "눈 덮인 산",
+    "a red bicycle",
+    "a cat sleeping on a sofa",
+    "fireworks over the city",
+    "a cup of coffee",
+]
 emb.embed_texts(queries[:1])  # load the text model and the class matrix
 lat, cpu = [], []
 for _ in range(6):
@@ -63,6 +74,8 @@ for q in queries:
     t = time.perf_counter()
     emb.text_confidence(q)
     conf.append(1000 * (time.perf_counter() - t))
-print(f"  text query (embed_texts, 1 query): median {statistics.median(lat):.1f} ms, "
-      f"p90 {sorted(lat)[int(0.9 * len(lat))]:.1f} ms, min {min(lat):.1f} ms, CPU {statistics.median(cpu):.1f} ms")
+print(
+    f"  text query (embed_texts, 1 query): median {statistics.median(lat):.1f} ms, "
+    f"p90 {sorted(lat)[int(0.9 * len(lat))]:.1f} ms, min {min(lat):.1f} ms, CPU {statistics.median(cpu):.1f} ms"
+)
 print(f"  text_confidence:                   median {statistics.median(conf):.1f} ms")

@@ -6,6 +6,7 @@ encoder 1 vs 2 threads, and a loopback load test (2 clients, werkzeug threaded s
 
     python bench/bench_query.py [--n 100000] [--queries 200] [--load-requests 150] [--load-seconds 60]
 """
+
 from __future__ import annotations
 
 import os
@@ -28,14 +29,25 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench_ann import clustered
-
 from image_search import create_app
 from image_search.stores import ImageRecord
 from image_search.stores.embedded.faiss_index import AnnParams
 from image_search.stores.embedded.store import EmbeddedStore
 
-SUBJECTS = ["a dog", "two cats", "a red car", "mountains", "a beach", "a city street", "a birthday cake",
-            "an old bridge", "children playing", "a bowl of soup", "a snowy forest", "a sailing boat"]
+SUBJECTS = [
+    "a dog",
+    "two cats",
+    "a red car",
+    "mountains",
+    "a beach",
+    "a city street",
+    "a birthday cake",
+    "an old bridge",
+    "children playing",
+    "a bowl of soup",
+    "a snowy forest",
+    "a sailing boat",
+]
 PLACES = ["at night", "in the rain", "on the grass", "in summer", "from above", "near the sea"]
 QUERIES = [f"{s} {p}" for s in SUBJECTS for p in PLACES]
 
@@ -49,10 +61,20 @@ def fill_store(data_dir: Path, n: int, dim: int, model_id: str) -> np.ndarray:
     store.claim(model_id, dim)
     vectors = clustered(n, dim, seed=1)
     for start in range(0, n, 10_000):
-        records = [ImageRecord(path=f"/photos/{i // 1000}/{i}.jpg", root="/photos", size=1000, mtime_ns=0,
-                               width=640, height=480, taken_at=float(i), format="JPEG")
-                   for i in range(start, min(n, start + 10_000))]
-        store.upsert(records, vectors[start:start + len(records)])
+        records = [
+            ImageRecord(
+                path=f"/photos/{i // 1000}/{i}.jpg",
+                root="/photos",
+                size=1000,
+                mtime_ns=0,
+                width=640,
+                height=480,
+                taken_at=float(i),
+                format="JPEG",
+            )
+            for i in range(start, min(n, start + 10_000))
+        ]
+        store.upsert(records, vectors[start : start + len(records)])
     store.flush()
     store.close()
     return vectors
@@ -85,11 +107,15 @@ def latency(app, queries) -> None:
         started = time.thread_time()
         service.store.knn(vector, 24)
         knn.append((time.thread_time() - started) * 1000)
-    print(f"GET /api/search, {len(queries)} queries, k=24: request wall p50 {pct(wall, 50):.1f} ms, "
-          f"p95 {pct(wall, 95):.1f} ms (service took_ms p50 {pct(took, 50):.1f}); request CPU time "
-          f"p50 {pct(cpu, 50):.1f} ms, p95 {pct(cpu, 95):.1f} ms")
-    print(f"  CPU time p50 of the parts: text encoding {pct(encode, 50):.1f} ms, store.knn {pct(knn, 50):.1f} ms"
-          f"  (CPU time = wall time on an idle core: every thread here is single-threaded)")
+    print(
+        f"GET /api/search, {len(queries)} queries, k=24: request wall p50 {pct(wall, 50):.1f} ms, "
+        f"p95 {pct(wall, 95):.1f} ms (service took_ms p50 {pct(took, 50):.1f}); request CPU time "
+        f"p50 {pct(cpu, 50):.1f} ms, p95 {pct(cpu, 95):.1f} ms"
+    )
+    print(
+        f"  CPU time p50 of the parts: text encoding {pct(encode, 50):.1f} ms, store.knn {pct(knn, 50):.1f} ms"
+        f"  (CPU time = wall time on an idle core: every thread here is single-threaded)"
+    )
 
 
 def bandwidth(index: faiss.Index, queries: np.ndarray) -> None:
@@ -115,20 +141,24 @@ def bandwidth(index: faiss.Index, queries: np.ndarray) -> None:
             dots.append(clock() - started)
         search_gbs, copy_gbs = scanned / pct(times, 50) / 1e9, 2 * big.nbytes / min(copies) / 1e9
         read_gbs = big.nbytes / min(dots) / 1e9
-        print(f"exact search, 1 thread, by {clock.__name__}: p50 {pct(times, 50) * 1000:.1f} ms per query "
-              f"over {scanned / 1e6:.0f} MB = {search_gbs:.1f} GB/s; numpy copy (read+write) "
-              f"{copy_gbs:.1f} GB/s, ratio {search_gbs / copy_gbs:.2f}; read-only np.dot {read_gbs:.1f} GB/s, "
-              f"ratio {search_gbs / read_gbs:.2f}")
+        print(
+            f"exact search, 1 thread, by {clock.__name__}: p50 {pct(times, 50) * 1000:.1f} ms per query "
+            f"over {scanned / 1e6:.0f} MB = {search_gbs:.1f} GB/s; numpy copy (read+write) "
+            f"{copy_gbs:.1f} GB/s, ratio {search_gbs / copy_gbs:.2f}; read-only np.dot {read_gbs:.1f} GB/s, "
+            f"ratio {search_gbs / read_gbs:.2f}"
+        )
     for batch in (1, 16):
         qps = []
         for threads in (1, 2):
             faiss.omp_set_num_threads(threads)
             started = time.perf_counter()
             for start in range(0, len(queries), batch):
-                index.search(queries[start:start + batch], 24)
+                index.search(queries[start : start + batch], 24)
             qps.append(len(queries) / (time.perf_counter() - started))
-        print(f"faiss exact QPS, {batch} quer{'y' if batch == 1 else 'ies'} per call: 1 thread "
-              f"{qps[0]:.0f}, 2 threads {qps[1]:.0f} (x{qps[1] / qps[0]:.2f})")
+        print(
+            f"faiss exact QPS, {batch} quer{'y' if batch == 1 else 'ies'} per call: 1 thread "
+            f"{qps[0]:.0f}, 2 threads {qps[1]:.0f} (x{qps[1] / qps[0]:.2f})"
+        )
     faiss.omp_set_num_threads(1)
 
 
@@ -228,9 +258,11 @@ def load_test(data_dir: Path, clients: int, requests: int, seconds: float) -> No
     elapsed = time.perf_counter() - started
     server.terminate()
     server.join(10)
-    print(f"load, {clients} clients on 127.0.0.1 (werkzeug threaded): {len(latencies)} requests in "
-          f"{elapsed:.1f}s = {len(latencies) / elapsed:.1f} req/s, p50 {pct(latencies, 50):.1f} ms, "
-          f"p95 {pct(latencies, 95):.1f} ms, errors {len(errors)} {errors[:3]}")
+    print(
+        f"load, {clients} clients on 127.0.0.1 (werkzeug threaded): {len(latencies)} requests in "
+        f"{elapsed:.1f}s = {len(latencies) / elapsed:.1f} req/s, p50 {pct(latencies, 50):.1f} ms, "
+        f"p95 {pct(latencies, 95):.1f} ms, errors {len(errors)} {errors[:3]}"
+    )
 
 
 def main() -> None:
@@ -241,7 +273,7 @@ def main() -> None:
     parser.add_argument("--load-requests", type=int, default=150)
     parser.add_argument("--load-seconds", type=float, default=60)
     args = parser.parse_args()
-    queries = (QUERIES * (args.queries // len(QUERIES) + 1))[:args.queries]
+    queries = (QUERIES * (args.queries // len(QUERIES) + 1))[: args.queries]
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
         started = time.perf_counter()
@@ -250,12 +282,12 @@ def main() -> None:
         app = make_app(data_dir)
         latency(app, queries)
         service = app.extensions["image_search"]
-        bandwidth(service.store._current_index(), vectors[:args.queries] + 0.01)
+        bandwidth(service.store._current_index(), vectors[: args.queries] + 0.01)
         encoder_threads(service.embedder, queries)
         load_test(data_dir, args.clients, args.load_requests, args.load_seconds)
         print("| VECTOR_CODEC | store.knn CPU p50 ms | recall@24 vs float32 | index bytes/vector |")
         print("|---|---|---|---|")
-        codecs(data_dir, vectors[:args.queries] + 0.01)
+        codecs(data_dir, vectors[: args.queries] + 0.01)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ cosine of pooled features) and time both (images per CPU-second, batch 32).
 Regenerate when the exported graph changes (torch upgrade, ONNX_NAME bump): the app then logs that the
 table does not fit and runs the float net.
 """
+
 import argparse
 import json
 import tempfile
@@ -63,7 +64,7 @@ print(f"{len(x)} calibration images")
 class Reader(CalibrationDataReader):
     def __init__(self):
         step = 1 if args.percentile else 16  # onnxruntime's histograms want equal batches
-        self.batches = iter([{"image": x[i:i + step]} for i in range(0, len(x), step)])
+        self.batches = iter([{"image": x[i : i + step]} for i in range(0, len(x), step)])
 
     def get_next(self):
         return next(self.batches, None)
@@ -71,17 +72,25 @@ class Reader(CalibrationDataReader):
 
 with tempfile.TemporaryDirectory() as tmp:
     method = CalibrationMethod.Percentile if args.percentile else CalibrationMethod.MinMax
-    calibrator = create_calibrator(float_path, augmented_model_path=str(Path(tmp) / "augmented.onnx"),
-                                   calibrate_method=method,
-                                   extra_options={"percentile": args.percentile, "symmetric": False})
+    calibrator = create_calibrator(
+        float_path,
+        augmented_model_path=str(Path(tmp) / "augmented.onnx"),
+        calibrate_method=method,
+        extra_options={"percentile": args.percentile, "symmetric": False},
+    )
     calibrator.collect_data(Reader())
     data = calibrator.compute_data()
 needed = om.activation_tensors(onnx.shape_inference.infer_shapes(onnx.load(str(float_path))))
 ranges = {name: [float(np.ravel(v)[0]) for v in data[name].range_value] for name in sorted(needed)}
-table = {"method": f"percentile {args.percentile}" if args.percentile else "min/max",
-         "about": "range of each activation of the float EfficientNet-Lite0 graph; see bench/calibrate_int8.py",
-         "graph": om.ONNX_NAME, "torch": __import__("torch").__version__, "onnxruntime": ort.__version__,
-         "images": sorted(images), "ranges": ranges}
+table = {
+    "method": f"percentile {args.percentile}" if args.percentile else "min/max",
+    "about": "range of each activation of the float EfficientNet-Lite0 graph; see bench/calibrate_int8.py",
+    "graph": om.ONNX_NAME,
+    "torch": __import__("torch").__version__,
+    "onnxruntime": ort.__version__,
+    "images": sorted(images),
+    "ranges": ranges,
+}
 args.out.write_text(json.dumps(table, indent=0) + "\n")
 print(f"wrote {len(ranges)} ranges to {args.out}")
 
@@ -102,8 +111,10 @@ check = np.stack([om.preprocess(load_rgb(item["path"])) for item in collect(args
 outputs = {}
 for name, path in (("float", float_path), ("int8", int8_path)):
     s = session(path, 1)
-    outputs[name] = [np.concatenate(parts) for parts in zip(*(s.run(None, {"image": check[i:i + 32]})
-                                                              for i in range(0, len(check), 32)), strict=True)]
+    outputs[name] = [
+        np.concatenate(parts)
+        for parts in zip(*(s.run(None, {"image": check[i : i + 32]}) for i in range(0, len(check), 32)), strict=True)
+    ]
     for threads in (1, 2):
         s = session(path, threads)
         s.run(None, {"image": check[:32]})
@@ -113,9 +124,13 @@ for name, path in (("float", float_path), ("int8", int8_path)):
             s.run(None, {"image": check[:32]})
             wall.append(time.perf_counter() - t)
             cpu.append(time.process_time() - c)
-        print(f"{name:6} threads={threads}: {32 / min(wall):6.1f} img/s wall (best), "
-              f"{32 / np.median(cpu):6.1f} img per CPU-s (median)")
+        print(
+            f"{name:6} threads={threads}: {32 / min(wall):6.1f} img/s wall (best), "
+            f"{32 / np.median(cpu):6.1f} img per CPU-s (median)"
+        )
 (f0, l0), (f1, l1) = outputs["float"], outputs["int8"]
 cos = np.sum(f0 * f1, 1) / np.linalg.norm(f0, axis=1) / np.linalg.norm(f1, axis=1)
-print(f"{len(check)} images of {args.check}: top-1 agreement {(l0.argmax(1) == l1.argmax(1)).mean():.3f}, "
-      f"feature cosine mean {cos.mean():.4f}, min {cos.min():.4f}")
+print(
+    f"{len(check)} images of {args.check}: top-1 agreement {(l0.argmax(1) == l1.argmax(1)).mean():.3f}, "
+    f"feature cosine mean {cos.mean():.4f}, min {cos.min():.4f}"
+)

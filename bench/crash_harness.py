@@ -8,6 +8,7 @@ are fast and every stored vector can be checked against the file it came from. B
 collection changes (files added, rewritten, deleted; runs use --prune), so kills also land in
 updates and deletes, not only in first-time inserts.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,11 +54,30 @@ def change_collection(folder: Path, rng: random.Random, serial: int) -> None:
 
 
 def start_indexer(folder: Path, data_dir: Path, batch_size: int) -> subprocess.Popen:
-    env = dict(os.environ, IMAGE_SEARCH_DATA_DIR=str(data_dir),
-               IMAGE_SEARCH_EMBEDDER_FACTORY="tests.doubles.colour_embedder:ColourEmbedder", PYTHONPATH=str(ROOT))
-    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "image_search", "index", "--prune",
-                             "--batch-size", str(batch_size), str(folder)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    env = dict(
+        os.environ,
+        IMAGE_SEARCH_DATA_DIR=str(data_dir),
+        IMAGE_SEARCH_EMBEDDER_FACTORY="tests.doubles.colour_embedder:ColourEmbedder",
+        PYTHONPATH=str(ROOT),
+    )
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "flask",
+            "--app",
+            "image_search",
+            "index",
+            "--prune",
+            "--batch-size",
+            str(batch_size),
+            str(folder),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def generation(data_dir: Path) -> int:
@@ -134,8 +154,9 @@ def check_store(data_dir: Path, folder: Path) -> tuple[dict, list[str]]:
         problems.append(f"loaded faiss index holds {len(live)} live rows, SQLite {len(rowids)}")
     positions = {rowid: i for i, rowid in enumerate(faiss.vector_to_array(index.id_map).tolist())}
     for rowid, *_, blob in rows[:50]:
-        if rowid not in positions or not np.allclose(index.index.reconstruct(positions[rowid]),
-                                                       np.frombuffer(blob, np.float32)):
+        if rowid not in positions or not np.allclose(
+            index.index.reconstruct(positions[rowid]), np.frombuffer(blob, np.float32)
+        ):
             problems.append(f"faiss vector of row {rowid} differs from SQLite's")
             break
     store.close()
@@ -143,13 +164,19 @@ def check_store(data_dir: Path, folder: Path) -> tuple[dict, list[str]]:
     leftovers = [p.name for p in data_dir.iterdir() if {".tmp", ".gtmp"} & set(p.suffixes)]
     if leftovers:
         problems.append(f"temporary files left behind: {leftovers[:5]}")
-    figures = {"sqlite integrity_check": integrity, "images on disk": len(files), "rows in SQLite": len(rows),
-               "rows in faiss (after load)": len(live), "on-disk index checked": on_disk_checked}
+    figures = {
+        "sqlite integrity_check": integrity,
+        "images on disk": len(files),
+        "rows in SQLite": len(rows),
+        "rows in faiss (after load)": len(live),
+        "on-disk index checked": on_disk_checked,
+    }
     return figures, problems
 
 
-def run_harness(images: int, kills: int, seed: int, workdir: Path, batch_size: int = 4,
-                max_delay: float = 2.0) -> tuple[dict, list[str]]:
+def run_harness(
+    images: int, kills: int, seed: int, workdir: Path, batch_size: int = 4, max_delay: float = 2.0
+) -> tuple[dict, list[str]]:
     rng = random.Random(seed)
     folder, data_dir = workdir / "photos", workdir / "data"
     make_collection(folder, images, rng)
@@ -179,9 +206,14 @@ def run_harness(images: int, kills: int, seed: int, workdir: Path, batch_size: i
     if final.returncode != 0:
         return {}, [f"final run failed:\n{output[-2000:]}"]
     figures, problems = check_store(data_dir, folder)
-    figures = {"kills (SIGKILL)": killed, "kills after the run had committed": mid_write,
-               "runs that finished between kills": finished, "runs in all": runs + 1, **figures,
-               "seconds": round(time.monotonic() - started, 1)}
+    figures = {
+        "kills (SIGKILL)": killed,
+        "kills after the run had committed": mid_write,
+        "runs that finished between kills": finished,
+        "runs in all": runs + 1,
+        **figures,
+        "seconds": round(time.monotonic() - started, 1),
+    }
     return figures, problems
 
 

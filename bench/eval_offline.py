@@ -8,6 +8,7 @@ mean over the five prompt templates and the class's synonyms (no WordNet parents
 weights = softmax(q.C^T / 0.1) over all 1000 classes, text score = w . logits; image->image = cosine of the
 pooled features. Figures depend on the set, so this gives the like-for-like comparison.
 """
+
 import argparse
 import json
 from collections import defaultdict
@@ -39,9 +40,12 @@ def reference_recipe(emb: OfflineEmbedder, items: list[dict], features: np.ndarr
     classes = bridge.build_class_matrix(bridge.load_class_names(), encode)
     weights = bridge.class_weights(encode(list(captions)), classes, temperature=0.1)
     unit = bridge.l2_normalise(features)
-    return {"model": "reference recipe (MiniLM, T=0.1, w.logits)", "lang": "first line",
-            **text_metrics(weights @ logits.T, list(captions.values())),
-            **image_metrics(unit @ unit.T, [it["label"] for it in items])}
+    return {
+        "model": "reference recipe (MiniLM, T=0.1, w.logits)",
+        "lang": "first line",
+        **text_metrics(weights @ logits.T, list(captions.values())),
+        **image_metrics(unit @ unit.T, [it["label"] for it in items]),
+    }
 
 
 emb = OfflineEmbedder(args.cache, threads=args.threads, int8=not args.float)

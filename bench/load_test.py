@@ -7,6 +7,7 @@ queries. Prints throughput, p50/p95 latency, errors and the server's RSS at star
 Model: the test embedder (tests/doubles/colour_embedder.py, via IMAGE_SEARCH_EMBEDDER_FACTORY), so the
 figures measure the web stack, the store and the server, not a neural network. Only 127.0.0.1.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,16 +31,36 @@ WORDS = ["red", "green", "blue", "white", "black", "yellow", "a dog", "sunset ov
 
 
 def app_env(data_dir: Path, **extra) -> dict:
-    return dict(os.environ, IMAGE_SEARCH_DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT),
-                IMAGE_SEARCH_EMBEDDER_FACTORY="tests.doubles.colour_embedder:ColourEmbedder", **extra)
+    return dict(
+        os.environ,
+        IMAGE_SEARCH_DATA_DIR=str(data_dir),
+        PYTHONPATH=str(ROOT),
+        IMAGE_SEARCH_EMBEDDER_FACTORY="tests.doubles.colour_embedder:ColourEmbedder",
+        **extra,
+    )
 
 
 def start_server(data_dir: Path, threads: int = 4, **extra_env) -> tuple[subprocess.Popen, int]:
     """waitress as documented in the README, on 127.0.0.1 and a free port; returns (process, port)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "waitress", "--host", "127.0.0.1", "--port", "0", f"--threads={threads}",
-         "--call", "image_search:create_app"], cwd=ROOT, env=app_env(data_dir, **extra_env),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "waitress",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            f"--threads={threads}",
+            "--call",
+            "image_search:create_app",
+        ],
+        cwd=ROOT,
+        env=app_env(data_dir, **extra_env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     for line in process.stdout:
         match = re.search(r"Serving on http://127\.0\.0\.1:(\d+)", line)
         if match:
@@ -57,8 +78,14 @@ def rss_mb(pid: int) -> float:
 
 def multipart(data: bytes) -> tuple[bytes, str]:
     boundary = uuid.uuid4().hex
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"q.png\"\r\n"
-            f"Content-Type: image/png\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="q.png"\r\n'
+            f"Content-Type: image/png\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     return body, f"multipart/form-data; boundary={boundary}"
 
 
@@ -108,9 +135,14 @@ def write_photos(folder: Path, count: int, rng: random.Random) -> None:
 
 
 def start_indexer(folder: Path, data_dir: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "image_search", "index", "--batch-size", "8",
-                             str(folder)], cwd=ROOT, env=app_env(data_dir), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "image_search", "index", "--batch-size", "8", str(folder)],
+        cwd=ROOT,
+        env=app_env(data_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def prepare(workdir: Path, images: int) -> tuple[Path, list[bytes]]:
@@ -119,8 +151,13 @@ def prepare(workdir: Path, images: int) -> tuple[Path, list[bytes]]:
     rng = random.Random(0)
     folder, data_dir = workdir / "photos", workdir / "data"
     write_photos(folder, images, rng)
-    subprocess.run([sys.executable, "-m", "flask", "--app", "image_search", "index", str(folder)], cwd=ROOT,
-                   env=app_env(data_dir), check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "image_search", "index", str(folder)],
+        cwd=ROOT,
+        env=app_env(data_dir),
+        check=True,
+        capture_output=True,
+    )
     queries = []
     for _ in range(8):
         buffer = io.BytesIO()
@@ -158,8 +195,9 @@ def run(requests: int, seconds: float, clients: int, threads: int, images: int, 
                 peak = max(peak, rss_mb(server.pid))
                 if indexer and indexer.poll() is not None and "indexer" not in indexing:
                     summary = indexer.stdout.read().strip().splitlines()[-1:]
-                    indexing["indexer"] = (f"exit {indexer.returncode} after {time.monotonic() - started:.1f} s: "
-                                           f"{summary}")
+                    indexing["indexer"] = (
+                        f"exit {indexer.returncode} after {time.monotonic() - started:.1f} s: {summary}"
+                    )
             elapsed = time.monotonic() - started
             if indexer and "indexer" not in indexing:
                 indexing["indexer"] = f"still running after the load ended (exit {indexer.wait()})"
@@ -173,13 +211,23 @@ def run(requests: int, seconds: float, clients: int, threads: int, images: int, 
     def pct(p: float) -> float:
         return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000
 
-    return {"model": "test colour embedder (no neural network)", "server": f"waitress, {threads} threads, "
-            "WEB_THREADS=1", "clients": clients, "indexed images": images,
-            "requests": len(latencies) + len(errors), "seconds": round(elapsed, 1),
-            "throughput (req/s)": round(len(latencies) / elapsed, 1), "p50 (ms)": round(pct(50), 1),
-            "p95 (ms)": round(pct(95), 1), "errors": len(errors), "error kinds": sorted(set(errors)),
-            "server RSS start (MB)": round(rss_start, 1), "server RSS peak (MB)": round(peak, 1),
-            "server RSS end (MB)": round(rss_end, 1), **indexing}
+    return {
+        "model": "test colour embedder (no neural network)",
+        "server": f"waitress, {threads} threads, WEB_THREADS=1",
+        "clients": clients,
+        "indexed images": images,
+        "requests": len(latencies) + len(errors),
+        "seconds": round(elapsed, 1),
+        "throughput (req/s)": round(len(latencies) / elapsed, 1),
+        "p50 (ms)": round(pct(50), 1),
+        "p95 (ms)": round(pct(95), 1),
+        "errors": len(errors),
+        "error kinds": sorted(set(errors)),
+        "server RSS start (MB)": round(rss_start, 1),
+        "server RSS peak (MB)": round(peak, 1),
+        "server RSS end (MB)": round(rss_end, 1),
+        **indexing,
+    }
 
 
 def main() -> int:

@@ -5,6 +5,7 @@
 - RandomViT: a randomly initialised CLIP ViT-B/32 vision tower (transformers), the architecture
   and cost of CLIP image embedding, without downloading weights; its vectors mean nothing.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,8 +31,9 @@ class MiniLMText(Embedder):
 
     def embed_texts(self, texts):
         with torch.inference_mode():
-            return self.model.encode(texts, normalize_embeddings=True, convert_to_numpy=True,
-                                     show_progress_bar=False).astype(np.float32)
+            return self.model.encode(
+                texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            ).astype(np.float32)
 
     def embed_images(self, images):
         raise NotImplementedError("text-only stand-in")

@@ -4,6 +4,7 @@ For each text model (e5 with centring, minilm) and query language (en = first li
 recall@10 over a sweep of temperatures and image-side class scores; then image->image precision@5 over
 the class share of image queries. Run: python bench/tune_offline.py [FOLDER] [CACHE_DIR]
 """
+
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -28,8 +29,12 @@ else:
 stored = bridge.stored_vectors(features, logits)
 z = logits - logits.max(1, keepdims=True)
 p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
-image_sides = {"sqrt(p)": np.sqrt(p), "p": p, "logits": logits,
-               "centred logits": logits - logits.mean(1, keepdims=True)}
+image_sides = {
+    "sqrt(p)": np.sqrt(p),
+    "p": p,
+    "logits": logits,
+    "centred logits": logits - logits.mean(1, keepdims=True),
+}
 
 for model in ("e5", "minilm"):
     e = OfflineEmbedder(cache, threads=2, text_model=model)

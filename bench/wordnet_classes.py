@@ -7,6 +7,7 @@ python bench/wordnet_classes.py DATA_NOUN WNIDS --glosses > image_search/data/im
 Hypernyms, a line per class: the parents' lemmas | the grandparents' lemmas (hypernym and instance-hypernym
 pointers). Glosses: the definition's first part (before the first ";", which starts the examples).
 """
+
 import sys
 
 from image_search.embedders.offline.bridge import load_class_names
@@ -19,9 +20,10 @@ for line in open(sys.argv[1], encoding="latin-1"):
     n = int(head[3], 16)
     words = [head[4 + 2 * i].replace("_", " ").split("(")[0] for i in range(n)]
     k = 4 + 2 * n
-    pointers = head[k + 1:k + 1 + 4 * int(head[k])]
-    parents = [pointers[i + 1] for i in range(0, len(pointers), 4)
-               if pointers[i] in ("@", "@i") and pointers[i + 2] == "n"]
+    pointers = head[k + 1 : k + 1 + 4 * int(head[k])]
+    parents = [
+        pointers[i + 1] for i in range(0, len(pointers), 4) if pointers[i] in ("@", "@i") and pointers[i + 2] == "n"
+    ]
     synsets[head[0]] = (words, parents, line.split(" | ", 1)[1].split(";")[0].strip())
 
 wnids = open(sys.argv[2]).read().split()

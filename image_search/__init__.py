@@ -1,4 +1,5 @@
 """image_search: find pictures in your own collections by words or by an example picture."""
+
 from __future__ import annotations
 
 import logging
@@ -15,8 +16,13 @@ csrf = CSRFProtect()
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True, instance_path=str(ROOT / "instance"),
-                template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
     settings = load_config(app, test_config)
     configure_logging(app)
     register_services(app, settings)

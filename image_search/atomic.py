@@ -1,5 +1,6 @@
 """The one way files are written: whole or not at all, so a reader (another process, the next start) never
 sees half a file and a crash never leaves one."""
+
 from __future__ import annotations
 
 import glob
@@ -9,8 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def atomic_write(path: Path, write: Callable[[str], object], *, mode: int = 0o666, durable: bool = False,
-                 replace: bool = True) -> bool:
+def atomic_write(
+    path: Path, write: Callable[[str], object], *, mode: int = 0o666, durable: bool = False, replace: bool = True
+) -> bool:
     """write(tmp_path) to a temporary file beside `path`, then move it into place.
 
     mode: permission bits of a new file, less the umask, as for open(); 0o600 keeps a secret owner-only

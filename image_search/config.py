@@ -1,5 +1,6 @@
 """Configuration: the defaults (image_search/settings.py), then instance/config.py, then IMAGE_SEARCH_* environment
 variables, or a test's mapping instead of the last two."""
+
 from __future__ import annotations
 
 import secrets

@@ -1,4 +1,5 @@
 """Write scikit-image's sample photos to a folder, as demo material (`make demo-photos`)."""
+
 from __future__ import annotations
 
 import sys
@@ -7,8 +8,24 @@ from pathlib import Path
 from PIL import Image
 
 # The colour photographs among scikit-image's bundled samples.
-SAMPLES = ["astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "immunohistochemistry",
-           "retina", "colorwheel", "logo", "camera", "horse", "coins", "moon", "grass", "gravel", "brick"]
+SAMPLES = [
+    "astronaut",
+    "coffee",
+    "chelsea",
+    "rocket",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "retina",
+    "colorwheel",
+    "logo",
+    "camera",
+    "horse",
+    "coins",
+    "moon",
+    "grass",
+    "gravel",
+    "brick",
+]
 
 
 def write_samples(folder: Path) -> int:

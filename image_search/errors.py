@@ -2,6 +2,7 @@
 
 The pages and the API map these to HTTP statuses by HTTP_STATUS; the CLI prints the message on one line.
 """
+
 from __future__ import annotations
 
 

@@ -1,4 +1,5 @@
 """Decoding images the same way everywhere: EXIF orientation, first frame, transparency onto white."""
+
 from __future__ import annotations
 
 import io
@@ -56,8 +57,9 @@ def decode(source: str | os.PathLike | bytes, draft_size: int | None = None) -> 
                     img.draft("RGB", (draft_size, draft_size))
                 img.seek(0)
                 img.load()
-                return Decoded(to_rgb(ImageOps.exif_transpose(img)), width, height,
-                               img.format or "unknown", exif_taken_at(exif))
+                return Decoded(
+                    to_rgb(ImageOps.exif_transpose(img)), width, height, img.format or "unknown", exif_taken_at(exif)
+                )
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageError(f"image too large (over {Image.MAX_IMAGE_PIXELS} pixels)") from None
     except UnidentifiedImageError:

@@ -1,4 +1,5 @@
 """One indexer per store at a time: a second one refuses with a clear message instead of corrupting it."""
+
 from __future__ import annotations
 
 import fcntl
@@ -23,8 +24,9 @@ class IndexLock:
         except BlockingIOError:
             holder = os.pread(self._fd, 32, 0).decode(errors="replace").strip() or "?"
             os.close(self._fd)
-            raise LockHeld(f"Another `flask index` (pid {holder}) is writing to this store; "
-                           "wait for it to finish and run again.") from None
+            raise LockHeld(
+                f"Another `flask index` (pid {holder}) is writing to this store; wait for it to finish and run again."
+            ) from None
         os.ftruncate(self._fd, 0)
         os.pwrite(self._fd, str(os.getpid()).encode(), 0)
         return self

@@ -1,4 +1,5 @@
 """Where the package keeps its data, and path checks shared by the indexer and the file routes."""
+
 from __future__ import annotations
 
 import os

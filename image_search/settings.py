@@ -6,15 +6,17 @@ AnnParams, ElasticsearchOptions). Config files and IMAGE_SEARCH_* variables name
 listed in SECTION_KEYS. Values arrive as Python values (instance/config.py, tests) or as text
 (environment variables); both are checked and converted here, so the rest of the code never casts.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import json
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from image_search.embedders.clip.options import ClipOptions
 from image_search.stores.elasticsearch.options import ElasticsearchOptions
@@ -40,7 +42,9 @@ class Settings:
     max_query_chars: int = 300
     max_upload_mb: float = 20.0
     thumbnail_size: int = 256
-    low_confidence: float | None = None  # text confidence below which to warn and blend in file names; None: the model's own
+    low_confidence: float | None = (
+        None  # text confidence below which to warn and blend in file names; None: the model's own
+    )
     query_cache_seconds: float = 3600.0  # how long an image query's vector stays reachable by its URL
     cutoff_window: int = 96  # hits a page's cut-off and date sort look at (all=1 pages go to max_results)
     duplicate_threshold: float = 0.95  # cosine at or above which two images count as near-duplicates
@@ -155,5 +159,11 @@ def _to_dict(value: Any) -> dict:
 
 
 CONVERTERS = {int: _to_int, float: _to_float, bool: _to_bool, str: _to_str, Path: Path, dict: _to_dict}
-DESCRIPTIONS = {int: "a whole number", float: "a number", bool: "true or false", str: "text", Path: "a path",
-                dict: "a JSON object"}
+DESCRIPTIONS = {
+    int: "a whole number",
+    float: "a number",
+    bool: "true or false",
+    str: "text",
+    Path: "a path",
+    dict: "a JSON object",
+}

@@ -11,6 +11,7 @@ only adds a fork/join that, on busy cores, waits for a descheduled thread: 2 thr
 QPS), and a 2-thread text encoder was ~10x slower than 1 thread when other processes were busy.
 Oversubscribing 2 cores made a trial 5x slower.
 """
+
 from __future__ import annotations
 
 import sys

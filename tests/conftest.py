@@ -1,5 +1,6 @@
 """Shared fixtures: app, client and runner over a generated photo folder, each store kind, and the
 tiny random CLIP pair (tests/doubles/tiny_clip.py). Test doubles live in tests/ and say what they are."""
+
 import os
 import uuid
 from pathlib import Path
@@ -59,9 +60,20 @@ def store_config(request) -> dict:
 @pytest.fixture
 def make_app(tmp_path, embedder, store_config):
     """Apps over the same data dir and store, with some settings changed (settings are fixed per app)."""
+
     def make(**overrides):
-        return create_app({"TESTING": True, "DATA_DIR": tmp_path / "data", "EMBEDDER": embedder,
-                           "WTF_CSRF_ENABLED": False, "PAGE_SIZE": 3, **store_config, **overrides})
+        return create_app(
+            {
+                "TESTING": True,
+                "DATA_DIR": tmp_path / "data",
+                "EMBEDDER": embedder,
+                "WTF_CSRF_ENABLED": False,
+                "PAGE_SIZE": 3,
+                **store_config,
+                **overrides,
+            }
+        )
+
     return make
 
 

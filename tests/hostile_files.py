@@ -1,5 +1,6 @@
 """Hostile and broken files for the upload fuzz and the indexer: name -> bytes. Built by hand, so the
 headers can lie (a PNG claiming 100000x100000 pixels) in ways no image library would write."""
+
 from __future__ import annotations
 
 import functools
@@ -17,8 +18,12 @@ def png_chunk(kind: bytes, data: bytes) -> bytes:
 
 def png(width: int, height: int, idat: bytes = b"", bit_depth: int = 8, colour: int = 2) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, bit_depth, colour, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + (png_chunk(b"IDAT", idat) if idat else b"")
-            + png_chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", header)
+        + (png_chunk(b"IDAT", idat) if idat else b"")
+        + png_chunk(b"IEND", b"")
+    )
 
 
 def png_bomb(side: int) -> bytes:
@@ -35,7 +40,7 @@ def gif_huge_screen() -> bytes:
 
 def corrupt(data: bytes) -> bytes:
     middle = len(data) // 2
-    return data[:middle] + bytes(b ^ 0x5A for b in data[middle:middle + 64]) + data[middle + 64:]
+    return data[:middle] + bytes(b ^ 0x5A for b in data[middle : middle + 64]) + data[middle + 64 :]
 
 
 def multi_frame(fmt: str) -> bytes:
@@ -45,8 +50,7 @@ def multi_frame(fmt: str) -> bytes:
 
 @functools.lru_cache(maxsize=1)
 def hostile_files() -> dict[str, bytes]:
-    real = {fmt: image_bytes(solid((90, 120, 200), (96, 80)), fmt)
-            for fmt in ("JPEG", "PNG", "GIF", "WEBP", "TIFF")}
+    real = {fmt: image_bytes(solid((90, 120, 200), (96, 80)), fmt) for fmt in ("JPEG", "PNG", "GIF", "WEBP", "TIFF")}
     files = {
         "huge-header.png": png(100_000, 100_000, zlib.compress(b"\x00" * 64)),
         "bomb-20000.png": png_bomb(20_000),  # 400 M pixels: over twice Pillow's limit (an error)
@@ -60,7 +64,7 @@ def hostile_files() -> dict[str, bytes]:
     }
     for fmt, data in real.items():
         ext = {"JPEG": "jpg"}.get(fmt, fmt.lower())
-        files[f"truncated.{ext}"] = data[:len(data) // 2]
+        files[f"truncated.{ext}"] = data[: len(data) // 2]
         files[f"header-only.{ext}"] = data[:16]
         files[f"corrupt.{ext}"] = corrupt(data)
     # Usable ones, which must be accepted: wrong extension, several frames.

@@ -1,4 +1,5 @@
 """Small image files of every kind the indexer must handle, written by the tests."""
+
 from __future__ import annotations
 
 import io

@@ -1,4 +1,5 @@
 """The embedded store's index: HNSW above a (here tiny) threshold, incremental catch-up, tombstones."""
+
 import json
 
 import numpy as np
@@ -20,8 +21,19 @@ def vectors(n, seed=0):
 
 
 def records(start, n, folder="/p"):
-    return [ImageRecord(path=f"{folder}/{i}.jpg", root=folder, size=1, mtime_ns=1, width=100 + i,
-                        height=100, taken_at=float(i), format="JPEG") for i in range(start, start + n)]
+    return [
+        ImageRecord(
+            path=f"{folder}/{i}.jpg",
+            root=folder,
+            size=1,
+            mtime_ns=1,
+            width=100 + i,
+            height=100,
+            taken_at=float(i),
+            format="JPEG",
+        )
+        for i in range(start, start + n)
+    ]
 
 
 def open_store(path):
@@ -112,8 +124,16 @@ def test_index_files_of_earlier_versions_load_without_rebuilding(ann, tmp_path, 
     path = tmp_path / "vectors.faiss"
     header, body = path.read_bytes().split(b"\n", 1)
     keys = json.loads(header)
-    assert list(keys) == ["format", "store_id", "generation", "max_rowid", "log_seq", "dim", "tombstones",
-                          "codec"]  # the header the state dict was written as
+    assert list(keys) == [
+        "format",
+        "store_id",
+        "generation",
+        "max_rowid",
+        "log_seq",
+        "dim",
+        "tombstones",
+        "codec",
+    ]  # the header the state dict was written as
     del keys["codec"]  # files from before codecs were float32
     path.write_bytes(json.dumps(keys).encode() + b"\n" + body)
     monkeypatch.setattr(embedded.faiss_index, "new_index", lambda *a: pytest.fail("rebuilt"))
@@ -121,8 +141,9 @@ def test_index_files_of_earlier_versions_load_without_rebuilding(ann, tmp_path, 
 
 
 def test_index_state_header_round_trip_and_damage():
-    state = IndexState(store_id="ab", generation=7, max_rowid=9, log_seq=3, dim=4, tombstones=[2, 5],
-                       codec="int8", trained_on=20)
+    state = IndexState(
+        store_id="ab", generation=7, max_rowid=9, log_seq=3, dim=4, tombstones=[2, 5], codec="int8", trained_on=20
+    )
     assert IndexState.from_header(state.header()) == state and state.header().endswith(b"}\n")
     assert IndexState.from_header(b'{"format": 2}') == IndexState(store_id=None, dim=0)  # unusable: rebuilt
     for damaged in (b"[1, 2]", b'{"format": 2, "tombstones": 5}', b'{"dim": [4]}', b"{half"):
@@ -172,8 +193,10 @@ def test_old_schema_is_migrated(tmp_path):
     db = sqlite3.connect(tmp_path / "images.sqlite")
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     db.execute(embedded.IMAGES_TABLE.replace(" AUTOINCREMENT", ""))
-    db.execute("INSERT INTO images VALUES (7, 'a', '/p/a.jpg', '/p', 1, 1, 1, 1, 0, 'JPEG', ?)",
-               (np.ones(DIM, np.float32).tobytes(),))
+    db.execute(
+        "INSERT INTO images VALUES (7, 'a', '/p/a.jpg', '/p', 1, 1, 1, 1, 0, 'JPEG', ?)",
+        (np.ones(DIM, np.float32).tobytes(),),
+    )
     db.execute("INSERT INTO meta VALUES ('dim', ?)", (str(DIM),))
     db.commit()
     db.close()
@@ -184,8 +207,17 @@ def test_old_schema_is_migrated(tmp_path):
 def test_config_reaches_the_store(tmp_path):
     from image_search import create_app
 
-    app = create_app({"TESTING": True, "DATA_DIR": tmp_path, "ANN_THRESHOLD": 5, "HNSW_M": 8,
-                      "HNSW_EF_SEARCH": 20, "HNSW_EF_CONSTRUCTION": 30, "TOMBSTONE_FRACTION": 0.5})
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATA_DIR": tmp_path,
+            "ANN_THRESHOLD": 5,
+            "HNSW_M": 8,
+            "HNSW_EF_SEARCH": 20,
+            "HNSW_EF_CONSTRUCTION": 30,
+            "TOMBSTONE_FRACTION": 0.5,
+        }
+    )
     ann = app.extensions["image_search"].store.ann
     assert (ann.threshold, ann.m, ann.ef_search, ann.ef_construction, ann.rebuild_fraction) == (5, 8, 20, 30, 0.5)
 

@@ -1,5 +1,6 @@
 """atomic_write: whole files or none, never a temp file left by a failed write, first-wins, modes; and
 the places that write files through it (the secret key, the faiss index's leftover cleanup)."""
+
 import os
 import stat
 import subprocess
@@ -36,11 +37,14 @@ def test_a_failing_write_leaves_the_old_file_and_no_temp_file(tmp_path):
 def test_a_killed_write_leaves_the_old_file_and_a_temp_file_leftovers_finds(tmp_path):
     target = tmp_path / "vectors.faiss"
     target.write_text("old")
-    script = ("import os, sys; from pathlib import Path; from image_search.atomic import atomic_write\n"
-              "def die(tmp):\n    Path(tmp).write_text('half'); os._exit(9)\n"
-              "atomic_write(Path(sys.argv[1]), die)\n")
-    done = subprocess.run([sys.executable, "-c", script, str(target)], cwd=ROOT, env=dict(os.environ,
-                          PYTHONPATH=str(ROOT)), check=False)
+    script = (
+        "import os, sys; from pathlib import Path; from image_search.atomic import atomic_write\n"
+        "def die(tmp):\n    Path(tmp).write_text('half'); os._exit(9)\n"
+        "atomic_write(Path(sys.argv[1]), die)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(target)], cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), check=False
+    )
     assert done.returncode == 9 and target.read_text() == "old"
     (left,) = leftovers(target)
     assert left.name.startswith("vectors.faiss.") and left.name.endswith(".tmp.faiss")

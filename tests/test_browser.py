@@ -3,6 +3,7 @@
 Needs Debian's chromium and chromium-driver (CI installs them in .ci/run) and selenium; skips
 with the reason otherwise. Set SCREENSHOT_DIR to keep screenshots of the pages it visits.
 """
+
 from __future__ import annotations
 
 import base64
@@ -25,7 +26,8 @@ BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
     not (BROWSER and os.path.exists(CHROMEDRIVER)),
     reason="headless browser test needs Debian's chromium and chromium-driver: "
-           "apt-get install -y chromium chromium-driver")
+    "apt-get install -y chromium chromium-driver",
+)
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +52,14 @@ def server(tmp_path_factory):
 def browser():
     options = webdriver.ChromeOptions()
     options.binary_location = BROWSER
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-dev-shm-usage", "--window-size=1200,900"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-dev-shm-usage",
+        "--window-size=1200,900",
+    ):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=CHROMEDRIVER), options=options)
     driver.implicitly_wait(5)
@@ -65,8 +73,12 @@ def wait_for(driver, condition, timeout=10):
 
 def loaded_thumbnails(driver) -> list:
     tiles = driver.find_elements(By.CSS_SELECTOR, ".grid img")
-    wait_for(driver, lambda d: all(d.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", t)
-                                   for t in tiles))
+    wait_for(
+        driver,
+        lambda d: all(
+            d.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", t) for t in tiles
+        ),
+    )
     return tiles
 
 
@@ -116,11 +128,14 @@ def test_upload_and_drop_an_image(server, browser):
 
     browser.get(base + "/")  # dropping a picture anywhere searches with it
     green = base64.b64encode(image_bytes(solid((20, 200, 30)))).decode()
-    browser.execute_script("""
+    browser.execute_script(
+        """
         const bytes = Uint8Array.from(atob(arguments[0]), (c) => c.charCodeAt(0));
         const transfer = new DataTransfer();
         transfer.items.add(new File([bytes], "dropped.png", {type: "image/png"}));
         document.body.dispatchEvent(new DragEvent("drop", {dataTransfer: transfer, bubbles: true, cancelable: true}));
-    """, green)
+    """,
+        green,
+    )
     wait_for(browser, lambda d: "/search/image/" in d.current_url)
     assert browser.find_element(By.CSS_SELECTOR, ".tile .name").text == "green.png"

@@ -1,4 +1,5 @@
 """TextBridge remembers the most recently used query vectors (a cachetools LRU under its lock)."""
+
 import hashlib
 
 import numpy as np

@@ -1,7 +1,7 @@
 import os
 
-from tests.doubles.colour_embedder import ColourEmbedder
 from tests.conftest import store_of
+from tests.doubles.colour_embedder import ColourEmbedder
 
 
 def test_index_reports_added_and_skipped(runner, photo_dir, app):
@@ -96,13 +96,19 @@ def test_index_prepares_the_text_model_and_only_notes_when_it_is_not_ready(photo
 
     embedder = ColourEmbedder()
     texts = []
-    monkeypatch.setattr(embedder, "embed_texts", lambda t: texts.append(list(t)) or ColourEmbedder.embed_texts(embedder, t))
+    monkeypatch.setattr(
+        embedder, "embed_texts", lambda t: texts.append(list(t)) or ColourEmbedder.embed_texts(embedder, t)
+    )
     runner = make_app(EMBEDDER=embedder).test_cli_runner()
     assert runner.invoke(args=["index", str(photo_dir)]).exit_code == 0
     assert texts == [["a photo"]]  # embedded once after indexing, so the first search finds its files built
 
     def not_ready(_):
         raise ModelUnavailable("the text model's package is missing")
+
     monkeypatch.setattr(embedder, "embed_texts", not_ready)
     result = runner.invoke(args=["index", str(photo_dir)])
-    assert result.exit_code == 0 and "note: the text model is not ready yet: the text model's package is missing" in result.output
+    assert (
+        result.exit_code == 0
+        and "note: the text model is not ready yet: the text model's package is missing" in result.output
+    )

@@ -10,10 +10,13 @@ def test_search_prints_scores_and_paths(indexed, runner, photo_dir):
 
 
 def test_search_with_filters_sort_and_cut(indexed, runner, photo_dir):
-    result = runner.invoke(args=["search", "red", "--folder", str(photo_dir / "nested"), "--type", "webp,tiff",
-                                 "--sort", "date"])
+    result = runner.invoke(
+        args=["search", "red", "--folder", str(photo_dir / "nested"), "--type", "webp,tiff", "--sort", "date"]
+    )
     assert result.exit_code == 0 and sorted(line.split()[-1] for line in result.output.splitlines()[:-1]) == [
-        str(photo_dir / "nested" / "black.tiff"), str(photo_dir / "nested" / "blue.webp")]
+        str(photo_dir / "nested" / "black.tiff"),
+        str(photo_dir / "nested" / "blue.webp"),
+    ]
     assert "hidden after the largest drop" in runner.invoke(args=["search", "blue", "--cut"]).output
 
 
@@ -28,8 +31,10 @@ def test_search_with_an_image_file(indexed, runner, tmp_path, photo_dir):
 
 def test_search_errors_are_one_line(indexed, runner):
     assert runner.invoke(args=["search"]).exit_code == 2
-    for args, message in [(["search", "dog +"], "Part 2 of the query is empty"),
-                          (["search", "red", "--from", "2023-13-01"], "YYYY-MM-DD")]:
+    for args, message in [
+        (["search", "dog +"], "Part 2 of the query is empty"),
+        (["search", "red", "--from", "2023-13-01"], "YYYY-MM-DD"),
+    ]:
         result = runner.invoke(args=args)
         assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
 

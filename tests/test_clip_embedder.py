@@ -1,4 +1,5 @@
 """ClipEmbedder on the tiny random CLIP pair (tests/doubles/tiny_clip.py): torch and ONNX, offline."""
+
 from __future__ import annotations
 
 import time
@@ -29,8 +30,9 @@ def torch_embedder(tiny_clip_models):
 @pytest.fixture(scope="module")
 def onnx_embedder(tiny_clip_models, tmp_path_factory):
     image_dir, text_dir = tiny_clip_models
-    return ClipEmbedder(str(image_dir), str(text_dir), runtime="onnx", batch_size=2,
-                        cache_dir=tmp_path_factory.mktemp("onnx-cache"))
+    return ClipEmbedder(
+        str(image_dir), str(text_dir), runtime="onnx", batch_size=2, cache_dir=tmp_path_factory.mktemp("onnx-cache")
+    )
 
 
 @pytest.mark.parametrize("runtime", ["torch", "onnx"])
@@ -59,7 +61,8 @@ def test_two_languages_give_different_vectors(onnx_embedder):
 def test_model_id_is_stable_and_runtime_independent(torch_embedder, onnx_embedder, tiny_clip_models):
     assert torch_embedder.model_id == onnx_embedder.model_id == "clip:tiny-clip-image+tiny-clip-text"
     assert clip_model_id("clip-ViT-B-32", "sentence-transformers/clip-ViT-B-32-multilingual-v1") == (
-        "clip:clip-ViT-B-32+clip-ViT-B-32-multilingual-v1")
+        "clip:clip-ViT-B-32+clip-ViT-B-32-multilingual-v1"
+    )
 
 
 def test_onnx_export_is_cached(tiny_clip_models, onnx_embedder, tmp_path):
@@ -154,8 +157,9 @@ def test_hub_names_resolve_from_the_cache_without_network(tiny_clip_models, tmp_
     _fake_hub_cache(tmp_path / "hub", "sentence-transformers/tiny-clip-image", tiny_clip_models[0])
     _fake_hub_cache(tmp_path / "hub", "someone/tiny-clip-text", tiny_clip_models[1])
     assert clip_weights_available_locally("tiny-clip-image", "someone/tiny-clip-text")
-    embedder = ClipEmbedder("tiny-clip-image", "someone/tiny-clip-text", local_files_only=True, runtime="onnx",
-                            cache_dir=tmp_path)
+    embedder = ClipEmbedder(
+        "tiny-clip-image", "someone/tiny-clip-text", local_files_only=True, runtime="onnx", cache_dir=tmp_path
+    )
     assert embedder.model_id == "clip:tiny-clip-image+tiny-clip-text"
     assert embedder.embed_texts(["Schnee"]).shape == (1, TINY_CLIP_DIM)
 

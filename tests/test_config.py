@@ -44,23 +44,40 @@ def test_settings_are_typed_with_each_default_written_once():
 
 
 def test_flat_keys_reach_the_parts_and_text_is_converted():
-    settings = load_settings({"HNSW_M": "48", "VECTOR_CODEC": "int8", "ES_URL": "http://es:9200",
-                              "ES_INDEX_OPTIONS": '{"type": "int8_hnsw"}', "ES_NUM_CANDIDATES": "300",
-                              "QUANTIZE": "true", "HUB_TIMEOUT": "2.5", "LOW_CONFIDENCE": "", "DATA_DIR": "/tmp/x",
-                              "SECRET_KEY": "ignored: Flask's own", "PAGE_SIZE": 12})
+    settings = load_settings(
+        {
+            "HNSW_M": "48",
+            "VECTOR_CODEC": "int8",
+            "ES_URL": "http://es:9200",
+            "ES_INDEX_OPTIONS": '{"type": "int8_hnsw"}',
+            "ES_NUM_CANDIDATES": "300",
+            "QUANTIZE": "true",
+            "HUB_TIMEOUT": "2.5",
+            "LOW_CONFIDENCE": "",
+            "DATA_DIR": "/tmp/x",
+            "SECRET_KEY": "ignored: Flask's own",
+            "PAGE_SIZE": 12,
+        }
+    )
     assert (settings.ann.m, settings.ann.codec) == (48, "int8")
-    assert settings.elasticsearch.index_options == {"type": "int8_hnsw"} and settings.elasticsearch.num_candidates == 300
+    assert (
+        settings.elasticsearch.index_options == {"type": "int8_hnsw"} and settings.elasticsearch.num_candidates == 300
+    )
     assert settings.clip.quantize is True and settings.clip.hub_timeout == 2.5
     assert settings.low_confidence is None and settings.data_dir == Path("/tmp/x") and settings.page_size == 12
 
 
-@pytest.mark.parametrize("key,value,says", [
-    ("PAGE_SIZE", "twelve", "IMAGE_SEARCH_PAGE_SIZE must be a whole number, not 'twelve'"),
-    ("HNSW_M", 3.5, "IMAGE_SEARCH_HNSW_M must be a whole number"),
-    ("QUANTIZE", "maybe", "IMAGE_SEARCH_QUANTIZE must be true or false"),
-    ("ES_INDEX_OPTIONS", "[1, 2]", "IMAGE_SEARCH_ES_INDEX_OPTIONS must be a JSON object"),
-    ("ES_INDEX_OPTIONS", "{not json", "IMAGE_SEARCH_ES_INDEX_OPTIONS must be a JSON object"),
-    ("DUPLICATE_THRESHOLD", True, "IMAGE_SEARCH_DUPLICATE_THRESHOLD must be a number")])
+@pytest.mark.parametrize(
+    "key,value,says",
+    [
+        ("PAGE_SIZE", "twelve", "IMAGE_SEARCH_PAGE_SIZE must be a whole number, not 'twelve'"),
+        ("HNSW_M", 3.5, "IMAGE_SEARCH_HNSW_M must be a whole number"),
+        ("QUANTIZE", "maybe", "IMAGE_SEARCH_QUANTIZE must be true or false"),
+        ("ES_INDEX_OPTIONS", "[1, 2]", "IMAGE_SEARCH_ES_INDEX_OPTIONS must be a JSON object"),
+        ("ES_INDEX_OPTIONS", "{not json", "IMAGE_SEARCH_ES_INDEX_OPTIONS must be a JSON object"),
+        ("DUPLICATE_THRESHOLD", True, "IMAGE_SEARCH_DUPLICATE_THRESHOLD must be a number"),
+    ],
+)
 def test_a_setting_of_the_wrong_kind_is_refused_by_name(key, value, says):
     with pytest.raises(SettingsError, match=says):
         load_settings({key: value})

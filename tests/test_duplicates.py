@@ -1,8 +1,8 @@
 import shutil
 
-from image_search.service.duplicates import find_duplicates
 from image_search.indexing.plan import plan_run
 from image_search.indexing.run import run_plan
+from image_search.service.duplicates import find_duplicates
 from image_search.stores.embedded.store import EmbeddedStore
 from tests.photos import solid
 

@@ -1,5 +1,6 @@
 """Elasticsearch errors at the edges: reasons of errors whose body is not Elasticsearch's JSON, and an index
 deleted by another process right after this one created it."""
+
 from __future__ import annotations
 
 import threading

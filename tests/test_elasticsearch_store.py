@@ -1,5 +1,6 @@
 """Elasticsearch-specific behaviour, on tests/doubles/fake_elasticsearch.py (a fake server, not Elasticsearch):
 the mapping sent, configuration, connection/auth errors, 429 retries, per-document failures, inference."""
+
 from __future__ import annotations
 
 import json
@@ -12,12 +13,10 @@ import pytest
 from PIL import Image
 
 from image_search.embedders.base import Embedder
-from image_search.errors import ModelUnavailable
-from image_search.stores.elasticsearch.inference import ElasticsearchTextEmbedder, with_es_inference
-from image_search.stores.base import ImageRecord
-from image_search.errors import StoreError
-from image_search.errors import WriteFailures
+from image_search.errors import ModelUnavailable, StoreError, WriteFailures
 from image_search.settings import load_settings
+from image_search.stores.base import ImageRecord
+from image_search.stores.elasticsearch.inference import ElasticsearchTextEmbedder, with_es_inference
 from image_search.stores.elasticsearch.store import ElasticsearchStore, inner_product_from_score
 from tests.doubles.fake_elasticsearch import FakeElasticsearch, FakeIndex
 
@@ -39,8 +38,19 @@ def make_store(fake, **config) -> ElasticsearchStore:
 
 
 def records(n: int, folder: str = "/photos") -> list[ImageRecord]:
-    return [ImageRecord(path=f"{folder}/{i}.jpg", root=folder, size=i, mtime_ns=i, width=10, height=10,
-                        taken_at=1_600_000_000.0 + i, format="JPEG") for i in range(n)]
+    return [
+        ImageRecord(
+            path=f"{folder}/{i}.jpg",
+            root=folder,
+            size=i,
+            mtime_ns=i,
+            width=10,
+            height=10,
+            taken_at=1_600_000_000.0 + i,
+            format="JPEG",
+        )
+        for i in range(n)
+    ]
 
 
 def unit(n: int, dim: int, seed: int = 0) -> np.ndarray:
@@ -57,8 +67,13 @@ def test_mapping_sent_is_valid_for_unit_vectors(fake):
     store.claim("clip", 8)
     mapping = created_mapping(fake)
     vector = mapping["properties"]["image_embedding"]
-    assert vector == {"type": "dense_vector", "dims": 8, "index": True, "similarity": "dot_product",
-                      "index_options": {"type": "hnsw", "m": 16, "ef_construction": 100}}
+    assert vector == {
+        "type": "dense_vector",
+        "dims": 8,
+        "index": True,
+        "similarity": "dot_product",
+        "index_options": {"type": "hnsw", "m": 16, "ef_construction": 100},
+    }
     assert mapping["_meta"]["model_id"] == "clip" and mapping["_meta"]["dims"] == 8
     assert mapping["properties"]["folder"] == {"type": "keyword"}
     assert mapping["properties"]["taken_at"]["type"] == "date"
@@ -83,9 +98,16 @@ def test_non_unit_vectors_use_max_inner_product_and_raw_scores(fake):
     np.testing.assert_allclose([h.score for h in hits], scores[order], rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("score,similarity,expected", [
-    (0.75, "dot_product", 0.5), (0.0, "dot_product", -1.0), (3.5, "max_inner_product", 2.5),
-    (0.25, "max_inner_product", -3.0), (1.0, "max_inner_product", 0.0)])
+@pytest.mark.parametrize(
+    "score,similarity,expected",
+    [
+        (0.75, "dot_product", 0.5),
+        (0.0, "dot_product", -1.0),
+        (3.5, "max_inner_product", 2.5),
+        (0.25, "max_inner_product", -3.0),
+        (1.0, "max_inner_product", 0.0),
+    ],
+)
 def test_score_conversion(score, similarity, expected):
     assert inner_product_from_score(score, similarity) == pytest.approx(expected)
 
@@ -108,11 +130,15 @@ def test_server_rejection_of_the_mapping_becomes_a_store_error(fake):
         store.claim("clip", 8)
 
 
-@pytest.mark.parametrize("version,options,unit_vectors,needs", [
-    ("8.15.3", {"type": "bbq_hnsw"}, True, "index_options type 'bbq_hnsw': needs 8.16"),
-    ("8.11.4", {"type": "int8_hnsw"}, True, "index_options type 'int8_hnsw': needs 8.12"),
-    ("8.10.2", None, False, "max_inner_product .*: needs 8.11"),
-    ("8.3.3", None, True, "kNN search: needs 8.4")])
+@pytest.mark.parametrize(
+    "version,options,unit_vectors,needs",
+    [
+        ("8.15.3", {"type": "bbq_hnsw"}, True, "index_options type 'bbq_hnsw': needs 8.16"),
+        ("8.11.4", {"type": "int8_hnsw"}, True, "index_options type 'int8_hnsw': needs 8.12"),
+        ("8.10.2", None, False, "max_inner_product .*: needs 8.11"),
+        ("8.3.3", None, True, "kNN search: needs 8.4"),
+    ],
+)
 def test_features_an_older_server_lacks_are_refused_before_creating(fake, version, options, unit_vectors, needs):
     fake.version = version
     store = make_store(fake, ES_INDEX_OPTIONS=options)
@@ -254,7 +280,9 @@ class TinyLocalEmbedder(Embedder):
 def test_inference_embedder_embeds_texts_in_elasticsearch(fake):
     fake.models["clip-multilingual"] = lambda text: [len(text), 0.0, 3.0, 4.0]
     store = make_store(fake)
-    embedder = with_es_inference(TinyLocalEmbedder(), load_settings({"ES_INFERENCE_MODEL_ID": "clip-multilingual"}).elasticsearch, store.client)
+    embedder = with_es_inference(
+        TinyLocalEmbedder(), load_settings({"ES_INFERENCE_MODEL_ID": "clip-multilingual"}).elasticsearch, store.client
+    )
     assert isinstance(embedder, ElasticsearchTextEmbedder)
     assert (embedder.model_id, embedder.dim) == ("tiny-local", 4)
     vectors = embedder.embed_texts(["", "hund"])
@@ -274,7 +302,9 @@ def test_inference_embedder_missing_model_is_model_unavailable(fake):
 
 def test_inference_client_made_from_config(fake):
     fake.models["m"] = lambda text: [1.0, 0.0, 0.0, 0.0]
-    embedder = with_es_inference(TinyLocalEmbedder(), load_settings({"ES_INFERENCE_MODEL_ID": "m", "ES_URL": fake.url}).elasticsearch)
+    embedder = with_es_inference(
+        TinyLocalEmbedder(), load_settings({"ES_INFERENCE_MODEL_ID": "m", "ES_URL": fake.url}).elasticsearch
+    )
     np.testing.assert_array_equal(embedder.embed_texts(["x"]), [[1, 0, 0, 0]])
 
 
@@ -283,16 +313,24 @@ def test_without_inference_model_the_local_embedder_is_used():
     assert with_es_inference(local, load_settings({}).elasticsearch, client=None) is local
 
 
-@pytest.mark.parametrize("vector,reason", [
-    ({"type": "dense_vector", "dims": 0}, "number of dimensions"),
-    ({"type": "dense_vector", "dims": 8, "similarity": "manhattan"}, "similarity"),
-    ({"type": "dense_vector", "dims": 8, "index_options": {"type": "ivf"}}, "index options type"),
-    ({"type": "dense_vector", "dims": 8, "index_options": {"type": "hnsw", "ef_construction": 0}}, "ef_construction"),
-    ({"type": "dense_vector", "dims": 8, "index_options": {"type": "flat", "m": 16}}, "unsupported parameters")])
+@pytest.mark.parametrize(
+    "vector,reason",
+    [
+        ({"type": "dense_vector", "dims": 0}, "number of dimensions"),
+        ({"type": "dense_vector", "dims": 8, "similarity": "manhattan"}, "similarity"),
+        ({"type": "dense_vector", "dims": 8, "index_options": {"type": "ivf"}}, "index options type"),
+        (
+            {"type": "dense_vector", "dims": 8, "index_options": {"type": "hnsw", "ef_construction": 0}},
+            "ef_construction",
+        ),
+        ({"type": "dense_vector", "dims": 8, "index_options": {"type": "flat", "m": 16}}, "unsupported parameters"),
+    ],
+)
 def test_the_fake_rejects_invalid_vector_mappings_like_elasticsearch(fake, vector, reason):
     body = json.dumps({"mappings": {"properties": {"v": vector}}}).encode()
-    request = urllib.request.Request(f"{fake.url}/bad", data=body, method="PUT",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{fake.url}/bad", data=body, method="PUT", headers={"Content-Type": "application/json"}
+    )
     with pytest.raises(urllib.error.HTTPError) as answer:
         urllib.request.urlopen(request)
     assert answer.value.code == 400 and answer.value.headers["X-Elastic-Product"] == "Elasticsearch"

@@ -1,16 +1,23 @@
 """Which embedder the app picks (image_search/embedders/__init__.py)."""
+
 import pytest
 
 from image_search import create_app
-from image_search.errors import ModelUnavailable
 from image_search.embedders import select_local
+from image_search.errors import ModelUnavailable
 from image_search.settings import load_settings
 
 
 def config(tmp_path, **overrides):
-    base = {"MODEL": "auto", "CLIP_IMAGE_MODEL": "clip-ViT-B-32", "RUNTIME": "torch", "QUANTIZE": False,
-            "CLIP_TEXT_MODEL": "sentence-transformers/clip-ViT-B-32-multilingual-v1",
-            "DATA_DIR": tmp_path, "HUB_TIMEOUT": 1.0}
+    base = {
+        "MODEL": "auto",
+        "CLIP_IMAGE_MODEL": "clip-ViT-B-32",
+        "RUNTIME": "torch",
+        "QUANTIZE": False,
+        "CLIP_TEXT_MODEL": "sentence-transformers/clip-ViT-B-32-multilingual-v1",
+        "DATA_DIR": tmp_path,
+        "HUB_TIMEOUT": 1.0,
+    }
     return load_settings({**base, **overrides})
 
 
@@ -38,8 +45,9 @@ def test_unknown_model_choice_is_refused(tmp_path):
 
 
 def test_an_unavailable_model_is_a_503_page_not_a_traceback(tmp_path):
-    app = create_app({"TESTING": True, "DATA_DIR": tmp_path, "MODEL": "clip",
-                      "CLIP_IMAGE_MODEL": str(tmp_path / "missing")})
+    app = create_app(
+        {"TESTING": True, "DATA_DIR": tmp_path, "MODEL": "clip", "CLIP_IMAGE_MODEL": str(tmp_path / "missing")}
+    )
     response = app.test_client().get("/search?q=dog")
     assert response.status_code == 503 and "IMAGE_SEARCH_MODEL=offline" in response.get_data(as_text=True)
     response = app.test_client().get("/api/search?q=dog")

@@ -1,14 +1,35 @@
 """User-facing errors get their HTTP status from one table (image_search/errors.py)."""
+
 import pytest
 
-from image_search.errors import (ImageError, LockHeld, ModelMismatch, ModelUnavailable, NotFound, QueryError,
-                                 StoreError, UserError, WriteFailures, http_status)
+from image_search.errors import (
+    ImageError,
+    LockHeld,
+    ModelMismatch,
+    ModelUnavailable,
+    NotFound,
+    QueryError,
+    StoreError,
+    UserError,
+    WriteFailures,
+    http_status,
+)
 
 
-@pytest.mark.parametrize("error, status", [
-    (QueryError("q"), 400), (ImageError("i"), 400), (NotFound("n"), 404), (ModelMismatch("a", "b"), 409),
-    (LockHeld("l"), 409), (ModelUnavailable("m"), 503), (StoreError("s"), 503), (WriteFailures({"/p": "r"}, 0), 503),
-    (UserError("u"), 400)])
+@pytest.mark.parametrize(
+    "error, status",
+    [
+        (QueryError("q"), 400),
+        (ImageError("i"), 400),
+        (NotFound("n"), 404),
+        (ModelMismatch("a", "b"), 409),
+        (LockHeld("l"), 409),
+        (ModelUnavailable("m"), 503),
+        (StoreError("s"), 503),
+        (WriteFailures({"/p": "r"}, 0), 503),
+        (UserError("u"), 400),
+    ],
+)
 def test_most_specific_status_wins(error, status):
     assert http_status(error) == status
 

@@ -1,4 +1,5 @@
 """The eval command's arithmetic and plumbing, with a fake embedder (no nets)."""
+
 import json
 from types import SimpleNamespace
 

@@ -1,4 +1,5 @@
 """Schemathesis fuzzes the JSON API from its published OpenAPI document: never a 5xx, always the schema."""
+
 import json
 
 import schemathesis
@@ -23,9 +24,11 @@ def test_api_never_fails_and_matches_its_schema(indexed):
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) == 6
     for operation in operations:
+
         @given(case=operation.as_strategy())
-        @settings(max_examples=30, deadline=None, database=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=30, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck)
+        )
         def check(case):
             response = case.call()
             assert response.status_code < 500, (case.path, response.status_code, response.text[:300])
@@ -45,6 +48,9 @@ def test_openapi_document_is_served_and_covers_every_api_route(app, client, runn
     response = client.get("/api/openapi.json")
     generated = json.loads(runner.invoke(args=["openapi", "print"]).output)  # flask-smorest's own rendering
     assert response.status_code == 200 and response.get_json() == generated
-    routes = {rule.rule.replace("<", "{").replace(">", "}") for rule in app.url_map.iter_rules()
-              if rule.rule.startswith("/api/") and rule.endpoint != "openapi.openapi"}
+    routes = {
+        rule.rule.replace("<", "{").replace(">", "}")
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/") and rule.endpoint != "openapi.openapi"
+    }
     assert set(generated["paths"]) == routes

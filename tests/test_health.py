@@ -28,6 +28,7 @@ def test_folder_counts_on_disk_vs_indexed(tmp_path, photo_dir, embedder):
     run_plan(store, embedder, plan_run(store, [photo_dir]))
     (photo_dir / "green.png").unlink()
     (photo_dir / "new.png").write_bytes((photo_dir / "transparent.png").read_bytes())
-    assert folder_counts(store) == [{"folder": str(photo_dir), "on_disk": 9, "indexed": 7,
-                                     "not_indexed": 3, "gone": 1}]  # broken, empty and new; green
+    assert folder_counts(store) == [
+        {"folder": str(photo_dir), "on_disk": 9, "indexed": 7, "not_indexed": 3, "gone": 1}
+    ]  # broken, empty and new; green
     json.dumps(folder_counts(store))

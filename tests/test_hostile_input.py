@@ -1,4 +1,5 @@
 """Hostile uploads and folders: every rejection a clear 4xx, never a 5xx; the indexer skips with a reason."""
+
 import io
 import os
 
@@ -42,14 +43,19 @@ def mutated_images():
         data = bytearray(draw(st.sampled_from(seeds)))
         for _ in range(draw(st.integers(1, 8))):
             data[draw(st.integers(0, len(data) - 1))] = draw(st.integers(0, 255))
-        return bytes(data[:draw(st.integers(0, len(data)))])
+        return bytes(data[: draw(st.integers(0, len(data)))])
 
     return mutate()
 
 
 @given(data=st.one_of(st.binary(max_size=4096), mutated_images()), url=st.sampled_from(UPLOAD_URLS))
-@settings(max_examples=150, deadline=None, database=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=150,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 def test_random_and_mutated_uploads_never_fail(indexed, data, url):
     assert_clear_answer(post(indexed.test_client(), url, data), data)
 
@@ -88,11 +94,28 @@ def test_indexer_skips_hostile_files_loops_and_unreadable_folders(runner, app, t
     assert f"skipped {root / 'outside.png'}: a link to a file outside" in result.output
 
 
-@given(text=st.text(max_size=400), url=st.sampled_from(["/search?q={}", "/search?q=red&page={}", "/similar/{}",
-                                                         "/image/{}", "/search/image/{}", "/api/similar/{}?k={}",
-                                                         "/thumbnail/{}", "/original/{}"]))
-@settings(max_examples=150, deadline=None, database=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(
+    text=st.text(max_size=400),
+    url=st.sampled_from(
+        [
+            "/search?q={}",
+            "/search?q=red&page={}",
+            "/similar/{}",
+            "/image/{}",
+            "/search/image/{}",
+            "/api/similar/{}?k={}",
+            "/thumbnail/{}",
+            "/original/{}",
+        ]
+    ),
+)
+@settings(
+    max_examples=150,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 def test_random_parameters_on_every_page_never_fail(indexed, text, url):
     from urllib.parse import quote
 

@@ -8,8 +8,17 @@ from image_search.stores.embedded.store import EmbeddedStore
 
 def test_walk_finds_every_pillow_format_and_ignores_other_files(photo_dir):
     found = {os.path.basename(p) for p in walk_images(photo_dir, [])}
-    assert found == {"red.jpg", "green.png", "blue.webp", "yellow.gif", "transparent.png", "black.tiff",
-                     "white.bmp", "broken.jpg", "empty.png"}
+    assert found == {
+        "red.jpg",
+        "green.png",
+        "blue.webp",
+        "yellow.gif",
+        "transparent.png",
+        "black.tiff",
+        "white.bmp",
+        "broken.jpg",
+        "empty.png",
+    }
 
 
 def test_symlink_loops_are_not_followed(photo_dir):

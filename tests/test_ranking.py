@@ -17,8 +17,14 @@ def test_no_cut_on_an_even_curve_or_too_few_hits():
 
 
 def test_shape_hides_the_tail_unless_show_all_and_sorts_by_date_within_the_relevant():
-    hits = [hit(0.9, 1, "old"), hit(0.88, 3, "new"), hit(0.87, 2, "mid"), hit(0.2, 9, "tail1"),
-            hit(0.19, 8, "tail2"), hit(0.18, 7, "tail3")]
+    hits = [
+        hit(0.9, 1, "old"),
+        hit(0.88, 3, "new"),
+        hit(0.87, 2, "mid"),
+        hit(0.2, 9, "tail1"),
+        hit(0.19, 8, "tail2"),
+        hit(0.18, 7, "tail3"),
+    ]
     shown, cut = shape(hits, View())
     assert cut == 3 and [h.record.name for h in shown] == ["old", "new", "mid"]
     shown, _ = shape(hits, View(sort="date"))

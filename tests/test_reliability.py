@@ -1,5 +1,6 @@
 """Reliability with real processes: SIGKILLed indexers resume, a second indexer refuses, searches
 keep answering while an indexer process writes; and the faiss file is never older than its marker."""
+
 import importlib.util
 import os
 import signal
@@ -20,11 +21,20 @@ spec.loader.exec_module(crash_harness)
 
 
 def start_indexer(folder, data_dir, embedder="SlowColourEmbedder", batch_size=2):
-    env = dict(os.environ, IMAGE_SEARCH_DATA_DIR=str(data_dir), PYTHONPATH=str(ROOT),
-               IMAGE_SEARCH_EMBEDDER_FACTORY=f"tests.doubles.colour_embedder:{embedder}")
-    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "image_search", "index", "--batch-size",
-                             str(batch_size), str(folder)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    env = dict(
+        os.environ,
+        IMAGE_SEARCH_DATA_DIR=str(data_dir),
+        PYTHONPATH=str(ROOT),
+        IMAGE_SEARCH_EMBEDDER_FACTORY=f"tests.doubles.colour_embedder:{embedder}",
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "image_search", "index", "--batch-size", str(batch_size), str(folder)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def many_photos(folder: Path, count: int) -> Path:
@@ -42,8 +52,9 @@ def wait_until_writing(data_dir: Path, process, timeout=30.0) -> None:
 
 
 def test_indexer_resumes_after_random_sigkills(tmp_path):
-    figures, problems = crash_harness.run_harness(images=60, kills=5, seed=7, workdir=tmp_path,
-                                                  batch_size=2, max_delay=1.5)
+    figures, problems = crash_harness.run_harness(
+        images=60, kills=5, seed=7, workdir=tmp_path, batch_size=2, max_delay=1.5
+    )
     assert not problems, problems
     assert figures["kills (SIGKILL)"] == 5 and figures["sqlite integrity_check"] == "ok"
     assert figures["rows in SQLite"] == figures["rows in faiss (after load)"] == figures["images on disk"]
@@ -101,8 +112,7 @@ def test_an_older_index_never_replaces_a_newer_one(tmp_path, embedder):
 def test_a_new_database_never_loads_an_old_index_file(tmp_path, embedder):
     from image_search.stores import ImageRecord
 
-    record = ImageRecord(path="/x/a.png", root="/x", size=1, mtime_ns=1, width=1, height=1, taken_at=0,
-                         format="PNG")
+    record = ImageRecord(path="/x/a.png", root="/x", size=1, mtime_ns=1, width=1, height=1, taken_at=0, format="PNG")
     store = EmbeddedStore(tmp_path)
     store.claim(embedder.model_id, embedder.dim)
     store.upsert([record], embedder.embed_texts(["red"]))

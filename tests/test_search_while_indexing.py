@@ -3,6 +3,7 @@
 The indexer runs as a second app over the same data directory (its own store connection and faiss
 index, as a separate `flask index` process has), slowed down so the searches overlap it.
 """
+
 import threading
 
 from image_search import create_app
@@ -19,11 +20,15 @@ def test_searches_answer_while_indexing(tmp_path):
     for i in range(160):  # greys, then one red image last
         solid((i, i, i), size=(24, 16)).save(folder / f"grey{i:03}.png")
     solid((230, 20, 20), size=(24, 16)).save(folder / "zz_red.png")
-    indexer = create_app({"TESTING": True, "DATA_DIR": app.config["DATA_DIR"],
-                          "EMBEDDER": SlowColourEmbedder(delay=0.005)})
+    indexer = create_app(
+        {"TESTING": True, "DATA_DIR": app.config["DATA_DIR"], "EMBEDDER": SlowColourEmbedder(delay=0.005)}
+    )
     result = {}
-    thread = threading.Thread(target=lambda: result.update(
-        out=indexer.test_cli_runner().invoke(args=["index", "--batch-size", "8", str(folder)])))
+    thread = threading.Thread(
+        target=lambda: result.update(
+            out=indexer.test_cli_runner().invoke(args=["index", "--batch-size", "8", str(folder)])
+        )
+    )
     thread.start()
     statuses, counts = [], []
     while thread.is_alive():

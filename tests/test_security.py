@@ -1,4 +1,5 @@
 """Security headers, in-memory uploads, files only from indexed roots, CSRF, no tracebacks, access token."""
+
 import io
 import tempfile
 from pathlib import Path
@@ -15,8 +16,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_every_response_carries_the_security_headers(indexed, client, photo_dir):
-    urls = ["/", "/search?q=red", "/api/search?q=red", "/api/search", "/nowhere", "/static/style.css",
-            f"/original/{id_of(indexed, photo_dir / 'red.jpg')}", "/api/openapi.json"]
+    urls = [
+        "/",
+        "/search?q=red",
+        "/api/search?q=red",
+        "/api/search",
+        "/nowhere",
+        "/static/style.css",
+        f"/original/{id_of(indexed, photo_dir / 'red.jpg')}",
+        "/api/openapi.json",
+    ]
     for url in urls:
         headers = client.get(url).headers
         assert headers["X-Content-Type-Options"] == "nosniff", url
@@ -67,8 +76,7 @@ def test_large_uploads_stay_in_memory(indexed, client, monkeypatch, tmp_path):
     watched = [indexed.config["DATA_DIR"], tmp_path / "tmp"]
     before = [set(p.rglob("*")) for p in watched]
     for url in ("/api/search", "/api/embed", "/search/image"):
-        response = client.post(url, data={"image": (io.BytesIO(data), "big.png")},
-                               content_type="multipart/form-data")
+        response = client.post(url, data={"image": (io.BytesIO(data), "big.png")}, content_type="multipart/form-data")
         assert response.status_code in (200, 303), response.get_data(as_text=True)[:200]
     after = [set(p.rglob("*")) for p in watched]
     assert after == before

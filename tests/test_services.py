@@ -8,8 +8,8 @@ from image_search import create_app
 from image_search.errors import NotFound, QueryError
 from image_search.inference.query import parse
 from image_search.service.options import SearchOptions
-from image_search.service.ranking import View
 from image_search.service.params import parse_filters
+from image_search.service.ranking import View
 from tests.conftest import id_of
 from tests.doubles.colour_embedder import ColourEmbedder, UnsureColourEmbedder
 from tests.photos import image_bytes, solid
@@ -91,8 +91,16 @@ def mixed(app, runner, tmp_path):
     return far
 
 
-@pytest.mark.parametrize("values", [{"folder": "FAR"}, {"type": "png"}, {"min_width": "100"},
-                                    {"min_height": "80"}, {"from": "2021-06-01", "to": "2021-06-30"}])
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"folder": "FAR"},
+        {"type": "png"},
+        {"min_width": "100"},
+        {"min_height": "80"},
+        {"from": "2021-06-01", "to": "2021-06-30"},
+    ],
+)
 def test_a_filtered_query_returns_k_hits_when_k_match(app, mixed, values):
     values = {k: v.replace("FAR", str(mixed)) for k, v in values.items()}
     service = service_of(app)
@@ -127,7 +135,6 @@ def test_duplicates_are_cached_until_the_collection_changes(indexed, runner, pho
     assert len(service.duplicates(0.99)) == 2 and len(calls) == 2
 
 
-
 @pytest.fixture
 def unsure_app(tmp_path, photo_dir):
     app = create_app({"TESTING": True, "DATA_DIR": tmp_path / "data", "EMBEDDER": UnsureColourEmbedder()})
@@ -140,8 +147,9 @@ def test_low_confidence_warns_and_puts_file_name_matches_first(unsure_app, photo
     assert result.hits[0].record.path == str(photo_dir / "nested" / "deeper" / "yellow.gif")
     body = unsure_app.test_client().get("/api/search?q=nested things&k=7").get_json()
     assert "unsure" in body["notice"]
-    assert {h["path"] for h in body["hits"][:3]} == {str(photo_dir / "nested" / n) for n in
-                                                     ("blue.webp", "black.tiff", "deeper/yellow.gif")}
+    assert {h["path"] for h in body["hits"][:3]} == {
+        str(photo_dir / "nested" / n) for n in ("blue.webp", "black.tiff", "deeper/yellow.gif")
+    }
 
 
 def test_confident_queries_get_no_notice(unsure_app):
@@ -149,8 +157,9 @@ def test_confident_queries_get_no_notice(unsure_app):
 
 
 def test_configured_threshold_wins_over_the_models(tmp_path, photo_dir):
-    app = create_app({"TESTING": True, "DATA_DIR": tmp_path, "EMBEDDER": UnsureColourEmbedder(),
-                      "LOW_CONFIDENCE": 0.05})
+    app = create_app(
+        {"TESTING": True, "DATA_DIR": tmp_path, "EMBEDDER": UnsureColourEmbedder(), "LOW_CONFIDENCE": 0.05}
+    )
     assert app.test_client().get("/api/search?q=nested&k=2").get_json()["notice"] is None
 
 

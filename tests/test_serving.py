@@ -1,4 +1,5 @@
 """The documented production command: waitress on 127.0.0.1, serving pages and the API with the headers."""
+
 import http.client
 import importlib.util
 from pathlib import Path

@@ -6,6 +6,7 @@
   `ES_URL=http://localhost:9200 pytest tests/test_store_contract.py` (each test uses its own index).
 Scores are raw inner products; the expected answers are numpy's exact ones.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,9 +15,9 @@ import uuid
 import numpy as np
 import pytest
 
-from image_search.stores.base import Filters, ImageRecord
 from image_search.errors import ModelMismatch
 from image_search.settings import load_settings
+from image_search.stores.base import Filters, ImageRecord
 from image_search.stores.elasticsearch.store import ElasticsearchStore
 from image_search.stores.embedded.store import EmbeddedStore
 from tests.doubles.fake_elasticsearch import FakeElasticsearch
@@ -28,8 +29,12 @@ ES_URL = os.environ.get("ES_URL")
 STORES = [
     pytest.param("embedded"),
     pytest.param("es-fake"),
-    pytest.param("es-real", marks=pytest.mark.skipif(
-        not ES_URL, reason="set ES_URL=http://host:9200 to run the contract against a real Elasticsearch")),
+    pytest.param(
+        "es-real",
+        marks=pytest.mark.skipif(
+            not ES_URL, reason="set ES_URL=http://host:9200 to run the contract against a real Elasticsearch"
+        ),
+    ),
 ]
 
 
@@ -40,9 +45,14 @@ def fake_es():
 
 
 def es_store(url: str) -> ElasticsearchStore:
-    config = {"ES_URL": url, "ES_INDEX": f"image-search-test-{uuid.uuid4().hex[:8]}",
-              "ES_API_KEY": os.environ.get("ES_API_KEY"), "ES_USERNAME": os.environ.get("ES_USERNAME"),
-              "ES_PASSWORD": os.environ.get("ES_PASSWORD"), "ES_CA_CERTS": os.environ.get("ES_CA_CERTS")}
+    config = {
+        "ES_URL": url,
+        "ES_INDEX": f"image-search-test-{uuid.uuid4().hex[:8]}",
+        "ES_API_KEY": os.environ.get("ES_API_KEY"),
+        "ES_USERNAME": os.environ.get("ES_USERNAME"),
+        "ES_PASSWORD": os.environ.get("ES_PASSWORD"),
+        "ES_CA_CERTS": os.environ.get("ES_CA_CERTS"),
+    }
     return ElasticsearchStore.from_options(load_settings(config).elasticsearch)
 
 
@@ -70,11 +80,19 @@ FORMATS = ["JPEG", "PNG", "WEBP"]
 
 
 def make_records(n: int) -> list[ImageRecord]:
-    return [ImageRecord(path=f"{FOLDERS[i % 4]}/img{i:03d}.jpg", root="/photos", size=1000 + i,
-                        mtime_ns=1_700_000_000_000_000_000 + i * 1_000_000_007, width=100 * (i % 7 + 1),
-                        height=80 * (i % 5 + 1), taken_at=1_600_000_000.0 + i * 86_400.5,
-                        format=FORMATS[i % 3])
-            for i in range(n)]
+    return [
+        ImageRecord(
+            path=f"{FOLDERS[i % 4]}/img{i:03d}.jpg",
+            root="/photos",
+            size=1000 + i,
+            mtime_ns=1_700_000_000_000_000_000 + i * 1_000_000_007,
+            width=100 * (i % 7 + 1),
+            height=80 * (i % 5 + 1),
+            taken_at=1_600_000_000.0 + i * 86_400.5,
+            format=FORMATS[i % 3],
+        )
+        for i in range(n)
+    ]
 
 
 def filled(store, n: int = 80):

@@ -1,4 +1,5 @@
 """The tiny CLIP test double loads like the real models: by path, offline, with sentence-transformers."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -39,6 +40,8 @@ def test_layout_matches_the_real_models(tiny_clip_models):
 
 def test_build_is_deterministic(tiny_clip_models, tmp_path):
     image_dir, text_dir = build_tiny_clip(tmp_path)
-    for built, reference in ((image_dir / "0_CLIPModel", tiny_clip_models[0] / "0_CLIPModel"),
-                             (text_dir / "2_Dense", tiny_clip_models[1] / "2_Dense")):
+    for built, reference in (
+        (image_dir / "0_CLIPModel", tiny_clip_models[0] / "0_CLIPModel"),
+        (text_dir / "2_Dense", tiny_clip_models[1] / "2_Dense"),
+    ):
         assert (built / "model.safetensors").read_bytes() == (reference / "model.safetensors").read_bytes()

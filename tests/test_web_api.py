@@ -22,8 +22,11 @@ def test_search_by_text_shape(indexed, client, photo_dir):
 
 
 def test_search_by_image(indexed, client, photo_dir):
-    response = client.post("/api/search", data={"image": (io.BytesIO(image_bytes(solid((0, 0, 250)))), "q.png"),
-                                                "k": "1"}, content_type="multipart/form-data")
+    response = client.post(
+        "/api/search",
+        data={"image": (io.BytesIO(image_bytes(solid((0, 0, 250)))), "q.png"), "k": "1"},
+        content_type="multipart/form-data",
+    )
     assert response.get_json()["hits"][0]["path"] == str(photo_dir / "nested" / "blue.webp")
 
 
@@ -36,20 +39,30 @@ def test_similar(indexed, client, photo_dir):
 def test_embed_texts_and_image(client):
     vectors = client.post("/api/embed", json={"texts": ["red", "blue"]}).get_json()["vectors"]
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5) and len(vectors) == 2
-    body = client.post("/api/embed", data={"image": (io.BytesIO(image_bytes(solid((255, 0, 0)))), "q.png")},
-                       content_type="multipart/form-data").get_json()
+    body = client.post(
+        "/api/embed",
+        data={"image": (io.BytesIO(image_bytes(solid((255, 0, 0)))), "q.png")},
+        content_type="multipart/form-data",
+    ).get_json()
     assert body["model"] == "test-colour-v1" and np.dot(body["vectors"][0], vectors[0]) > 0.99
 
 
-@pytest.mark.parametrize("method, url, kwargs", [
-    ("get", "/api/search?q=", {}), ("get", "/api/search?q=red&k=0", {}), ("get", "/api/search?q=red&k=x", {}),
-    ("get", "/api/search?q=red&k=100000", {}), ("post", "/api/search", {"data": {}}),
-    ("post", "/api/search", {"data": {"image": (b"", "e.png")}}),
-    ("post", "/api/search", {"data": {"image": (b"GIF89a broken", "b.gif")}}),
-    ("post", "/api/embed", {"json": {"texts": []}}), ("post", "/api/embed", {"json": {"texts": [1]}}),
-    ("post", "/api/embed", {"data": "not json", "content_type": "application/json"}),
-    ("post", "/api/embed", {"json": {"texts": ["  "]}}),
-])
+@pytest.mark.parametrize(
+    "method, url, kwargs",
+    [
+        ("get", "/api/search?q=", {}),
+        ("get", "/api/search?q=red&k=0", {}),
+        ("get", "/api/search?q=red&k=x", {}),
+        ("get", "/api/search?q=red&k=100000", {}),
+        ("post", "/api/search", {"data": {}}),
+        ("post", "/api/search", {"data": {"image": (b"", "e.png")}}),
+        ("post", "/api/search", {"data": {"image": (b"GIF89a broken", "b.gif")}}),
+        ("post", "/api/embed", {"json": {"texts": []}}),
+        ("post", "/api/embed", {"json": {"texts": [1]}}),
+        ("post", "/api/embed", {"data": "not json", "content_type": "application/json"}),
+        ("post", "/api/embed", {"json": {"texts": ["  "]}}),
+    ],
+)
 def test_bad_requests_are_400_json(indexed, client, method, url, kwargs):
     if "image" in kwargs.get("data", {}):  # a fresh upload stream per run: the client closes it
         content, name = kwargs["data"]["image"]
@@ -78,19 +91,28 @@ def test_filters_sort_and_cut_off(indexed, client, photo_dir):
 
 def test_combined_query_and_image_plus_words(indexed, client, photo_dir):
     assert client.get("/api/search?q=red+%2B+3:blue&k=1").get_json()["hits"][0]["path"].endswith("blue.webp")
-    response = client.post("/api/search", data={"image": (io.BytesIO(image_bytes(solid((0, 0, 250)))), "q.png"),
-                                                "q": "3:green", "k": "1"}, content_type="multipart/form-data")
+    response = client.post(
+        "/api/search",
+        data={"image": (io.BytesIO(image_bytes(solid((0, 0, 250)))), "q.png"), "q": "3:green", "k": "1"},
+        content_type="multipart/form-data",
+    )
     assert response.get_json()["hits"][0]["path"] == str(photo_dir / "green.png")
     red_id = id_of(indexed, photo_dir / "red.jpg")
     assert client.get(f"/api/similar/{red_id}?q=green&k=1").get_json()["hits"][0]["path"].endswith("yellow.gif")
 
 
-@pytest.mark.parametrize("url, message", [
-    ("/api/search?q=red&to=31-12-2023", "YYYY-MM-DD"), ("/api/search?q=red&type=exe", "Unknown file type"),
-    ("/api/search?q=red&min_height=-1", "whole number"), ("/api/search?q=2:", "nothing after"),
-    ("/api/search?q=red&all=yes", "'all'"), ("/api/similar/abc?q=red&from=x", "YYYY-MM-DD"),
-    ("/api/duplicates?threshold=0.2", "between 0.5 and 1"),
-])
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("/api/search?q=red&to=31-12-2023", "YYYY-MM-DD"),
+        ("/api/search?q=red&type=exe", "Unknown file type"),
+        ("/api/search?q=red&min_height=-1", "whole number"),
+        ("/api/search?q=2:", "nothing after"),
+        ("/api/search?q=red&all=yes", "'all'"),
+        ("/api/similar/abc?q=red&from=x", "YYYY-MM-DD"),
+        ("/api/duplicates?threshold=0.2", "between 0.5 and 1"),
+    ],
+)
 def test_bad_parameters_are_400_with_a_message(indexed, client, url, message):
     response = client.get(url)
     assert response.status_code == 400 and message in response.get_json()["error"]
@@ -99,7 +121,8 @@ def test_bad_parameters_are_400_with_a_message(indexed, client, url, message):
 def test_duplicates_and_health(indexed, client, photo_dir):
     groups = client.get("/api/duplicates").get_json()["groups"]
     assert [[i["path"] for i in g["images"]] for g in groups] == [
-        [str(photo_dir / "transparent.png"), str(photo_dir / "white.bmp")]]
+        [str(photo_dir / "transparent.png"), str(photo_dir / "white.bmp")]
+    ]
     assert set(groups[0]["images"][0]) == {"id", "path", "size", "width", "height"}
     health = client.get("/api/health").get_json()
     assert health["store"]["count"] == 7 and health["active_model"] == "test-colour-v1"
@@ -107,8 +130,7 @@ def test_duplicates_and_health(indexed, client, photo_dir):
 
 
 def test_limits_follow_the_app_config_in_checks_and_document(tmp_path, embedder):
-    app = create_app({"TESTING": True, "DATA_DIR": tmp_path, "EMBEDDER": embedder, "MAX_K": 50,
-                      "MAX_QUERY_CHARS": 10})
+    app = create_app({"TESTING": True, "DATA_DIR": tmp_path, "EMBEDDER": embedder, "MAX_K": 50, "MAX_QUERY_CHARS": 10})
     client = app.test_client()
     doc = client.get("/api/openapi.json").get_json()
     params = {p["name"]: p["schema"] for p in doc["paths"]["/api/search"]["get"]["parameters"]}
@@ -123,8 +145,10 @@ def test_limits_follow_the_app_config_in_checks_and_document(tmp_path, embedder)
     # CSRF is on in this app: the API stays exempt.
     assert client.post("/api/embed", json={"texts": ["red"]}).status_code == 200
     other = create_app({"TESTING": True, "DATA_DIR": tmp_path / "other", "EMBEDDER": embedder})
-    params = {p["name"]: p["schema"] for p in other.test_client().get("/api/openapi.json").get_json()[
-        "paths"]["/api/search"]["get"]["parameters"]}
+    params = {
+        p["name"]: p["schema"]
+        for p in other.test_client().get("/api/openapi.json").get_json()["paths"]["/api/search"]["get"]["parameters"]
+    }
     assert params["k"]["maximum"] == 200 and params["q"]["maxLength"] == 300
 
 
@@ -148,7 +172,6 @@ def test_the_apps_error_handlers_still_answer(client, monkeypatch):
     response = client.post("/api/health")
     assert response.status_code == 405 and list(response.get_json()) == ["error"]
     assert client.get("/api/search?q=red&k=x").get_json() == {"error": "'k' must be a whole number, not 'x'."}
-    monkeypatch.setattr(type(client.application.extensions["image_search"]), "health",
-                        lambda self: 1 / 0)
+    monkeypatch.setattr(type(client.application.extensions["image_search"]), "health", lambda self: 1 / 0)
     response = client.get("/api/health")
     assert response.status_code == 500 and "server log" in response.get_json()["error"]

@@ -38,9 +38,13 @@ def test_detail_view(indexed, client, photo_dir):
 
 
 def test_bad_queries_get_clear_400s(indexed, client):
-    for url, message in [("/search?q=", "Type a few words"), ("/search?q=" + "x" * 400, "too long"),
-                         ("/search?q=red&page=0", "between 1 and"), ("/search?q=red&page=abc", "whole number"),
-                         ("/search?q=red&page=99999", "between 1 and")]:
+    for url, message in [
+        ("/search?q=", "Type a few words"),
+        ("/search?q=" + "x" * 400, "too long"),
+        ("/search?q=red&page=0", "between 1 and"),
+        ("/search?q=red&page=abc", "whole number"),
+        ("/search?q=red&page=99999", "between 1 and"),
+    ]:
         response = client.get(url)
         assert response.status_code == 400 and message in response.get_data(as_text=True), url
 
@@ -81,11 +85,15 @@ def test_pager_keeps_every_parameter(indexed, client):
 
 
 def test_bad_filters_and_queries_are_400_with_the_reason(indexed, client):
-    for url, message in [("/search?q=red&from=2023-02-30", "YYYY-MM-DD"),
-                         ("/search?q=red&type=doc", "Unknown file type"),
-                         ("/search?q=red&folder=relative", "absolute folder path"), ("/search?q=red&sort=size", "sort"),
-                         ("/search?q=red+%2B", "Part 2 of the query is empty"), ("/search?q=-red", "only negatives"),
-                         ("/search?q=red&min_width=big", "whole number of pixels")]:
+    for url, message in [
+        ("/search?q=red&from=2023-02-30", "YYYY-MM-DD"),
+        ("/search?q=red&type=doc", "Unknown file type"),
+        ("/search?q=red&folder=relative", "absolute folder path"),
+        ("/search?q=red&sort=size", "sort"),
+        ("/search?q=red+%2B", "Part 2 of the query is empty"),
+        ("/search?q=-red", "only negatives"),
+        ("/search?q=red&min_width=big", "whole number of pixels"),
+    ]:
         response = client.get(url)
         assert response.status_code == 400 and message in response.get_data(as_text=True), url
 
@@ -113,8 +121,16 @@ def test_pages_have_no_inline_scripts_or_handlers(indexed, client, photo_dir):
     import re
 
     red_id = id_of(indexed, photo_dir / "red.jpg")
-    for url in ["/", "/search?q=red", f"/similar/{red_id}", f"/image/{red_id}", "/search/image", "/duplicates",
-                "/health", "/search?q=red+%2B"]:
+    for url in [
+        "/",
+        "/search?q=red",
+        f"/similar/{red_id}",
+        f"/image/{red_id}",
+        "/search/image",
+        "/duplicates",
+        "/health",
+        "/search?q=red+%2B",
+    ]:
         page = client.get(url).get_data(as_text=True)
         assert all("src=" in tag for tag in re.findall(r"<script[^>]*>", page)), url
         assert not re.search(r"\son[a-z]+=", page), url

@@ -1,4 +1,5 @@
 """Part 5 from a terminal: the `flask` commands, one module per concern."""
+
 from __future__ import annotations
 
 from flask import Flask

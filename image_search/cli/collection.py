@@ -1,4 +1,5 @@
 """`flask stats` and `flask duplicates`: facts about the indexed collection."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -22,23 +23,31 @@ def stats_command():
     for key, value in facts.items():
         click.echo(f"{key:>13}: {value}")
     for row in health["folders"]:
-        click.echo(f"{'folder':>13}: {row['folder']}: {row['on_disk']} image files on disk, {row['indexed']} indexed, "
-                   f"{row['not_indexed']} not indexed, {row['gone']} indexed but gone")
+        click.echo(
+            f"{'folder':>13}: {row['folder']}: {row['on_disk']} image files on disk, {row['indexed']} indexed, "
+            f"{row['not_indexed']} not indexed, {row['gone']} indexed but gone"
+        )
     run = health["last_run"]
     if not run:
         click.echo(f"{'last run':>13}: none recorded")
         return
     finished = datetime.fromtimestamp(run["finished_at"])
-    click.echo(f"{'last run':>13}: {finished:%Y-%m-%d %H:%M:%S} ({run['seconds']} s): "
-               f"{run['added']} added, {run['updated']} updated, {run['unchanged']} unchanged, "
-               f"{run['pruned']} pruned, {run['failed']} failed")
+    click.echo(
+        f"{'last run':>13}: {finished:%Y-%m-%d %H:%M:%S} ({run['seconds']} s): "
+        f"{run['added']} added, {run['updated']} updated, {run['unchanged']} unchanged, "
+        f"{run['pruned']} pruned, {run['failed']} failed"
+    )
     for failure in run["failures"]:
         click.echo(f"{'failed':>13}: {failure['path']}: {failure['reason']}")
 
 
 @click.command("duplicates")
-@click.option("--threshold", type=click.FloatRange(0.5, 1.0), default=None,
-              help="Cosine at or above which images count as near-duplicates (default DUPLICATE_THRESHOLD).")
+@click.option(
+    "--threshold",
+    type=click.FloatRange(0.5, 1.0),
+    default=None,
+    help="Cosine at or above which images count as near-duplicates (default DUPLICATE_THRESHOLD).",
+)
 @with_appcontext
 def duplicates_command(threshold):
     """List groups of near-duplicate images (from the stored vectors), with sizes and dimensions."""

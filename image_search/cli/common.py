@@ -1,4 +1,5 @@
 """What every command shares: the app's service, and failing with one line instead of a traceback."""
+
 from __future__ import annotations
 
 import sys

@@ -1,4 +1,5 @@
 """`flask eval FOLDER`: retrieval quality of the active model on a captioned or labelled folder."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,12 @@ from image_search.errors import UserError
 @click.command("eval")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--lang", default=None, help="Use the captions' 'LANG.utf8=' lines (e.g. de, fr, ko) as queries.")
-@click.option("--label", type=click.Choice(["top", "parent"]), default="top",
-              help="Image->image label: the top-level folder under FOLDER, or the parent folder.")
+@click.option(
+    "--label",
+    type=click.Choice(["top", "parent"]),
+    default="top",
+    help="Image->image label: the top-level folder under FOLDER, or the parent folder.",
+)
 @click.option("--k", "extra_k", type=int, default=10, show_default=True, help="An extra cutoff for recall/precision.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @with_appcontext

@@ -1,4 +1,5 @@
 """`flask index`: walk folders, embed new and changed images, prune gone ones."""
+
 from __future__ import annotations
 
 import re
@@ -28,8 +29,12 @@ def parse_shard(_ctx, _param, value: str | None) -> tuple[int, int] | None:
 @click.option("--prune", is_flag=True, help="Remove indexed images whose files are gone from these folders.")
 @click.option("--rebuild", is_flag=True, help="Empty the store first (e.g. after changing the model).")
 @click.option("--batch-size", type=click.IntRange(1, 1024), default=None, help="Images per model call.")
-@click.option("--shard", callback=parse_shard, metavar="I/N",
-              help="Index only share I of N (by a hash of the path), for N machines working together.")
+@click.option(
+    "--shard",
+    callback=parse_shard,
+    metavar="I/N",
+    help="Index only share I of N (by a hash of the path), for N machines working together.",
+)
 @with_appcontext
 def index_command(paths, prune, rebuild, batch_size, shard):
     """Index the images under PATHS (recursively); unchanged files are skipped."""
@@ -57,8 +62,11 @@ class ProgressBar(IndexProgress):
 
     def on_start(self, total: int, model_id: str, store_kind: str) -> None:
         click.echo(f"Model: {model_id}   Store: {store_kind}")
-        self.bar = self.scope.enter_context(click.progressbar(
-            length=total, label="Embedding", show_pos=True, show_eta=True, item_show_func=lambda rate: rate))
+        self.bar = self.scope.enter_context(
+            click.progressbar(
+                length=total, label="Embedding", show_pos=True, show_eta=True, item_show_func=lambda rate: rate
+            )
+        )
         self.started = time.monotonic()
 
     def on_batch(self, n: int) -> None:

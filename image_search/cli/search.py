@@ -1,4 +1,5 @@
 """`flask search`: the search experience from a terminal."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,8 +15,12 @@ from image_search.service.params import parse_filters, parse_view
 
 @click.command("search")
 @click.argument("query", required=False, default="")
-@click.option("--image", "image", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="An image file as (one more part of) the query.")
+@click.option(
+    "--image",
+    "image",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="An image file as (one more part of) the query.",
+)
 @click.option("-k", type=click.IntRange(1, 10_000), default=20, show_default=True, help="How many hits.")
 @click.option("--folder", help="Only images under this absolute folder path.")
 @click.option("--from", "date_from", metavar="YYYY-MM-DD", help="Taken on or after this day.")
@@ -31,8 +36,16 @@ def search_command(query, image, k, folder, date_from, date_to, types, min_width
     if not query and image is None:
         raise click.UsageError("Give a QUERY, an --image, or both.")
     try:
-        filters = parse_filters({"folder": folder, "from": date_from, "to": date_to, "type": types,
-                                 "min_width": min_width, "min_height": min_height})
+        filters = parse_filters(
+            {
+                "folder": folder,
+                "from": date_from,
+                "to": date_to,
+                "type": types,
+                "min_width": min_width,
+                "min_height": min_height,
+            }
+        )
         options = SearchOptions(k, filters, parse_view({"sort": sort, "all": "0" if cut else "1"}))
         vector = service().image_query(image.read_bytes()) if image is not None else None
         result = service().search(query, options, image=vector)

@@ -1,4 +1,5 @@
 """Part 1, the embedding model: which Embedder the app uses."""
+
 from __future__ import annotations
 
 import logging
@@ -52,9 +53,16 @@ def _clip(settings: Settings, threads: int, local_only: bool) -> Embedder:
     from image_search.embedders.clip.embedder import ClipEmbedder
 
     clip = settings.clip
-    return ClipEmbedder(clip.image_model, clip.text_model, runtime=clip.runtime, cache_dir=settings.data_dir / "models",
-                        threads=threads, local_files_only=local_only, hub_timeout=clip.hub_timeout,
-                        quantize=clip.quantize)
+    return ClipEmbedder(
+        clip.image_model,
+        clip.text_model,
+        runtime=clip.runtime,
+        cache_dir=settings.data_dir / "models",
+        threads=threads,
+        local_files_only=local_only,
+        hub_timeout=clip.hub_timeout,
+        quantize=clip.quantize,
+    )
 
 
 def _offline(settings: Settings, threads: int) -> Embedder:

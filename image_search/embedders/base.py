@@ -1,4 +1,5 @@
 """The Embedder interface: images and texts into one vector space."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -54,5 +55,7 @@ def l2_normalise(vectors: np.ndarray) -> np.ndarray:
 def require(*modules: str, hint: str) -> None:
     missing = [m for m in modules if importlib.util.find_spec(m) is None]
     if missing:
-        raise ModelUnavailable(f"This model needs the Python package(s) {', '.join(missing)}, "
-                               f"which are not installed. Install them with: {hint}")
+        raise ModelUnavailable(
+            f"This model needs the Python package(s) {', '.join(missing)}, "
+            f"which are not installed. Install them with: {hint}"
+        )

@@ -6,6 +6,7 @@ parent folder with --label parent). Text->image: every distinct caption is a que
 with that caption; recall@1/5/10 and MRR. Image->image: every image with a label shared by another image
 is a query, precision@5/10 by label, the query itself excluded. Exact search with numpy.
 """
+
 from __future__ import annotations
 
 import time
@@ -37,7 +38,7 @@ def read_caption(txt: Path, lang: str | None) -> str | None:
     lines = txt.read_text(encoding="utf-8", errors="replace").splitlines()
     if lang:
         prefix = f"{lang}.utf8="
-        found = [line[len(prefix):] for line in lines if line.startswith(prefix)]
+        found = [line[len(prefix) :] for line in lines if line.startswith(prefix)]
         return found[0].strip() or None if found else None
     return lines[0].strip() or None if lines else None
 
@@ -46,8 +47,13 @@ def collect(folder: Path, lang: str | None = None, label: str = "top") -> list[d
     items = []
     for path in sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()):
         rel = path.relative_to(folder)
-        items.append({"path": path, "caption": read_caption(path.with_suffix(".txt"), lang),
-                      "label": (rel.parts[0] if len(rel.parts) > 1 else None) if label == "top" else path.parent.name})
+        items.append(
+            {
+                "path": path,
+                "caption": read_caption(path.with_suffix(".txt"), lang),
+                "label": (rel.parts[0] if len(rel.parts) > 1 else None) if label == "top" else path.parent.name,
+            }
+        )
     return items
 
 
@@ -74,19 +80,34 @@ def image_metrics(scores: np.ndarray, labels: list, ks=(5, 10)) -> dict:
     counts = Counter(labels)
     queries = [i for i, lab in enumerate(labels) if lab is not None and counts[lab] > 1]
     order = np.argsort(-scores, axis=1, kind="stable")
-    out = {f"precision@{k}": float(np.mean([np.mean(by_index[order[i, :k]] == by_index[i]) for i in queries]))
-           if queries else 0.0 for k in ks}
+    out = {
+        f"precision@{k}": float(np.mean([np.mean(by_index[order[i, :k]] == by_index[i]) for i in queries]))
+        if queries
+        else 0.0
+        for k in ks
+    }
     out["image_queries"] = len(queries)
     return out
 
 
 def embed_folder(items: list[dict], embedder, batch: int = 32) -> np.ndarray:
-    return np.concatenate([embedder.embed_images([load_rgb(it["path"]) for it in items[i:i + batch]])
-                           for i in range(0, len(items), batch)])
+    return np.concatenate(
+        [
+            embedder.embed_images([load_rgb(it["path"]) for it in items[i : i + batch]])
+            for i in range(0, len(items), batch)
+        ]
+    )
 
 
-def evaluate(folder, embedder, lang: str | None = None, label: str = "top", k: int = 10, batch: int = 32,
-             vectors: np.ndarray | None = None) -> dict:
+def evaluate(
+    folder,
+    embedder,
+    lang: str | None = None,
+    label: str = "top",
+    k: int = 10,
+    batch: int = 32,
+    vectors: np.ndarray | None = None,
+) -> dict:
     """Embed every image of `folder` and measure text->image and image->image retrieval (see module doc)."""
     items = collect(Path(folder), lang, label)
     if not items:

@@ -1,4 +1,5 @@
 """The one way ONNX Runtime sessions are made: a fixed thread count, CPU only, no busy-waiting."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -2,11 +2,12 @@
 
 walk (which files), plan (what to do), run (embedding), report (what was done, last_run.json).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 from image_search.embedders import Embedder
 from image_search.indexing.plan import plan_run
@@ -39,9 +40,17 @@ class IndexProgress:
 NO_PROGRESS = IndexProgress()
 
 
-def index_paths(store: VectorStore, load_embedder: Callable[[], Embedder], paths: Sequence[str | Path],
-                options: IndexOptions, data_dir: Path, *, batch_size: int, workers: int,
-                progress: IndexProgress = NO_PROGRESS) -> IndexReport:
+def index_paths(
+    store: VectorStore,
+    load_embedder: Callable[[], Embedder],
+    paths: Sequence[str | Path],
+    options: IndexOptions,
+    data_dir: Path,
+    *,
+    batch_size: int,
+    workers: int,
+    progress: IndexProgress = NO_PROGRESS,
+) -> IndexReport:
     """Index the images under `paths`; unchanged files are skipped. The report is saved as last_run.json."""
     with IndexLock(Path(data_dir) / "index.lock"):
         # Loaded under the lock: a second indexer is refused before it spends seconds loading a model.

@@ -1,10 +1,11 @@
 """What an indexing run has to do: the folders compared with the store (to embed, unchanged, gone)."""
+
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 from image_search.indexing.walk import in_shard, walk_images
 from image_search.paths import is_within_root
@@ -28,8 +29,9 @@ class Plan:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
 
 
-def plan_run(store: VectorStore, roots: Iterable[Path | str], prune: bool = False,
-             shard: tuple[int, int] | None = None) -> Plan:
+def plan_run(
+    store: VectorStore, roots: Iterable[Path | str], prune: bool = False, shard: tuple[int, int] | None = None
+) -> Plan:
     """Compare the folders with the store: what to embed, what is unchanged, what is gone."""
     known = {r.path: r for r in store.iter_records()}
     plan, seen = Plan(), set()
@@ -55,7 +57,12 @@ def plan_run(store: VectorStore, roots: Iterable[Path | str], prune: bool = Fals
                 plan.todo.append(Candidate(path, folder, st.st_size, st.st_mtime_ns, record is not None))
         if prune:
             prefix = str(root).rstrip("/") + "/"
-            plan.gone_ids += [r.id for p, r in known.items()
-                              if (p.startswith(prefix) or p == str(root)) and p not in seen
-                              and in_shard(p, shard) and not os.path.exists(p)]
+            plan.gone_ids += [
+                r.id
+                for p, r in known.items()
+                if (p.startswith(prefix) or p == str(root))
+                and p not in seen
+                and in_shard(p, shard)
+                and not os.path.exists(p)
+            ]
     return plan

@@ -1,4 +1,5 @@
 """What an indexing run did, and its last_run.json (read by `flask stats`, /health and the duplicates cache)."""
+
 from __future__ import annotations
 
 import json
@@ -28,16 +29,26 @@ class IndexReport:
 
     def summary(self) -> str:
         rate = self.embedded / self.seconds if self.seconds else 0.0
-        return (f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
-                f"{self.pruned} pruned, {len(self.skipped)} skipped in {self.seconds:.1f}s ({rate:.1f} images/s)")
+        return (
+            f"{self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.pruned} pruned, {len(self.skipped)} skipped in {self.seconds:.1f}s ({rate:.1f} images/s)"
+        )
 
 
 def save_last_run(data_dir: Path, report: IndexReport, paths: list[str], model: str) -> None:
     """Written atomically, so the health page never reads half a file."""
-    body = {"finished_at": time.time(), "seconds": round(report.seconds, 2), "model": model,
-            "paths": [os.path.abspath(p) for p in paths], "added": report.added, "updated": report.updated,
-            "unchanged": report.unchanged, "pruned": report.pruned, "failed": len(report.skipped),
-            "failures": [{"path": p, "reason": r} for p, r in report.skipped[:MAX_FAILURES]]}
+    body = {
+        "finished_at": time.time(),
+        "seconds": round(report.seconds, 2),
+        "model": model,
+        "paths": [os.path.abspath(p) for p in paths],
+        "added": report.added,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "pruned": report.pruned,
+        "failed": len(report.skipped),
+        "failures": [{"path": p, "reason": r} for p, r in report.skipped[:MAX_FAILURES]],
+    }
     atomic_write(Path(data_dir) / LAST_RUN, lambda tmp: Path(tmp).write_text(json.dumps(body, indent=1)))
 
 

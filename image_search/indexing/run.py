@@ -5,11 +5,12 @@ decodes and resizes), so the model rarely waits; at most two batches of images a
 any time. When the embedder tells its input size, JPEGs are decoded at about that size (draft
 mode) and shrunk to it in the workers, so the model's thread does no resizing.
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
 
 from PIL import Image
 
@@ -39,12 +40,19 @@ def shrink(image: Image.Image, shorter_side: int) -> Image.Image:
     if scale >= 1:
         return image
     size = (max(shorter_side, round(image.width * scale)), max(shorter_side, round(image.height * scale)))
-    return image.resize(size, Image.BICUBIC)
+    return image.resize(size, Image.Resampling.BICUBIC)
 
 
-def run_plan(store: VectorStore, embedder: Embedder, plan: Plan, batch_size: int = 32,
-             on_batch: Callable[[int], None] = lambda n: None, workers: int = 2,
-             draft_size: int | None = None, shrink_in_workers: bool = True) -> IndexReport:
+def run_plan(
+    store: VectorStore,
+    embedder: Embedder,
+    plan: Plan,
+    batch_size: int = 32,
+    on_batch: Callable[[int], None] = lambda n: None,
+    workers: int = 2,
+    draft_size: int | None = None,
+    shrink_in_workers: bool = True,
+) -> IndexReport:
     """Embed `plan.todo` in batches, write each batch in one store transaction, prune, flush.
 
     JPEG draft mode decodes at `draft_size` or more (default: the model's input size, else 448).
@@ -54,8 +62,9 @@ def run_plan(store: VectorStore, embedder: Embedder, plan: Plan, batch_size: int
     draft_size = draft_size or embedder.input_size or 448
     report = IndexReport(unchanged=plan.unchanged, skipped=list(plan.skipped))
     store.claim(embedder.model_id, embedder.dim, embedder.unit_vectors)
-    batches = [plan.todo[i:i + batch_size] for i in range(0, len(plan.todo), batch_size)]
+    batches = [plan.todo[i : i + batch_size] for i in range(0, len(plan.todo), batch_size)]
     with ThreadPoolExecutor(max_workers=workers) as pool:
+
         def start(batch):
             return [pool.submit(_decode, c, draft_size, shrink_to) for c in batch]
 
@@ -73,17 +82,27 @@ def run_plan(store: VectorStore, embedder: Embedder, plan: Plan, batch_size: int
     return report
 
 
-def _embed_batch(store: VectorStore, embedder: Embedder, batch: list[Candidate],
-                 decoded: list[Decoded | str], report: IndexReport) -> None:
+def _embed_batch(
+    store: VectorStore, embedder: Embedder, batch: list[Candidate], decoded: list[Decoded | str], report: IndexReport
+) -> None:
     records, images, updates = [], [], set()
-    for candidate, result in zip(batch, decoded):
+    for candidate, result in zip(batch, decoded, strict=True):
         if isinstance(result, str):
             report.skipped.append((candidate.path, result))
             continue
         taken = result.taken_at if result.taken_at is not None else candidate.mtime_ns / 1e9
-        records.append(ImageRecord(path=candidate.path, root=candidate.root, size=candidate.size,
-                                   mtime_ns=candidate.mtime_ns, width=result.width, height=result.height,
-                                   taken_at=taken, format=result.format))
+        records.append(
+            ImageRecord(
+                path=candidate.path,
+                root=candidate.root,
+                size=candidate.size,
+                mtime_ns=candidate.mtime_ns,
+                width=result.width,
+                height=result.height,
+                taken_at=taken,
+                format=result.format,
+            )
+        )
         images.append(result.image)
         if candidate.known:
             updates.add(candidate.path)

@@ -1,16 +1,32 @@
 """Which files are photos to index: a folder walk, and a deterministic share of it for sharded runs."""
+
 from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from image_search.images import image_extensions
 
 # Pillow opens these, but they are documents or data formats, not photos.
-NOT_PHOTOS = {".eps", ".ps", ".pdf", ".h5", ".hdf", ".grib", ".bufr", ".mpeg", ".mpg", ".emf", ".wmf",
-              ".fit", ".fits", ".fli", ".flc"}
+NOT_PHOTOS = {
+    ".eps",
+    ".ps",
+    ".pdf",
+    ".h5",
+    ".hdf",
+    ".grib",
+    ".bufr",
+    ".mpeg",
+    ".mpg",
+    ".emf",
+    ".wmf",
+    ".fit",
+    ".fits",
+    ".fli",
+    ".flc",
+}
 
 
 def in_shard(path: str, shard: tuple[int, int] | None) -> bool:

@@ -10,6 +10,7 @@
 `id:3f2a... + at night` -> +1 the indexed image 3f2a..., +1 "at night"
 A negative takes its part's weight. A plain query ("a red car") is one text part of weight 1.
 """
+
 from __future__ import annotations
 
 import re
@@ -79,7 +80,7 @@ def _parse_part(chunk: str, n: int) -> list[Part]:
         weight = float(match[1])
         if not 0 < weight <= MAX_WEIGHT:
             raise QueryError(f"Weight {match[1]} in part {n}: use a number above 0 and at most {MAX_WEIGHT:g}.")
-        chunk = chunk[match.end():].strip()
+        chunk = chunk[match.end() :].strip()
         if not chunk:
             raise QueryError(f"Weight {match[1]}: in part {n} has nothing after it.")
     if chunk.startswith("id:"):

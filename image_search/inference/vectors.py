@@ -1,4 +1,5 @@
 """Part 2, the inference endpoint: a query (text or image bytes) becomes a vector, or a clear refusal."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -2,6 +2,7 @@
 
 No image is embedded again; any VectorStore works, since only knn/get_vector are used.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -55,6 +56,9 @@ def find_duplicates(store: VectorStore, threshold: float, neighbours: int = 8) -
     members: dict[str, list[ImageRecord]] = {}
     for image_id in parent:
         members.setdefault(root(image_id), []).append(records[image_id])
-    groups = [DuplicateGroup(sorted(m, key=lambda r: r.path), weakest.get(key, 1.0))
-              for key, m in members.items() if len(m) > 1]
+    groups = [
+        DuplicateGroup(sorted(m, key=lambda r: r.path), weakest.get(key, 1.0))
+        for key, m in members.items()
+        if len(m) > 1
+    ]
     return sorted(groups, key=lambda g: (-len(g.records), -g.total_size, g.records[0].path))

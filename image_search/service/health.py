@@ -1,4 +1,5 @@
 """Collection health: image files on disk vs indexed, per indexed folder."""
+
 from __future__ import annotations
 
 import os
@@ -16,6 +17,13 @@ def folder_counts(store: VectorStore) -> list[dict]:
     rows = []
     for root, paths in sorted(indexed.items()):
         on_disk = set(walk_images(Path(root), [])) if os.path.isdir(root) else set()
-        rows.append({"folder": root, "on_disk": len(on_disk), "indexed": len(paths),
-                     "not_indexed": len(on_disk - paths), "gone": len(paths - on_disk)})
+        rows.append(
+            {
+                "folder": root,
+                "on_disk": len(on_disk),
+                "indexed": len(paths),
+                "not_indexed": len(on_disk - paths),
+                "gone": len(paths - on_disk),
+            }
+        )
     return rows

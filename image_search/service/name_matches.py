@@ -1,4 +1,5 @@
 """The low-confidence fallback: images whose file or folder names match the query's words come first."""
+
 from __future__ import annotations
 
 import re
@@ -8,8 +9,9 @@ import numpy as np
 from image_search.stores import Filters, Hit, VectorStore
 
 
-def blend_name_matches(store: VectorStore, text: str, vector: np.ndarray, hits: list[Hit], k: int,
-                       filters: Filters) -> list[Hit]:
+def blend_name_matches(
+    store: VectorStore, text: str, vector: np.ndarray, hits: list[Hit], k: int, filters: Filters
+) -> list[Hit]:
     """Images whose relative path has words starting with the query's words come first, best
     match first. Words under 3 letters ("a", "un", "of") would match nearly every path."""
     words = [w for w in re.findall(r"\w+", text.lower()) if len(w) > 2]

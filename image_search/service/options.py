@@ -1,4 +1,5 @@
 """What one search asks for and what it returns: the service's search() takes and gives these."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

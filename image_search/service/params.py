@@ -1,9 +1,10 @@
 """Filter and view parameters from strings (URL query or CLI options), with clear messages."""
+
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Mapping
 
 from PIL import Image
 
@@ -38,7 +39,9 @@ def parse_filters(values: Mapping[str, str]) -> Filters:
         # `to` is inclusive: the filter's end is exclusive, so it is the next midnight.
         date_to=(date_to + timedelta(days=1)).timestamp() if date_to else None,
         formats=_formats(get("type")),
-        min_width=_side(get("min_width"), "min_width"), min_height=_side(get("min_height"), "min_height"))
+        min_width=_side(get("min_width"), "min_width"),
+        min_height=_side(get("min_height"), "min_height"),
+    )
 
 
 def _date(raw: str, name: str) -> datetime | None:
@@ -58,8 +61,10 @@ def _formats(raw: str) -> tuple[str, ...]:
     names = [TYPE_ALIASES.get(t.upper(), t.upper()) for t in raw.replace(" ", ",").split(",") if t]
     unknown = [n for n in names if n not in known_formats()]
     if unknown:
-        raise QueryError(f"Unknown file type {unknown[0].lower()!r}: use e.g. jpeg, png, webp, gif, tiff, bmp "
-                         f"(several separated by commas).")
+        raise QueryError(
+            f"Unknown file type {unknown[0].lower()!r}: use e.g. jpeg, png, webp, gif, tiff, bmp "
+            f"(several separated by commas)."
+        )
     return tuple(dict.fromkeys(f for n in names for f in SAME_TYPE.get(n, (n,))))
 
 

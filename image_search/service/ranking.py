@@ -1,8 +1,9 @@
 """Shaping a hit list: the per-query cut-off after the largest score drop, and the sort order."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from image_search.stores import Hit
 

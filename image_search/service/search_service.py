@@ -4,13 +4,14 @@ Views stay thin: they parse a request, call one method here, and render what com
 search goes through search(); an image query is a vector made by upload_query, cached_query,
 stored_query or image_query and passed as `image=`.
 """
+
 from __future__ import annotations
 
 import hashlib
 import threading
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 from cachetools import TTLCache
@@ -73,8 +74,9 @@ class SearchService:
         return self.embedder.model_id
 
     # --- searches -----------------------------------------------------------------------
-    def search(self, query: str, options: SearchOptions, image: np.ndarray | None = None,
-               exclude: str | None = None) -> SearchResult:
+    def search(
+        self, query: str, options: SearchOptions, image: np.ndarray | None = None, exclude: str | None = None
+    ) -> SearchResult:
         """A combined query (see inference/query.py), optionally with an image's query vector as one
         more part. `exclude` leaves one image out (more like this leaves the image itself out)."""
         started = time.perf_counter()
@@ -87,8 +89,10 @@ class SearchService:
         if parsed.is_plain_text and image is None:
             confidence = extra["confidence"] = self.embedder.text_confidence(query)
             if confidence is not None and confidence < self._confidence_threshold():
-                notice = ("The model is unsure what this query shows; file and folder names that match "
-                          "the words are listed first.")
+                notice = (
+                    "The model is unsure what this query shows; file and folder names that match "
+                    "the words are listed first."
+                )
                 hits = blend_name_matches(self.store, query, vector, hits, k, filters)
         return self._result(hits, started, options.view, notice, **extra)
 
@@ -152,12 +156,12 @@ class SearchService:
         self.store.check_model(self.embedder.model_id)
         return self.store.knn(vector, k, filters)
 
-    def _result(self, hits: list[Hit], started: float, view: View, notice: str | None = None,
-                **extra) -> SearchResult:
+    def _result(self, hits: list[Hit], started: float, view: View, notice: str | None = None, **extra) -> SearchResult:
         shown, cut = shape(hits, view)
         took = (time.perf_counter() - started) * 1000
-        return SearchResult(shown, self.embedder.model_id, round(took, 1), notice, extra,
-                            cutoff=cut, hidden=len(hits) - len(shown))
+        return SearchResult(
+            shown, self.embedder.model_id, round(took, 1), notice, extra, cutoff=cut, hidden=len(hits) - len(shown)
+        )
 
     # --- inference endpoint ---------------------------------------------------------------
     def embed_texts(self, texts: list[str]) -> np.ndarray:
@@ -167,15 +171,22 @@ class SearchService:
         return inference.image_vector(self.embedder, data)
 
     # --- indexing ---------------------------------------------------------------------------
-    def index_paths(self, paths: Sequence[str | Path], options: IndexOptions,
-                    progress: IndexProgress = indexing.NO_PROGRESS) -> IndexReport:
+    def index_paths(
+        self, paths: Sequence[str | Path], options: IndexOptions, progress: IndexProgress = indexing.NO_PROGRESS
+    ) -> IndexReport:
         """Index the images under `paths` (see image_search.indexing). In a `flask index` process nothing
         is loaded yet, so the model gets the indexer's thread count."""
         threads = self.settings.index_threads
-        return indexing.index_paths(self.store, lambda: self._load_embedder(threads), paths, options,
-                                    self.settings.data_dir,
-                                    batch_size=options.batch_size or self.settings.batch_size,
-                                    workers=threads, progress=progress)
+        return indexing.index_paths(
+            self.store,
+            lambda: self._load_embedder(threads),
+            paths,
+            options,
+            self.settings.data_dir,
+            batch_size=options.batch_size or self.settings.batch_size,
+            workers=threads,
+            progress=progress,
+        )
 
     def prepare_text_side(self) -> None:
         """Embed one text now, so the files a text model builds on first use (the offline model exports two

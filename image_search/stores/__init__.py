@@ -1,4 +1,5 @@
 """Part 3, vector search: which VectorStore the app uses."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

@@ -1,4 +1,5 @@
 """The VectorStore interface: image records with one vector each, searched by k nearest neighbours."""
+
 from __future__ import annotations
 
 import hashlib
@@ -40,7 +41,7 @@ class ImageRecord:
 
     @property
     def relative_path(self) -> str:
-        return self.path[len(self.root):].lstrip("/") if self.path.startswith(self.root) else self.name
+        return self.path[len(self.root) :].lstrip("/") if self.path.startswith(self.root) else self.name
 
     @property
     def folder(self) -> str:
@@ -72,15 +73,26 @@ class Filters:
     min_height: int = 0
 
     def __bool__(self) -> bool:
-        return any([self.folder, self.date_from is not None, self.date_to is not None,
-                    self.formats, self.min_width, self.min_height])
+        return any(
+            [
+                self.folder,
+                self.date_from is not None,
+                self.date_to is not None,
+                self.formats,
+                self.min_width,
+                self.min_height,
+            ]
+        )
 
     def matches(self, record: ImageRecord) -> bool:
-        return ((not self.folder or record.path.startswith(self.folder.rstrip("/") + "/"))
-                and (self.date_from is None or record.taken_at >= self.date_from)
-                and (self.date_to is None or record.taken_at < self.date_to)
-                and (not self.formats or record.format in self.formats)
-                and record.width >= self.min_width and record.height >= self.min_height)
+        return (
+            (not self.folder or record.path.startswith(self.folder.rstrip("/") + "/"))
+            and (self.date_from is None or record.taken_at >= self.date_from)
+            and (self.date_to is None or record.taken_at < self.date_to)
+            and (not self.formats or record.format in self.formats)
+            and record.width >= self.min_width
+            and record.height >= self.min_height
+        )
 
 
 class VectorStore(ABC):

@@ -1,14 +1,10 @@
 """Part 5, the application: server-rendered pages and the JSON API, one blueprint per module."""
+
 from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from image_search.web import api
-    from image_search.web import collection
-    from image_search.web import files
-    from image_search.web import openapi
-    from image_search.web import search
-    from image_search.web import upload
+    from image_search.web import api, collection, files, openapi, search, upload
 
     for module in (search, upload, files, collection, api, openapi):
         app.register_blueprint(module.bp)

@@ -2,14 +2,24 @@
 
 Requests are loaded and answers dumped by the schemas in web/openapi.py, which also make its document.
 """
+
 from __future__ import annotations
 
 from flask import jsonify, request
 
 from image_search.service.options import SearchOptions
 from image_search.web.current import service
-from image_search.web.openapi import (Blueprint, DuplicatesArgs, Duplicates, Hits, ImageUpload, Texts,
-                                      TextSearchArgs, Vectors, WordsSearchArgs)
+from image_search.web.openapi import (
+    Blueprint,
+    Duplicates,
+    DuplicatesArgs,
+    Hits,
+    ImageUpload,
+    Texts,
+    TextSearchArgs,
+    Vectors,
+    WordsSearchArgs,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -62,8 +72,12 @@ def health():
 
 # One body or the other, so read here rather than by @arguments; the document names both schemas.
 @bp.post("/embed")
-@bp.doc(requestBody={"required": True, "content": {"application/json": {"schema": Texts},
-                                                   "multipart/form-data": {"schema": ImageUpload}}})
+@bp.doc(
+    requestBody={
+        "required": True,
+        "content": {"application/json": {"schema": Texts}, "multipart/form-data": {"schema": ImageUpload}},
+    }
+)
 @bp.response(200, Vectors)
 @bp.errors(400, 401, 413, 503)
 def embed():

@@ -1,4 +1,5 @@
 """Pages about the collection itself: near-duplicate groups and health."""
+
 from __future__ import annotations
 
 from flask import Blueprint, render_template
@@ -13,8 +14,9 @@ bp = Blueprint("collection", __name__)
 @bp.get("/duplicates")
 def duplicates():
     threshold = threshold_param() or settings().duplicate_threshold
-    return render_template("duplicates.html", groups=service().duplicates(threshold), threshold=threshold,
-                           form=UploadForm())
+    return render_template(
+        "duplicates.html", groups=service().duplicates(threshold), threshold=threshold, form=UploadForm()
+    )
 
 
 @bp.get("/health")

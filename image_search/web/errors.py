@@ -1,4 +1,5 @@
 """Every failure becomes a clear page or {"error": ...} JSON with a 4xx/5xx status, never a traceback."""
+
 from __future__ import annotations
 
 import logging
@@ -30,8 +31,10 @@ def register_errorhandlers(app: Flask) -> None:
         return error_response(413, f"The upload is too large: at most {mb} MB.")
 
     app.register_error_handler(RequestEntityTooLarge, too_large)
-    app.register_error_handler(CSRFError, lambda e: error_response(
-        400, "The form expired or was not sent by this site; reload the page and try again."))
+    app.register_error_handler(
+        CSRFError,
+        lambda e: error_response(400, "The form expired or was not sent by this site; reload the page and try again."),
+    )
     app.register_error_handler(UserError, lambda e: error_response(http_status(e), user_message(e)))
     app.register_error_handler(HTTPException, lambda e: error_response(e.code or 500, e.description))
 

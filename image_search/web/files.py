@@ -1,4 +1,5 @@
 """Originals and thumbnails, served only by indexed id: no path ever comes from the request."""
+
 from __future__ import annotations
 
 from flask import Blueprint, send_file

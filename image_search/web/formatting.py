@@ -1,4 +1,5 @@
 """Jinja filters for sizes and dates."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -6,11 +6,12 @@ Each request field first runs its value through the parser the pages and the CLI
 web/params.py, inference/vectors.py), so a value they reject gets their message; the field's own type and
 validators, which the document is made of, then apply. A failure is a QueryError: `{"error": ...}`, 400.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
 
 import flask_smorest
 from flask import Blueprint as FlaskBlueprint
@@ -35,9 +36,14 @@ WORDS = r"^[\s\x1c-\x1f\x85]*[^\s\x1c-\x1f\x85]"
 DATE = r"^(1[89][0-9]{2}|[2-8][0-9]{3}|9000)-[0-9]{1,2}-[0-9]{1,2}$"
 SEND_TEXTS = 'Send JSON {"texts": ["...", ...]} or a multipart file field named "image".'
 _SEND_TEXTS = SEND_TEXTS.replace("{", "{{").replace("}", "}}")  # marshmallow formats field messages
-ERROR_REASONS = {400: "unusable query, parameter or image", 401: "missing or wrong access token (when one is set)",
-                 404: "no indexed image has that id", 409: "the store was indexed with another model",
-                 413: "upload over MAX_UPLOAD_MB", 503: "model or store unavailable"}
+ERROR_REASONS = {
+    400: "unusable query, parameter or image",
+    401: "missing or wrong access token (when one is set)",
+    404: "no indexed image has that id",
+    409: "the store was indexed with another model",
+    413: "upload over MAX_UPLOAD_MB",
+    503: "model or store unavailable",
+}
 
 
 # --- the app's settings ----------------------------------------------------------------------------
@@ -97,7 +103,7 @@ class FileTypes(validate.Validator):
 
 
 # --- request fields ------------------------------------------------------------------------------
-class Parsed:
+class Parsed(fields.Field):
     """Field mixin: a value first goes through `parse`, the code the pages and the CLI use, so what they reject
     gets their message; then the field's own type and validators (what the document says)."""
 
@@ -153,16 +159,23 @@ def _words(raw: str) -> str:
 
 
 def _date(name: str, meaning: str) -> ParsedString:
-    return ParsedString(data_key=name, parse=_filter(name), validate=validate.Regexp(
-        DATE, error=f"'{name}' must be a date as YYYY-MM-DD, years 1800 to 9000, not {{input!r}}."),
-        metadata={"format": "date", "description": f"taken on or {meaning} (YYYY-MM-DD)"})
+    return ParsedString(
+        data_key=name,
+        parse=_filter(name),
+        validate=validate.Regexp(
+            DATE, error=f"'{name}' must be a date as YYYY-MM-DD, years 1800 to 9000, not {{input!r}}."
+        ),
+        metadata={"format": "date", "description": f"taken on or {meaning} (YYYY-MM-DD)"},
+    )
 
 
 def _side(name: str) -> ParsedInteger:
-    return ParsedInteger(parse=_filter(name), validate=validate.Range(0, MAX_SIDE),
-                         error_messages={"invalid": f"'{name}' must be a whole number of pixels from 0 to "
-                                                    f"{MAX_SIDE}."},
-                         metadata={"description": "pixels, at least"})
+    return ParsedInteger(
+        parse=_filter(name),
+        validate=validate.Range(0, MAX_SIDE),
+        error_messages={"invalid": f"'{name}' must be a whole number of pixels from 0 to {MAX_SIDE}."},
+        metadata={"description": "pixels, at least"},
+    )
 
 
 # --- request schemas -----------------------------------------------------------------------------
@@ -181,47 +194,70 @@ class Params(Schema):
 class SearchArgs(Params):
     """How many hits, the filters and the view; loaded as the service's keyword arguments (and `q`)."""
 
-    k = ParsedInteger(parse=lambda raw: parse_int("k", raw, 1, api_config().max_k), load_default=20,
-                      validate=AppRange("max_k", min=1), metadata={"description": "how many hits"})
-    folder = ParsedString(parse=_filter("folder"), validate=[
-        validate.Regexp(r"^/[^\x00]*$", error="'folder' must be an absolute folder path without NUL characters."),
-        validate.Length(max=MAX_FOLDER_CHARS, error="'folder' is longer than any folder path ({max} characters).")],
-        metadata={"description": "absolute folder prefix"})
+    k = ParsedInteger(
+        parse=lambda raw: parse_int("k", raw, 1, api_config().max_k),
+        load_default=20,
+        validate=AppRange("max_k", min=1),
+        metadata={"description": "how many hits"},
+    )
+    folder = ParsedString(
+        parse=_filter("folder"),
+        validate=[
+            validate.Regexp(r"^/[^\x00]*$", error="'folder' must be an absolute folder path without NUL characters."),
+            validate.Length(max=MAX_FOLDER_CHARS, error="'folder' is longer than any folder path ({max} characters)."),
+        ],
+        metadata={"description": "absolute folder prefix"},
+    )
     date_from = _date("from", "after")
     date_to = _date("to", "before")
-    type = ParsedString(parse=_filter("type"), validate=FileTypes(),
-                        metadata={"description": "file type, or several comma-separated: jpeg,png"})
+    type = ParsedString(
+        parse=_filter("type"),
+        validate=FileTypes(),
+        metadata={"description": "file type, or several comma-separated: jpeg,png"},
+    )
     min_width = _side("min_width")
     min_height = _side("min_height")
     sort = ParsedString(parse=_view("sort"), validate=validate.OneOf(SORTS))
-    all = ParsedString(parse=_view("all"), validate=AnyCase(["0", "1", "true", "false"]),
-                       metadata={"description": "0 applies the pages' score cut-off; default 1, k hits"})
+    all = ParsedString(
+        parse=_view("all"),
+        validate=AnyCase(["0", "1", "true", "false"]),
+        metadata={"description": "0 applies the pages' score cut-off; default 1, k hits"},
+    )
 
     @post_load(pass_original=True)
     def _service_args(self, data, original, **kwargs):
         # The fields have checked each value; parse_filters/parse_view build what the service takes (and check
         # `from` before `to`). Scripts get k hits by default (all=1).
-        return {"q": data.get("q", ""), "k": data["k"], "filters": parse_filters(original),
-                "view": parse_view(original, show_all_default=True)}
+        return {
+            "q": data.get("q", ""),
+            "k": data["k"],
+            "filters": parse_filters(original),
+            "view": parse_view(original, show_all_default=True),
+        }
 
 
 class TextSearchArgs(SearchArgs):
-    q = ParsedString(required=True, parse=_text, validate=[AppLength("max_query_chars", min=1),
-                                                           validate.Regexp(WORDS)],
-                     metadata={"description": "the query: words, weights, -negatives, id:IMAGE parts"})
+    q = ParsedString(
+        required=True,
+        parse=_text,
+        validate=[AppLength("max_query_chars", min=1), validate.Regexp(WORDS)],
+        metadata={"description": "the query: words, weights, -negatives, id:IMAGE parts"},
+    )
 
 
 class WordsSearchArgs(SearchArgs):
-    q = ParsedString(parse=_words, validate=AppLength("max_query_chars"),
-                     metadata={"description": "words combined with the image"})
+    q = ParsedString(
+        parse=_words, validate=AppLength("max_query_chars"), metadata={"description": "words combined with the image"}
+    )
 
 
 class ImageUpload(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    image = Upload(required=True, error_messages={"required": "Send the image as a multipart file field named "
-                                                              "'image'."})
+    image = Upload(
+        required=True, error_messages={"required": "Send the image as a multipart file field named 'image'."}
+    )
 
 
 class Texts(Schema):
@@ -230,17 +266,26 @@ class Texts(Schema):
 
     error_messages = {"type": SEND_TEXTS}  # a body that is not a JSON object
     texts = fields.List(
-        ParsedString(parse=_text, validate=[AppLength("max_query_chars", min=1), validate.Regexp(WORDS)],
-                     error_messages={"invalid": _SEND_TEXTS, "null": _SEND_TEXTS}),
-        required=True, validate=[validate.Length(min=1, error=_SEND_TEXTS),
-                                 validate.Length(max=MAX_TEXTS, error="At most {max} texts per request.")],
-        error_messages={"required": _SEND_TEXTS, "invalid": _SEND_TEXTS, "null": _SEND_TEXTS})
+        ParsedString(
+            parse=_text,
+            validate=[AppLength("max_query_chars", min=1), validate.Regexp(WORDS)],
+            error_messages={"invalid": _SEND_TEXTS, "null": _SEND_TEXTS},
+        ),
+        required=True,
+        validate=[
+            validate.Length(min=1, error=_SEND_TEXTS),
+            validate.Length(max=MAX_TEXTS, error="At most {max} texts per request."),
+        ],
+        error_messages={"required": _SEND_TEXTS, "invalid": _SEND_TEXTS, "null": _SEND_TEXTS},
+    )
 
 
 class DuplicatesArgs(Params):
-    threshold = ParsedFloat(parse=parse_threshold, validate=validate.Range(MIN_THRESHOLD, MAX_THRESHOLD),
-                            metadata={"description": "cosine at or above which images count as duplicates "
-                                                     "(default DUPLICATE_THRESHOLD)"})
+    threshold = ParsedFloat(
+        parse=parse_threshold,
+        validate=validate.Range(MIN_THRESHOLD, MAX_THRESHOLD),
+        metadata={"description": "cosine at or above which images count as duplicates (default DUPLICATE_THRESHOLD)"},
+    )
 
 
 # --- response schemas ----------------------------------------------------------------------------
@@ -269,11 +314,15 @@ class Error(Schema):
 
 class Hit(Schema):
     id = fields.String(required=True)
-    path = fields.String(required=True, attribute="record.path",
-                         metadata={"description": "absolute path the file was indexed from"})
+    path = fields.String(
+        required=True, attribute="record.path", metadata={"description": "absolute path the file was indexed from"}
+    )
     score = Rounded(required=True)
-    taken_at = LocalTime(required=True, attribute="record.taken_at",
-                         metadata={"description": "EXIF time taken (else the file's time), local, ISO 8601"})
+    taken_at = LocalTime(
+        required=True,
+        attribute="record.taken_at",
+        metadata={"description": "EXIF time taken (else the file's time), local, ISO 8601"},
+    )
     thumbnail_url = ThumbnailUrl(required=True, attribute="record.id")  # "id" is taken by `id`
 
 
@@ -334,10 +383,12 @@ class Blueprint(flask_smorest.Blueprint):
 
     def errors(self, *codes: int):
         """Documents the {"error": ...} answers a route can give, each with its reason."""
+
         def decorate(view):
             for code in codes:
                 view = self.alt_response(code, schema=Error, description=ERROR_REASONS[code])(view)
             return view
+
         return decorate
 
 
@@ -350,12 +401,21 @@ class Api(flask_smorest.Api):
 
 def document(app: Flask, api_bp: Blueprint) -> None:
     """Builds the app's document from the (already registered) API blueprint's schemas and routes."""
-    api = Api(app, spec_kwargs={
-        "title": "image_search", "version": "1", "openapi_version": "3.0.3",
-        "info": {"description": "Find pictures by words or by an example picture. With ACCESS_TOKEN set, "
-                                "every request needs `Authorization: Bearer <token>`."}})
-    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer",
-                                                   "description": "the server's ACCESS_TOKEN, when it has one"})
+    api = Api(
+        app,
+        spec_kwargs={
+            "title": "image_search",
+            "version": "1",
+            "openapi_version": "3.0.3",
+            "info": {
+                "description": "Find pictures by words or by an example picture. With ACCESS_TOKEN set, "
+                "every request needs `Authorization: Bearer <token>`."
+            },
+        },
+    )
+    api.spec.components.security_scheme(
+        "bearer", {"type": "http", "scheme": "bearer", "description": "the server's ACCESS_TOKEN, when it has one"}
+    )
     app.extensions["flask-smorest"]["blp_name_to_api"][api_bp.name] = api
     with app.app_context():  # api_config() reads this app's config
         if api_config().needs_token:

@@ -1,11 +1,12 @@
 """Reading request parameters with clear messages; shared by the pages and the API."""
+
 from __future__ import annotations
 
 from flask import request
 
 from image_search.errors import QueryError
-from image_search.service.ranking import View
 from image_search.service.params import parse_filters, parse_view
+from image_search.service.ranking import View
 from image_search.stores import Filters
 from image_search.web.current import settings
 
@@ -55,7 +56,7 @@ def parse_threshold(raw: str) -> float:
     except ValueError:
         value = -1.0
     if not MIN_THRESHOLD <= value <= MAX_THRESHOLD:
-        raise QueryError(f"'threshold' must be a cosine between {MIN_THRESHOLD:g} and {MAX_THRESHOLD:g}, "
-                         f"not {raw[:40]!r}.")
+        raise QueryError(
+            f"'threshold' must be a cosine between {MIN_THRESHOLD:g} and {MAX_THRESHOLD:g}, not {raw[:40]!r}."
+        )
     return value
-

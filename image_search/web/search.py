@@ -1,5 +1,8 @@
 """Pages: the search box, text and combined results, image-query results, "more like this", the detail view."""
+
 from __future__ import annotations
+
+from typing import Any
 
 from flask import Blueprint, render_template, request, url_for
 
@@ -28,10 +31,10 @@ def page_window(view: View) -> tuple[int, int]:
 
 def url_with(**changes) -> str:
     """This page's URL with some query parameters changed (None removes one): all state lives in the URL."""
-    args = {k: v for k, v in request.args.items() if v != ""}
+    args: dict[str, Any] = {k: v for k, v in request.args.items() if v != ""}
     args.update(changes)
     args = {k: v for k, v in args.items() if v is not None}
-    return url_for(request.endpoint, **(request.view_args or {}), **args)
+    return url_for(request.endpoint or "search.index", **(request.view_args or {}), **args)
 
 
 def search_page(kind: str, title: str, run, **context):
@@ -42,11 +45,22 @@ def search_page(kind: str, title: str, run, **context):
     maybe_more = len(result.hits) + result.hidden >= k  # the window was full: more may exist beyond it
     size = settings().page_size
     filters_set = any(request.args.get(name) for name in FILTER_NAMES)
-    return render_template("results.html", result=result, hits=result.hits[(page - 1) * size:page * size],
-                           page=page, has_next=len(result.hits) > page * size, view=view, kind=kind,
-                           title=title, form=UploadForm(), filters_set=filters_set, url_with=url_with,
-                           maybe_more=maybe_more and not result.hidden,
-                           args=request.args, **context)
+    return render_template(
+        "results.html",
+        result=result,
+        hits=result.hits[(page - 1) * size : page * size],
+        page=page,
+        has_next=len(result.hits) > page * size,
+        view=view,
+        kind=kind,
+        title=title,
+        form=UploadForm(),
+        filters_set=filters_set,
+        url_with=url_with,
+        maybe_more=maybe_more and not result.hidden,
+        args=request.args,
+        **context,
+    )
 
 
 @bp.get("/")
@@ -64,8 +78,9 @@ def search_text():
 def search_image_results(key: str):
     text = query_param()
     title = "Images like your picture" + (f" + “{text.strip()}”" if text.strip() else "")
-    return search_page("image", title, lambda options: service().search(text, options, service().cached_query(key)),
-                       image_key=key)
+    return search_page(
+        "image", title, lambda options: service().search(text, options, service().cached_query(key)), image_key=key
+    )
 
 
 @bp.get("/similar/<image_id>")

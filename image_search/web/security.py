@@ -1,4 +1,5 @@
 """Response headers, in-memory uploads, and the optional access token (pages: sign-in; API: Bearer)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -17,7 +18,7 @@ HEADERS = {
     "X-Content-Type-Options": "nosniff",
     # The pages use only /static files: no inline script or style, no framing, forms post only here.
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; "
-                               "base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+    "base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }

@@ -1,4 +1,5 @@
 """The image upload page: a picture (plus optional words) as the query. Its results get a stable GET URL."""
+
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, url_for

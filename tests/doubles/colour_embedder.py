@@ -2,6 +2,7 @@
 
 Deterministic and instant, so route and indexer tests can assert which image ranks first.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -10,8 +11,14 @@ import numpy as np
 
 from image_search.embedders import Embedder, l2_normalise
 
-COLOURS = {"red": (1, 0, 0), "green": (0, 1, 0), "blue": (0, 0, 1), "white": (1, 1, 1),
-           "black": (0, 0, 0), "yellow": (1, 1, 0)}
+COLOURS = {
+    "red": (1, 0, 0),
+    "green": (0, 1, 0),
+    "blue": (0, 0, 1),
+    "white": (1, 1, 1),
+    "black": (0, 0, 0),
+    "yellow": (1, 1, 0),
+}
 
 
 class ColourEmbedder(Embedder):

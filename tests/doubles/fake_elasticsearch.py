@@ -9,6 +9,7 @@ kNN is exact (numpy), scored with Elasticsearch's `_score` transform per similar
 Elasticsearch, writes become searchable only after a refresh, while GET by id is realtime.
 Run: `with FakeElasticsearch() as es: es.url`; it serves on 127.0.0.1 on an ephemeral port.
 """
+
 from __future__ import annotations
 
 import json
@@ -73,21 +74,24 @@ def validate_mappings(mappings: dict) -> None:
             continue
         similarity = prop.get("similarity", "cosine")
         if similarity not in SIMILARITIES:
-            raise bad(f"Unknown value [{similarity}] for field [similarity] - "
-                      f"accepted values are {sorted(SIMILARITIES)}")
+            raise bad(
+                f"Unknown value [{similarity}] for field [similarity] - accepted values are {sorted(SIMILARITIES)}"
+            )
         options = prop.get("index_options")
         if options is None:
             continue
         kind = options.get("type")
         if kind not in INDEX_TYPES:
             raise bad(f"Unknown vector index options type [{kind}] for field [{name}]")
-        allowed = ({"m", "ef_construction"} if kind.endswith("hnsw") else set()) | \
-            ({"confidence_interval"} if kind.startswith(("int8", "int4")) else set())
+        allowed = ({"m", "ef_construction"} if kind.endswith("hnsw") else set()) | (
+            {"confidence_interval"} if kind.startswith(("int8", "int4")) else set()
+        )
         for key, value in options.items():
             if key != "type" and key not in allowed:
                 raise bad(f"Mapping definition for [{name}] has unsupported parameters: [{key} : {value}]")
-            if key in ("m", "ef_construction") and (not isinstance(value, int) or value < 1 or
-                                                    value > (512 if key == "m" else 3200)):
+            if key in ("m", "ef_construction") and (
+                not isinstance(value, int) or value < 1 or value > (512 if key == "m" else 3200)
+            ):
                 raise bad(f"[{key}] must be in range [1, {512 if key == 'm' else 3200}] but was [{value}]")
         if kind.startswith("bbq") and dims < 64:
             raise bad(f"bbq_hnsw does not support dimensions fewer than 64; provided={dims}")
@@ -167,8 +171,9 @@ class FakeElasticsearch:
             if self.api_key and h.headers.get("Authorization") != f"ApiKey {self.api_key}":
                 raise EsError(401, "security_exception", "missing authentication credentials for REST request")
             with self.lock:
-                status, payload = self._route(h.command, [p for p in parts.path.split("/") if p], params,
-                                              raw if ndjson else body)
+                status, payload = self._route(
+                    h.command, [p for p in parts.path.split("/") if p], params, raw if ndjson else body
+                )
         except EsError as e:
             status, payload = e.status, e.body()
         except Exception as e:  # a bug in the fake: report it like a server error
@@ -177,8 +182,12 @@ class FakeElasticsearch:
         h.send_response(status)
         h.send_header("X-Elastic-Product", "Elasticsearch")
         accept = h.headers.get("Accept", "")
-        h.send_header("Content-Type", "application/vnd.elasticsearch+json;compatible-with=8"
-                      if "vnd.elasticsearch" in accept else "application/json; charset=UTF-8")
+        h.send_header(
+            "Content-Type",
+            "application/vnd.elasticsearch+json;compatible-with=8"
+            if "vnd.elasticsearch" in accept
+            else "application/json; charset=UTF-8",
+        )
         h.send_header("Content-Length", str(len(out)))
         h.end_headers()
         h.wfile.write(out)
@@ -190,11 +199,20 @@ class FakeElasticsearch:
 
     def _route(self, method: str, path: list[str], params: dict, body):
         if not path:
-            return 200, {"name": "fake-node", "cluster_name": "fake-elasticsearch", "cluster_uuid": "fake",
-                         "version": {"number": self.version, "build_flavor": "default", "build_type": "docker",
-                                     "lucene_version": "9.12.2", "minimum_wire_compatibility_version": "7.17.0",
-                                     "minimum_index_compatibility_version": "7.0.0"},
-                         "tagline": "You Know, for Search"}
+            return 200, {
+                "name": "fake-node",
+                "cluster_name": "fake-elasticsearch",
+                "cluster_uuid": "fake",
+                "version": {
+                    "number": self.version,
+                    "build_flavor": "default",
+                    "build_type": "docker",
+                    "lucene_version": "9.12.2",
+                    "minimum_wire_compatibility_version": "7.17.0",
+                    "minimum_index_compatibility_version": "7.0.0",
+                },
+                "tagline": "You Know, for Search",
+            }
         if path[0] == "_bulk":
             return self._bulk(None, body, params)
         if path[:2] == ["_search", "scroll"]:
@@ -217,8 +235,7 @@ class FakeElasticsearch:
         if op == "_search":
             return self._search(self._index(name), params, body or {})
         if op == "_count":
-            return 200, {"count": len(self._matching(self._index(name), (body or {}).get("query"))),
-                         "_shards": SHARDS}
+            return 200, {"count": len(self._matching(self._index(name), (body or {}).get("query"))), "_shards": SHARDS}
         if op == "_stats":
             return self._stats(self._index(name))
         raise EsError(400, "illegal_argument_exception", f"the fake does not implement {method} /{'/'.join(path)}")
@@ -236,14 +253,22 @@ class FakeElasticsearch:
         if method == "DELETE":
             del self.indices[name]
             return 200, {"acknowledged": True}
-        return 200, {name: {"aliases": {}, "mappings": index.mappings,
-                            "settings": {"index": {"number_of_shards": "1", "uuid": index.uuid}}}}
+        return 200, {
+            name: {
+                "aliases": {},
+                "mappings": index.mappings,
+                "settings": {"index": {"number_of_shards": "1", "uuid": index.uuid}},
+            }
+        }
 
     def _stats(self, index: FakeIndex):
         size = sum(len(json.dumps(d)) for d in index.docs.values())
         part = {"docs": {"count": len(index.visible), "deleted": 0}, "store": {"size_in_bytes": size}}
-        return 200, {"_shards": SHARDS, "_all": {"primaries": part, "total": part},
-                     "indices": {index.name: {"uuid": index.uuid, "primaries": part, "total": part}}}
+        return 200, {
+            "_shards": SHARDS,
+            "_all": {"primaries": part, "total": part},
+            "indices": {index.name: {"uuid": index.uuid, "primaries": part, "total": part}},
+        }
 
     # -- documents --------------------------------------------------------------------------------
     def _check_doc(self, index: FakeIndex, source: dict) -> None:
@@ -252,29 +277,40 @@ class FakeElasticsearch:
         for field, value in source.items():
             if field not in props:
                 if strict:
-                    raise EsError(400, "strict_dynamic_mapping_exception",
-                                  f"[1:2] mapping set to strict, dynamic introduction of [{field}] "
-                                  f"within [_doc] is not allowed")
+                    raise EsError(
+                        400,
+                        "strict_dynamic_mapping_exception",
+                        f"[1:2] mapping set to strict, dynamic introduction of [{field}] within [_doc] is not allowed",
+                    )
                 continue
             prop = props[field]
             if prop["type"] == "dense_vector":
                 vec = np.asarray(value, dtype=np.float32)
                 if vec.shape != (prop["dims"],):
-                    raise EsError(400, "document_parsing_exception", f"[1:2] failed to parse: The [dense_vector] field "
-                                  f"[{field}] in doc has a different number of dimensions [{vec.size}] than defined "
-                                  f"in the mapping [{prop['dims']}]")
+                    raise EsError(
+                        400,
+                        "document_parsing_exception",
+                        f"[1:2] failed to parse: The [dense_vector] field "
+                        f"[{field}] in doc has a different number of dimensions [{vec.size}] than defined "
+                        f"in the mapping [{prop['dims']}]",
+                    )
                 if prop.get("similarity", "cosine") == "dot_product" and abs(float(vec @ vec) - 1) > 1e-4:
-                    raise EsError(400, "document_parsing_exception", "[1:2] failed to parse: The [dot_product] "
-                                  "similarity can only be used with unit-length vectors.")
+                    raise EsError(
+                        400,
+                        "document_parsing_exception",
+                        "[1:2] failed to parse: The [dot_product] "
+                        "similarity can only be used with unit-length vectors.",
+                    )
             elif prop["type"] in ("long", "integer") and not isinstance(value, int):
-                raise EsError(400, "document_parsing_exception",
-                              f"[1:2] failed to parse field [{field}] of type [{prop['type']}]")
+                raise EsError(
+                    400, "document_parsing_exception", f"[1:2] failed to parse field [{field}] of type [{prop['type']}]"
+                )
 
     def _bulk(self, default_index: str | None, raw: bytes, params: dict):
         lines = [json.loads(line) for line in (raw or b"").splitlines() if line.strip()]
         items, i = [], 0
         while i < len(lines):
-            (op, meta), = lines[i].items()
+            ((op, meta),) = lines[i].items()
             source = lines[i + 1] if op in ("index", "create", "update") else None
             i += 2 if source is not None else 1
             name, doc_id = meta.get("_index", default_index), meta.get("_id") or uuid.uuid4().hex
@@ -282,8 +318,11 @@ class FakeElasticsearch:
             try:
                 if self.reject_429.get(doc_id, 0) > 0:
                     self.reject_429[doc_id] -= 1
-                    raise EsError(429, "es_rejected_execution_exception",
-                                  "rejected execution of coordinating operation (fake overload)")
+                    raise EsError(
+                        429,
+                        "es_rejected_execution_exception",
+                        "rejected execution of coordinating operation (fake overload)",
+                    )
                 index = self._index(name)
                 if op == "delete":
                     found = index.docs.pop(doc_id, None) is not None
@@ -297,8 +336,12 @@ class FakeElasticsearch:
                     item.update(result="created" if created else "updated", status=201 if created else 200)
                 else:
                     raise EsError(400, "illegal_argument_exception", f"the fake does not implement bulk [{op}]")
-                item.update(_version=index.versions[doc_id], _shards={"total": 1, "successful": 1, "failed": 0},
-                            _seq_no=sum(index.versions.values()), _primary_term=1)
+                item.update(
+                    _version=index.versions[doc_id],
+                    _shards={"total": 1, "successful": 1, "failed": 0},
+                    _seq_no=sum(index.versions.values()),
+                    _primary_term=1,
+                )
             except EsError as e:
                 item.update(status=e.status, error={"type": e.type, "reason": e.reason})
             items.append({op: item})
@@ -315,8 +358,9 @@ class FakeElasticsearch:
             del index.docs[doc_id]
             index.versions[doc_id] += 1
             return 200, {**head, "result": "deleted", "_version": index.versions[doc_id], "_shards": SHARDS}
-        source = filter_source(index.docs[doc_id], params.get("_source"), params.get("_source_includes"),
-                               params.get("_source_excludes"))
+        source = filter_source(
+            index.docs[doc_id], params.get("_source"), params.get("_source_includes"), params.get("_source_excludes")
+        )
         out = {**head, "_version": index.versions[doc_id], "_seq_no": 0, "_primary_term": 1, "found": True}
         if source is not None:
             out["_source"] = source
@@ -338,16 +382,24 @@ class FakeElasticsearch:
         hits = []
         for doc_id, score in scored:
             hit = {"_index": index.name, "_id": doc_id, "_score": None if "sort" in body else score}
-            source = filter_source(index.visible[doc_id], source_spec, params.get("_source_includes"),
-                                   params.get("_source_excludes"))
+            source = filter_source(
+                index.visible[doc_id], source_spec, params.get("_source_includes"), params.get("_source_excludes")
+            )
             if source is not None:
                 hit["_source"] = source
             if body.get("fields"):
                 hit["fields"] = doc_fields(index, index.visible[doc_id], body["fields"])
             hits.append(hit)
-        out = {"took": 1, "timed_out": False, "_shards": SHARDS,
-               "hits": {"total": {"value": total, "relation": "eq"},
-                        "max_score": max((s for _, s in scored), default=None), "hits": hits[:size]}}
+        out = {
+            "took": 1,
+            "timed_out": False,
+            "_shards": SHARDS,
+            "hits": {
+                "total": {"value": total, "relation": "eq"},
+                "max_score": max((s for _, s in scored), default=None),
+                "hits": hits[:size],
+            },
+        }
         if "scroll" in params:
             scroll_id = uuid.uuid4().hex
             self.scrolls[scroll_id] = [hits[size:], size]
@@ -364,8 +416,13 @@ class FakeElasticsearch:
             raise EsError(404, "search_context_missing_exception", f"No search context found for id [{scroll_id}]")
         rest, size = self.scrolls[scroll_id]
         self.scrolls[scroll_id] = [rest[size:], size]
-        return 200, {"_scroll_id": scroll_id, "took": 1, "timed_out": False, "_shards": SHARDS,
-                     "hits": {"total": {"value": len(rest), "relation": "eq"}, "max_score": None, "hits": rest[:size]}}
+        return 200, {
+            "_scroll_id": scroll_id,
+            "took": 1,
+            "timed_out": False,
+            "_shards": SHARDS,
+            "hits": {"total": {"value": len(rest), "relation": "eq"}, "max_score": None, "hits": rest[:size]},
+        }
 
     def _knn(self, index: FakeIndex, knn: dict) -> list[tuple[str, float]]:
         field = knn.get("field")
@@ -379,12 +436,19 @@ class FakeElasticsearch:
             raise EsError(400, "illegal_argument_exception", "[num_candidates] cannot exceed [10000]")
         query = np.asarray(knn["query_vector"], dtype=np.float32)
         if query.shape != (prop["dims"],):
-            raise EsError(400, "illegal_argument_exception", f"The query vector has a different number of dimensions "
-                          f"[{query.size}] than the document vectors [{prop['dims']}].")
+            raise EsError(
+                400,
+                "illegal_argument_exception",
+                f"The query vector has a different number of dimensions "
+                f"[{query.size}] than the document vectors [{prop['dims']}].",
+            )
         similarity = prop.get("similarity", "cosine")
         if similarity == "dot_product" and abs(float(query @ query) - 1) > 1e-4:
-            raise EsError(400, "illegal_argument_exception",
-                          "The [dot_product] similarity can only be used with unit-length vectors.")
+            raise EsError(
+                400,
+                "illegal_argument_exception",
+                "The [dot_product] similarity can only be used with unit-length vectors.",
+            )
         filters = knn.get("filter")
         filter_query = {"bool": {"filter": filters if isinstance(filters, list) else [filters]}} if filters else None
         ids = [i for i in self._matching(index, filter_query) if field in index.visible[i]]
@@ -398,8 +462,12 @@ class FakeElasticsearch:
     def _infer(self, model_id: str, body: dict):
         if model_id not in self.models:
             raise EsError(404, "resource_not_found_exception", f"Could not find trained model [{model_id}]")
-        return 200, {"inference_results": [{"predicted_value": list(map(float, self.models[model_id](d["text_field"])))}
-                                           for d in body.get("docs", [])]}
+        return 200, {
+            "inference_results": [
+                {"predicted_value": list(map(float, self.models[model_id](d["text_field"])))}
+                for d in body.get("docs", [])
+            ]
+        }
 
 
 def es_score(matrix: np.ndarray, query: np.ndarray, similarity: str) -> np.ndarray:
@@ -462,7 +530,7 @@ def range_bound(index: FakeIndex, field: str, value, fmt: str | None):
 def matches(index: FakeIndex, doc_id: str, source: dict, query: dict | None) -> bool:
     if not query:
         return True
-    (kind, spec), = query.items()
+    ((kind, spec),) = query.items()
     if kind == "match_all":
         return True
     if kind == "ids":
@@ -471,10 +539,12 @@ def matches(index: FakeIndex, doc_id: str, source: dict, query: dict | None) -> 
         as_list = lambda v: v if isinstance(v, list) else [v]  # noqa: E731
         must = as_list(spec.get("filter", [])) + as_list(spec.get("must", []))
         should = as_list(spec.get("should", []))
-        return (all(matches(index, doc_id, source, q) for q in must)
-                and not any(matches(index, doc_id, source, q) for q in as_list(spec.get("must_not", [])))
-                and (not should or any(matches(index, doc_id, source, q) for q in should)))
-    (field, arg), = spec.items()
+        return (
+            all(matches(index, doc_id, source, q) for q in must)
+            and not any(matches(index, doc_id, source, q) for q in as_list(spec.get("must_not", [])))
+            and (not should or any(matches(index, doc_id, source, q) for q in should))
+        )
+    ((field, arg),) = spec.items()
     value = field_value(index, field, source)
     if value is None:
         return False
@@ -486,8 +556,12 @@ def matches(index: FakeIndex, doc_id: str, source: dict, query: dict | None) -> 
         return isinstance(value, str) and value.startswith(arg["value"] if isinstance(arg, dict) else arg)
     if kind == "range":
         fmt = arg.get("format")
-        checks = {"gte": lambda b: value >= b, "gt": lambda b: value > b, "lte": lambda b: value <= b,
-                  "lt": lambda b: value < b}
+        checks = {
+            "gte": lambda b: value >= b,
+            "gt": lambda b: value > b,
+            "lte": lambda b: value <= b,
+            "lt": lambda b: value < b,
+        }
         return all(check(range_bound(index, field, arg[op], fmt)) for op, check in checks.items() if op in arg)
     raise EsError(400, "parsing_exception", f"unknown query [{kind}] (not implemented by the fake)")
 

@@ -12,6 +12,7 @@ paths, but with tiny random weights (their vectors mean nothing):
 Both produce TINY_CLIP_DIM-d vectors. Deterministic (seeded); builds in well under a second.
 `build_random_clip(directory, REAL_SIZES)` writes the same with the real models' sizes (for the bench).
 """
+
 from __future__ import annotations
 
 import json
@@ -42,15 +43,42 @@ TINY_SIZES = ClipSizes(
 # sentence-transformers/clip-ViT-B-32 and clip-ViT-B-32-multilingual-v1 (random weights all the same).
 REAL_SIZES = ClipSizes(
     projection_dim=512,
-    vision=dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12,
-                image_size=224, patch_size=32),
-    clip_text=dict(hidden_size=512, intermediate_size=2048, num_hidden_layers=12, num_attention_heads=8,
-                   vocab_size=49408),
+    vision=dict(
+        hidden_size=768,
+        intermediate_size=3072,
+        num_hidden_layers=12,
+        num_attention_heads=12,
+        image_size=224,
+        patch_size=32,
+    ),
+    clip_text=dict(
+        hidden_size=512, intermediate_size=2048, num_hidden_layers=12, num_attention_heads=8, vocab_size=49408
+    ),
     distilbert=dict(dim=768, hidden_dim=3072, n_layers=6, n_heads=12, vocab_size=119547),
 )
 _WORDS = [
-    "a", "the", "mountain", "covered", "in", "snow", "dog", "cat", "on", "beach", "red", "car",
-    "photo", "of", "ein", "berg", "mit", "schnee", "une", "montagne", "enneigée", "la",
+    "a",
+    "the",
+    "mountain",
+    "covered",
+    "in",
+    "snow",
+    "dog",
+    "cat",
+    "on",
+    "beach",
+    "red",
+    "car",
+    "photo",
+    "of",
+    "ein",
+    "berg",
+    "mit",
+    "schnee",
+    "une",
+    "montagne",
+    "enneigée",
+    "la",
 ]
 
 
@@ -100,10 +128,16 @@ def _build_image_model(out: Path, scratch: Path, sizes: ClipSizes) -> None:
 
     _write_clip_bpe(scratch)
     tokenizer = CLIPTokenizer.from_pretrained(str(scratch))
-    text_config = dict(vocab_size=len(tokenizer), max_position_embeddings=77, bos_token_id=tokenizer.bos_token_id,
-                       eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
-    config = CLIPConfig(text_config={**text_config, **sizes.clip_text}, vision_config=sizes.vision,
-                        projection_dim=sizes.projection_dim)
+    text_config = dict(
+        vocab_size=len(tokenizer),
+        max_position_embeddings=77,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    config = CLIPConfig(
+        text_config={**text_config, **sizes.clip_text}, vision_config=sizes.vision, projection_dim=sizes.projection_dim
+    )
     torch.manual_seed(0)
     model = CLIPModel(config).eval()
     side = sizes.vision["image_size"]
@@ -112,9 +146,10 @@ def _build_image_model(out: Path, scratch: Path, sizes: ClipSizes) -> None:
     model.save_pretrained(module_dir)
     CLIPProcessor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(module_dir)
     # The layout of sentence-transformers/clip-ViT-B-32: one legacy CLIPModel module.
-    _write_json(out / "modules.json", [
-        {"idx": 0, "name": "0", "path": "0_CLIPModel", "type": "sentence_transformers.models.CLIPModel"}
-    ])
+    _write_json(
+        out / "modules.json",
+        [{"idx": 0, "name": "0", "path": "0_CLIPModel", "type": "sentence_transformers.models.CLIPModel"}],
+    )
     _write_json(out / "config_sentence_transformers.json", {"__version__": {}})
 
 
@@ -128,30 +163,46 @@ def _build_text_model(out: Path, scratch: Path, sizes: ClipSizes) -> None:
     (scratch / "vocab.txt").write_text("\n".join(dict.fromkeys(vocab)) + "\n", encoding="utf-8")
     # Cased, like distilbert-base-multilingual-cased; 512 > max_seq_length, as there.
     tokenizer = DistilBertTokenizer.from_pretrained(str(scratch), do_lower_case=False, model_max_length=512)
-    config = DistilBertConfig(**{"vocab_size": len(tokenizer), **sizes.distilbert}, max_position_embeddings=512,
-                              pad_token_id=0)
+    config = DistilBertConfig(
+        **{"vocab_size": len(tokenizer), **sizes.distilbert}, max_position_embeddings=512, pad_token_id=0
+    )
     hidden, out_dim = config.dim, sizes.projection_dim
     torch.manual_seed(1)
     transformer_dir = out / "0_Transformer"
     DistilBertModel(config).eval().save_pretrained(transformer_dir)
     tokenizer.save_pretrained(transformer_dir)
     _write_json(transformer_dir / "sentence_bert_config.json", {"max_seq_length": 128, "do_lower_case": False})
-    _write_json(out / "1_Pooling" / "config.json", {
-        "word_embedding_dimension": hidden, "pooling_mode_cls_token": False, "pooling_mode_mean_tokens": True,
-        "pooling_mode_max_tokens": False, "pooling_mode_mean_sqrt_len_tokens": False,
-    })
+    _write_json(
+        out / "1_Pooling" / "config.json",
+        {
+            "word_embedding_dimension": hidden,
+            "pooling_mode_cls_token": False,
+            "pooling_mode_mean_tokens": True,
+            "pooling_mode_max_tokens": False,
+            "pooling_mode_mean_sqrt_len_tokens": False,
+        },
+    )
     torch.manual_seed(2)
     dense = torch.nn.Linear(hidden, out_dim, bias=False)
-    _write_json(out / "2_Dense" / "config.json", {
-        "in_features": hidden, "out_features": out_dim, "bias": False,
-        "activation_function": "torch.nn.modules.linear.Identity",
-    })
+    _write_json(
+        out / "2_Dense" / "config.json",
+        {
+            "in_features": hidden,
+            "out_features": out_dim,
+            "bias": False,
+            "activation_function": "torch.nn.modules.linear.Identity",
+        },
+    )
     save_file({"linear.weight": dense.weight.detach().contiguous()}, str(out / "2_Dense" / "model.safetensors"))
-    _write_json(out / "modules.json", [
-        {"idx": i, "name": str(i), "path": path, "type": f"sentence_transformers.models.{kind}"}
-        for i, (path, kind) in enumerate([("0_Transformer", "Transformer"), ("1_Pooling", "Pooling"),
-                                          ("2_Dense", "Dense")])
-    ])
+    _write_json(
+        out / "modules.json",
+        [
+            {"idx": i, "name": str(i), "path": path, "type": f"sentence_transformers.models.{kind}"}
+            for i, (path, kind) in enumerate(
+                [("0_Transformer", "Transformer"), ("1_Pooling", "Pooling"), ("2_Dense", "Dense")]
+            )
+        ],
+    )
     _write_json(out / "config_sentence_transformers.json", {"__version__": {}})
 
 

@@ -4,6 +4,7 @@ Both sentence-transformers models map into one 512-d space. Runs on torch (sente
 on ONNX Runtime (towers exported once, cached in cache_dir; same vectors; on 2 CPU cores text queries
 about 4x faster, images about 1.2x, or about 3x with the int8 image tower: bench/bench_clip.py).
 """
+
 from __future__ import annotations
 
 import logging
@@ -35,8 +36,9 @@ DEFAULT_IMAGE_MODEL = ClipOptions.image_model
 DEFAULT_TEXT_MODEL = ClipOptions.text_model
 
 
-def clip_weights_available_locally(image_model: str = DEFAULT_IMAGE_MODEL,
-                                   text_model: str = DEFAULT_TEXT_MODEL) -> bool:
+def clip_weights_available_locally(
+    image_model: str = DEFAULT_IMAGE_MODEL, text_model: str = DEFAULT_TEXT_MODEL
+) -> bool:
     """Both models are on disk (local directories or in the Hugging Face cache); no network, no loading."""
     return find_local(image_model) is not None and find_local(text_model) is not None
 
@@ -56,10 +58,19 @@ class ClipEmbedder(Embedder):
     it gets its own model_id; check its cosine to fp32 on the real weights with the bench first).
     """
 
-    def __init__(self, image_model: str = DEFAULT_IMAGE_MODEL, text_model: str = DEFAULT_TEXT_MODEL, *,
-                 runtime: str = "torch", cache_dir: Path | None = None, threads: int = 1,
-                 local_files_only: bool = False, hub_timeout: float = ClipOptions.hub_timeout, quantize: bool = False,
-                 batch_size: int = 32) -> None:
+    def __init__(
+        self,
+        image_model: str = DEFAULT_IMAGE_MODEL,
+        text_model: str = DEFAULT_TEXT_MODEL,
+        *,
+        runtime: str = "torch",
+        cache_dir: Path | None = None,
+        threads: int = 1,
+        local_files_only: bool = False,
+        hub_timeout: float = ClipOptions.hub_timeout,
+        quantize: bool = False,
+        batch_size: int = 32,
+    ) -> None:
         if runtime not in RUNTIMES:
             raise ValueError(f"runtime must be one of {RUNTIMES}, not {runtime!r}")
         image_dir = locate(image_model, local_files_only=local_files_only, hub_timeout=hub_timeout)
@@ -74,8 +85,14 @@ class ClipEmbedder(Embedder):
                 from image_search.embedders.clip.onnx_runtime import OnnxClip
 
                 cache_dir = Path(cache_dir) if cache_dir else Path.home() / ".cache" / "image_search"
-                self._towers = OnnxClip(image_dir, text_dir, cache_dir / "onnx", threads=threads, quantize=quantize,
-                                        names=(short_name(image_model), short_name(text_model)))
+                self._towers = OnnxClip(
+                    image_dir,
+                    text_dir,
+                    cache_dir / "onnx",
+                    threads=threads,
+                    quantize=quantize,
+                    names=(short_name(image_model), short_name(text_model)),
+                )
             else:
                 from image_search.embedders.clip.torch_runtime import TorchClip
 
@@ -99,7 +116,7 @@ class ClipEmbedder(Embedder):
     def _batched(self, embed, items: list) -> np.ndarray:
         if not items:
             return np.zeros((0, self.dim), dtype=np.float32)
-        parts = [embed(items[start:start + self.batch_size]) for start in range(0, len(items), self.batch_size)]
+        parts = [embed(items[start : start + self.batch_size]) for start in range(0, len(items), self.batch_size)]
         return l2_normalise(np.concatenate(parts))
 
 

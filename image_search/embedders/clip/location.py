@@ -1,4 +1,5 @@
 """Finding a sentence-transformers model's directory: a local path, the Hugging Face cache, or the hub."""
+
 from __future__ import annotations
 
 import logging
@@ -21,8 +22,7 @@ _SNAPSHOT = re.compile(r"models--(?P<org>[^/\\]+?)--(?P<name>[^/\\]+)[/\\]snapsh
 
 def is_path(name: str) -> bool:
     """A local path rather than a hub id (`org/name` or a bare `name`)."""
-    return (Path(name).expanduser().exists() or name.startswith(("/", ".", "~"))
-            or "\\" in name or name.count("/") > 1)
+    return Path(name).expanduser().exists() or name.startswith(("/", ".", "~")) or "\\" in name or name.count("/") > 1
 
 
 def repo_id(name: str) -> str:

@@ -3,6 +3,7 @@
 Preprocessing uses the same Hugging Face image processor and tokenizer (with the same truncation) as
 sentence-transformers, so the vectors equal the torch ones (within float rounding).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -50,8 +51,11 @@ def image_module_dir(model_dir: Path) -> Path:
 def text_layout(model_dir: Path) -> TextLayout:
     modules = read_modules(model_dir)
     kinds = [module["type"].rsplit(".", 1)[-1] for module in modules]
-    supported = (len(kinds) >= 2 and kinds[:2] == ["Transformer", "Pooling"]
-                 and all(kind in ("Dense", "Normalize") for kind in kinds[2:]))
+    supported = (
+        len(kinds) >= 2
+        and kinds[:2] == ["Transformer", "Pooling"]
+        and all(kind in ("Dense", "Normalize") for kind in kinds[2:])
+    )
     pooling = json.loads((model_dir / modules[1]["path"] / "config.json").read_text()) if supported else {}
     mode = pooling.get("pooling_mode", "mean" if pooling.get("pooling_mode_mean_tokens") else None)
     legacy_modes = [key for key, on in pooling.items() if key.startswith("pooling_mode_") and on]
@@ -83,8 +87,16 @@ def cache_key(model_dir: Path) -> str:
 class OnnxClip:
     """The two CLIP towers as ONNX Runtime sessions; returns raw (unnormalised) vectors."""
 
-    def __init__(self, image_dir: Path, text_dir: Path, cache_dir: Path, *, threads: int = 1,
-                 quantize: bool = False, names: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        image_dir: Path,
+        text_dir: Path,
+        cache_dir: Path,
+        *,
+        threads: int = 1,
+        quantize: bool = False,
+        names: tuple[str, str] | None = None,
+    ) -> None:
         from transformers import AutoConfig, AutoImageProcessor, AutoTokenizer
 
         clip_dir, layout = image_module_dir(image_dir), text_layout(text_dir)
@@ -116,12 +128,11 @@ class OnnxClip:
     def embed_texts(self, texts: list[str]) -> np.ndarray:
         if self._lowercase:
             texts = [text.lower() for text in texts]
-        tokens = self._tokenizer(texts, padding=True, truncation="longest_first", max_length=self._max_length,
-                                 return_tensors="np")
+        tokens = self._tokenizer(
+            texts, padding=True, truncation="longest_first", max_length=self._max_length, return_tensors="np"
+        )
         feeds = {name: tokens[name].astype(np.int64) for name in ("input_ids", "attention_mask")}
         return self._text.run(None, feeds)[0]
-
-
 
 
 def quantized(path: Path) -> Path:
@@ -131,8 +142,9 @@ def quantized(path: Path) -> Path:
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
         log.info("quantising %s", path.name)
-        atomic_write(target, lambda temp: quantize_dynamic(
-            str(path), str(temp), weight_type=QuantType.QInt8, per_channel=True))
+        atomic_write(
+            target, lambda temp: quantize_dynamic(str(path), str(temp), weight_type=QuantType.QInt8, per_channel=True)
+        )
     return target
 
 
@@ -174,12 +186,19 @@ def _auto_model(module):
 def _export(tower, inputs: tuple, input_names: list[str], axes: dict, path: Path) -> None:
     import torch
 
-    def write(temp: Path) -> None:
+    def write(temp: str) -> None:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer and legacy-exporter notices; equality is tested
             # The TorchScript exporter: the dynamo one needs onnxscript, which the app does not ship.
-            torch.onnx.export(tower, inputs, str(temp), dynamo=False, input_names=input_names,
-                              output_names=["embedding"], dynamic_axes={**axes, "embedding": {0: "batch"}},
-                              opset_version=OPSET)
+            torch.onnx.export(
+                tower,
+                inputs,
+                str(temp),
+                dynamo=False,
+                input_names=input_names,
+                output_names=["embedding"],
+                dynamic_axes={**axes, "embedding": {0: "batch"}},
+                opset_version=OPSET,
+            )
 
     atomic_write(path, write)

@@ -1,4 +1,5 @@
 """Which CLIP to load and how to run it; the defaults are the reference design's models."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

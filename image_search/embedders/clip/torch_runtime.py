@@ -1,4 +1,5 @@
 """CLIP on torch: the two sentence-transformers models as they are (the reference the ONNX runtime matches)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """The two CLIP towers as plain torch modules, for the ONNX export (imported only when exporting)."""
+
 from __future__ import annotations
 
 from typing import cast

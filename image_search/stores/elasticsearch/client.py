@@ -1,4 +1,5 @@
 """The Elasticsearch client from settings, and the one-line reasons of its errors (store and inference share them)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -13,8 +14,7 @@ def make_client(options: ElasticsearchOptions) -> tuple[Elasticsearch, str]:
     """A client for options.url, with an API key or a user and password, and a CA bundle when given."""
     url = options.url
     if not url:
-        raise StoreError("The Elasticsearch store needs a server: set IMAGE_SEARCH_ES_URL, "
-                         "e.g. http://localhost:9200")
+        raise StoreError("The Elasticsearch store needs a server: set IMAGE_SEARCH_ES_URL, e.g. http://localhost:9200")
     kwargs: dict[str, Any] = {"request_timeout": 30, "max_retries": 2, "retry_on_timeout": True}
     if options.api_key:
         kwargs["api_key"] = options.api_key
@@ -38,4 +38,3 @@ def error_reason(error) -> str:
 
 def one_line(text: str) -> str:
     return " ".join(str(text).split())
-

@@ -1,5 +1,6 @@
 """Text queries embedded by a model deployed in Elasticsearch (e.g. a multilingual CLIP text encoder
 imported with eland), images still by the local embedder whose vector space that model shares."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -31,18 +32,23 @@ class ElasticsearchTextEmbedder(Embedder):
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         try:
-            resp = self.client.ml.infer_trained_model(model_id=self.inference_model_id,
-                                                      docs=[{"text_field": t} for t in texts])
+            resp = self.client.ml.infer_trained_model(
+                model_id=self.inference_model_id, docs=[{"text_field": t} for t in texts]
+            )
         except EsConnectionError as e:
             raise ModelUnavailable(f"Cannot reach Elasticsearch for text inference: {error_reason(e)}") from None
         except ApiError as e:
-            raise ModelUnavailable(f"Elasticsearch inference with model '{self.inference_model_id}' failed "
-                                   f"({e.status_code}): {error_reason(e)}. "
-                                   "Is it imported (eland) and deployed?") from None
+            raise ModelUnavailable(
+                f"Elasticsearch inference with model '{self.inference_model_id}' failed "
+                f"({e.status_code}): {error_reason(e)}. "
+                "Is it imported (eland) and deployed?"
+            ) from None
         vectors = np.asarray([r["predicted_value"] for r in resp["inference_results"]], dtype=np.float32)
         if vectors.shape != (len(texts), self.dim):
-            raise ModelUnavailable(f"Model '{self.inference_model_id}' returned vectors of shape {vectors.shape}, "
-                                   f"expected {self.dim} dimensions like '{self.model_id}'")
+            raise ModelUnavailable(
+                f"Model '{self.inference_model_id}' returned vectors of shape {vectors.shape}, "
+                f"expected {self.dim} dimensions like '{self.model_id}'"
+            )
         return l2_normalise(vectors)
 
     def image_query(self, stored: np.ndarray) -> np.ndarray:
@@ -61,4 +67,3 @@ def with_es_inference(local: Embedder, options: ElasticsearchOptions, client=Non
     if client is None:
         client, _ = make_client(options)
     return ElasticsearchTextEmbedder(local, client, model_id)
-

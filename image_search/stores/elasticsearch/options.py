@@ -1,4 +1,5 @@
 """Where the Elasticsearch store and its inference client connect, and how the index is built."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -5,6 +5,7 @@ supports a client talking to servers of its own or a newer minor). Feature minim
 the index is created: knn in `_search` 8.4, `max_inner_product` (non-unit vectors) 8.11,
 `int8_hnsw` 8.12, `bbq_hnsw` 8.16 (technical preview there).
 """
+
 from __future__ import annotations
 
 import math
@@ -13,8 +14,16 @@ from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import numpy as np
-from elasticsearch import (ApiError, AuthenticationException, AuthorizationException, BadRequestError, ConnectionTimeout,
-                           NotFoundError, TransportError, UnsupportedProductError)
+from elasticsearch import (
+    ApiError,
+    AuthenticationException,
+    AuthorizationException,
+    BadRequestError,
+    ConnectionTimeout,
+    NotFoundError,
+    TransportError,
+    UnsupportedProductError,
+)
 from elasticsearch import ConnectionError as EsConnectionError
 from elasticsearch.helpers import scan, streaming_bulk
 
@@ -30,8 +39,17 @@ MAX_INNER_PRODUCT_SINCE = (8, 11)
 KNN_SEARCH_SINCE = (8, 4)  # top-level `knn` in _search, with `filter`
 MAX_NUM_CANDIDATES = 10_000  # Elasticsearch's limit for knn num_candidates
 # Fields asked back from searches (`_source: false` + `fields`); dates in epoch millis.
-RECORD_FIELDS = ["image_id", "path", "root", "size", "mtime_ns", "width", "height", "format",
-                 {"field": "taken_at", "format": "epoch_millis"}]
+RECORD_FIELDS = [
+    "image_id",
+    "path",
+    "root",
+    "size",
+    "mtime_ns",
+    "width",
+    "height",
+    "format",
+    {"field": "taken_at", "format": "epoch_millis"},
+]
 
 
 def inner_product_from_score(score: float, similarity: str) -> float:
@@ -56,15 +74,24 @@ class ElasticsearchStore(VectorStore):
     to raw inner products, so they equal the embedded store's.
     """
 
-    def __init__(self, client, index: str = ElasticsearchOptions.index, index_options: Mapping | None = None,
-                 num_candidates: int | None = None, bulk_chunk: int = ElasticsearchOptions.bulk_chunk,
-                 max_retries: int = 5, initial_backoff: float = 1.0, url: str = ""):
+    def __init__(
+        self,
+        client,
+        index: str = ElasticsearchOptions.index,
+        index_options: Mapping | None = None,
+        num_candidates: int | None = None,
+        bulk_chunk: int = ElasticsearchOptions.bulk_chunk,
+        max_retries: int = 5,
+        initial_backoff: float = 1.0,
+        url: str = "",
+    ):
         self.client, self.index = client, index
         self.url = urlsplit(url)._replace(netloc=urlsplit(url).netloc.rsplit("@", 1)[-1]).geturl()  # no password
         self.index_options = dict(index_options or DEFAULT_INDEX_OPTIONS)
         if self.index_options.get("type") not in INDEX_TYPES:
-            raise StoreError(f"ES_INDEX_OPTIONS type must be one of {', '.join(INDEX_TYPES)}, "
-                             f"not {self.index_options.get('type')!r}")
+            raise StoreError(
+                f"ES_INDEX_OPTIONS type must be one of {', '.join(INDEX_TYPES)}, not {self.index_options.get('type')!r}"
+            )
         self.num_candidates, self.bulk_chunk = num_candidates, int(bulk_chunk)
         self.max_retries, self.initial_backoff = max_retries, initial_backoff
         self._meta: dict | None = None  # cached mapping _meta of the claimed index
@@ -73,8 +100,14 @@ class ElasticsearchStore(VectorStore):
     @classmethod
     def from_options(cls, options: ElasticsearchOptions) -> ElasticsearchStore:
         client, url = make_client(options)
-        store = cls(client, index=options.index, index_options=options.index_options,
-                    num_candidates=options.num_candidates, bulk_chunk=options.bulk_chunk, url=url)
+        store = cls(
+            client,
+            index=options.index,
+            index_options=options.index_options,
+            num_candidates=options.num_candidates,
+            bulk_chunk=options.bulk_chunk,
+            url=url,
+        )
         store.server_version()  # connect now: a bad URL or credentials fail at startup, clearly
         return store
 
@@ -88,16 +121,21 @@ class ElasticsearchStore(VectorStore):
         except StoreError:
             raise
         except EsConnectionError as e:
-            raise StoreError(f"Cannot reach {where} while {doing}: {one_line(e.message)}. Is the server running "
-                             f"(docker compose up -d) and IMAGE_SEARCH_ES_URL right?") from None
+            raise StoreError(
+                f"Cannot reach {where} while {doing}: {one_line(e.message)}. Is the server running "
+                f"(docker compose up -d) and IMAGE_SEARCH_ES_URL right?"
+            ) from None
         except ConnectionTimeout:
             raise StoreError(f"{where} did not answer in time while {doing}") from None
         except AuthenticationException:
-            raise StoreError(f"{where} refused the credentials (401) while {doing}: set IMAGE_SEARCH_ES_API_KEY "
-                             f"or IMAGE_SEARCH_ES_USERNAME/IMAGE_SEARCH_ES_PASSWORD") from None
+            raise StoreError(
+                f"{where} refused the credentials (401) while {doing}: set IMAGE_SEARCH_ES_API_KEY "
+                f"or IMAGE_SEARCH_ES_USERNAME/IMAGE_SEARCH_ES_PASSWORD"
+            ) from None
         except AuthorizationException as e:
-            raise StoreError(f"{where} denied {doing} (403): the user lacks privileges on index "
-                             f"'{self.index}': {error_reason(e)}") from None
+            raise StoreError(
+                f"{where} denied {doing} (403): the user lacks privileges on index '{self.index}': {error_reason(e)}"
+            ) from None
         except UnsupportedProductError:
             raise StoreError(f"The server at {self.url} is not Elasticsearch") from None
         except ApiError as e:
@@ -147,13 +185,17 @@ class ElasticsearchStore(VectorStore):
             if meta is None:  # deleted again in between (another process's --rebuild or clear)
                 raise StoreError(f"Index '{self.index}' was deleted right after it was created; try again")
         if not meta.get("model_id"):
-            raise StoreError(f"Index '{self.index}' exists but was not made by image_search: "
-                             f"set IMAGE_SEARCH_ES_INDEX to another name")
+            raise StoreError(
+                f"Index '{self.index}' exists but was not made by image_search: "
+                f"set IMAGE_SEARCH_ES_INDEX to another name"
+            )
         if meta["model_id"] != model_id:
             raise ModelMismatch(meta["model_id"], model_id)
         if meta.get("dims") != int(dim):
-            raise StoreError(f"Index '{self.index}' holds {meta.get('dims')}-dimensional vectors but model "
-                             f"'{model_id}' makes {dim}; rebuild it with --rebuild")
+            raise StoreError(
+                f"Index '{self.index}' holds {meta.get('dims')}-dimensional vectors but model "
+                f"'{model_id}' makes {dim}; rebuild it with --rebuild"
+            )
         self._meta = meta
 
     def mapping(self, model_id: str, dim: int, unit_vectors: bool = True) -> dict:
@@ -163,13 +205,26 @@ class ElasticsearchStore(VectorStore):
             "dynamic": "strict",
             "_meta": {"model_id": model_id, "dims": dim, "unit_vectors": unit_vectors, "app": "image_search"},
             "properties": {
-                "image_id": keyword, "image_name": keyword, "relative_path": keyword,
-                "path": keyword, "folder": keyword, "root": keyword, "format": keyword, "model_id": keyword,
-                "size": {"type": "long"}, "mtime_ns": {"type": "long"},
-                "width": {"type": "integer"}, "height": {"type": "integer"},
+                "image_id": keyword,
+                "image_name": keyword,
+                "relative_path": keyword,
+                "path": keyword,
+                "folder": keyword,
+                "root": keyword,
+                "format": keyword,
+                "model_id": keyword,
+                "size": {"type": "long"},
+                "mtime_ns": {"type": "long"},
+                "width": {"type": "integer"},
+                "height": {"type": "integer"},
                 "taken_at": {"type": "date", "format": "epoch_millis"},  # dates keep milliseconds
-                VECTOR_FIELD: {"type": "dense_vector", "dims": dim, "index": True,
-                               "similarity": similarity, "index_options": dict(self.index_options)},
+                VECTOR_FIELD: {
+                    "type": "dense_vector",
+                    "dims": dim,
+                    "index": True,
+                    "similarity": similarity,
+                    "index_options": dict(self.index_options),
+                },
             },
         }
 
@@ -181,8 +236,9 @@ class ElasticsearchStore(VectorStore):
             requirements.append((MAX_INNER_PRODUCT_SINCE, "max_inner_product (vectors that are not unit length)"))
         for needs, what in requirements:
             if version < needs:
-                raise StoreError(f"Elasticsearch {self.server_version()} is too old for {what}: "
-                                 f"needs {needs[0]}.{needs[1]} or newer")
+                raise StoreError(
+                    f"Elasticsearch {self.server_version()} is too old for {what}: needs {needs[0]}.{needs[1]} or newer"
+                )
         with self._errors(f"creating index '{self.index}'"):
             try:
                 self.client.indices.create(index=self.index, mappings=self.mapping(model_id, dim, unit_vectors))
@@ -208,11 +264,22 @@ class ElasticsearchStore(VectorStore):
         return meta
 
     def _document(self, record: ImageRecord, vector: np.ndarray, model_id: str | None) -> dict:
-        return {"image_id": record.id, "image_name": record.name, "relative_path": record.relative_path,
-                "path": record.path, "folder": record.folder, "root": record.root, "size": record.size,
-                "mtime_ns": record.mtime_ns, "width": record.width, "height": record.height,
-                "taken_at": round(record.taken_at * 1000), "format": record.format, "model_id": model_id,
-                VECTOR_FIELD: [float(x) for x in vector]}
+        return {
+            "image_id": record.id,
+            "image_name": record.name,
+            "relative_path": record.relative_path,
+            "path": record.path,
+            "folder": record.folder,
+            "root": record.root,
+            "size": record.size,
+            "mtime_ns": record.mtime_ns,
+            "width": record.width,
+            "height": record.height,
+            "taken_at": round(record.taken_at * 1000),
+            "format": record.format,
+            "model_id": model_id,
+            VECTOR_FIELD: [float(x) for x in vector],
+        }
 
     def _bulk(self, actions: Iterable[dict], doing: str, ignore_status=()) -> tuple[int, dict[str, str]]:
         """Send actions in chunks, retrying 429s with backoff; -> (written, {_id: reason} of failures)."""
@@ -220,10 +287,16 @@ class ElasticsearchStore(VectorStore):
         failed: dict[str, str] = {}
         with self._errors(doing):
             # raise_on_error=False: per-item failures come back to us (and 429 items get retried).
-            for ok, item in streaming_bulk(self.client, actions, chunk_size=self.bulk_chunk,
-                                           raise_on_error=False, max_retries=self.max_retries,
-                                           initial_backoff=self.initial_backoff, max_backoff=30,
-                                           ignore_status=ignore_status):
+            for ok, item in streaming_bulk(
+                self.client,
+                actions,
+                chunk_size=self.bulk_chunk,
+                raise_on_error=False,
+                max_retries=self.max_retries,
+                initial_backoff=self.initial_backoff,
+                max_backoff=30,
+                ignore_status=ignore_status,
+            ):
                 op, info = next(iter(item.items()))
                 if ok or info.get("status") in ignore_status:
                     written += 1
@@ -239,12 +312,20 @@ class ElasticsearchStore(VectorStore):
         vectors = np.asarray(vectors, dtype=np.float32)
         meta = self._require_meta()
         if len(records) != len(vectors) or (len(records) and vectors.shape[1] != meta["dims"]):
-            raise StoreError(f"upsert needs one {meta['dims']}-dimensional vector per record, "
-                             f"got {vectors.shape} for {len(records)} records")
+            raise StoreError(
+                f"upsert needs one {meta['dims']}-dimensional vector per record, "
+                f"got {vectors.shape} for {len(records)} records"
+            )
         by_id = {r.id: r.path for r in records}
-        actions = ({"_op_type": "index", "_index": self.index, "_id": r.id,
-                    "_source": self._document(r, v, meta.get("model_id"))}
-                   for r, v in zip(records, vectors, strict=True))
+        actions = (
+            {
+                "_op_type": "index",
+                "_index": self.index,
+                "_id": r.id,
+                "_source": self._document(r, v, meta.get("model_id")),
+            }
+            for r, v in zip(records, vectors, strict=True)
+        )
         written, failed = self._bulk(actions, "writing documents")
         if failed:
             raise WriteFailures({by_id.get(i, i): reason for i, reason in failed.items()}, written)
@@ -292,8 +373,12 @@ class ElasticsearchStore(VectorStore):
             query = query / scale
         k = min(int(k), MAX_NUM_CANDIDATES)
         candidates = self.num_candidates or max(100, 2 * k)
-        knn = {"field": VECTOR_FIELD, "query_vector": [float(x) for x in query], "k": k,
-               "num_candidates": min(max(int(candidates), k), MAX_NUM_CANDIDATES)}
+        knn = {
+            "field": VECTOR_FIELD,
+            "query_vector": [float(x) for x in query],
+            "k": k,
+            "num_candidates": min(max(int(candidates), k), MAX_NUM_CANDIDATES),
+        }
         if filters:
             knn["filter"] = filter_clauses(filters)
         with self._errors("searching"):
@@ -302,16 +387,21 @@ class ElasticsearchStore(VectorStore):
             except NotFoundError:  # the index was deleted meanwhile (a rebuild in another process)
                 self._meta = None
                 return []
-        return [Hit(_record_from_fields(h["_id"], h["fields"]),
-                    inner_product_from_score(h["_score"], similarity) * scale)
-                for h in resp["hits"]["hits"]]
+        return [
+            Hit(_record_from_fields(h["_id"], h["fields"]), inner_product_from_score(h["_score"], similarity) * scale)
+            for h in resp["hits"]["hits"]
+        ]
 
     def iter_records(self) -> Iterator[ImageRecord]:
         if self._meta_or_none() is None:
             return
         with self._errors("reading all records"):
-            for hit in scan(self.client, index=self.index, size=self.bulk_chunk,
-                            query={"query": {"match_all": {}}, "_source": {"excludes": [VECTOR_FIELD]}}):
+            for hit in scan(
+                self.client,
+                index=self.index,
+                size=self.bulk_chunk,
+                query={"query": {"match_all": {}}, "_source": {"excludes": [VECTOR_FIELD]}},
+            ):
                 yield _record_from_source(hit["_source"])
 
     def stats(self) -> dict:
@@ -321,13 +411,19 @@ class ElasticsearchStore(VectorStore):
                 indices = self.client.indices.stats(index=self.index, metric="store")["indices"]
             size = sum(i["total"]["store"]["size_in_bytes"] for i in indices.values())
         meta = self._meta or {}
-        return {"kind": "elasticsearch", "count": self.count(), "model": self.model_id, "size_bytes": size,
-                "index": self.index, "server_version": self.server_version(),
-                "similarity": meta.get("similarity"), "index_options": self.index_options}
+        return {
+            "kind": "elasticsearch",
+            "count": self.count(),
+            "model": self.model_id,
+            "size_bytes": size,
+            "index": self.index,
+            "server_version": self.server_version(),
+            "similarity": meta.get("similarity"),
+            "index_options": self.index_options,
+        }
 
     def close(self) -> None:
         self.client.close()
-
 
 
 def filter_clauses(filters: Filters) -> list[dict]:
@@ -351,17 +447,30 @@ def filter_clauses(filters: Filters) -> list[dict]:
     return clauses
 
 
-
-
 def _record_from_source(src: dict) -> ImageRecord:
-    return ImageRecord(path=src["path"], root=src["root"], size=int(src["size"]), mtime_ns=int(src["mtime_ns"]),
-                       width=int(src["width"]), height=int(src["height"]), taken_at=float(src["taken_at"]) / 1000.0,
-                       format=src["format"], id=src["image_id"])
+    return ImageRecord(
+        path=src["path"],
+        root=src["root"],
+        size=int(src["size"]),
+        mtime_ns=int(src["mtime_ns"]),
+        width=int(src["width"]),
+        height=int(src["height"]),
+        taken_at=float(src["taken_at"]) / 1000.0,
+        format=src["format"],
+        id=src["image_id"],
+    )
 
 
 def _record_from_fields(image_id: str, fields: dict) -> ImageRecord:
     one = {name: values[0] for name, values in fields.items()}  # `fields` values are always arrays
-    return ImageRecord(path=one["path"], root=one["root"], size=int(one["size"]), mtime_ns=int(one["mtime_ns"]),
-                       width=int(one["width"]), height=int(one["height"]),
-                       taken_at=float(one["taken_at"]) / 1000.0, format=one["format"],
-                       id=one.get("image_id", image_id))
+    return ImageRecord(
+        path=one["path"],
+        root=one["root"],
+        size=int(one["size"]),
+        mtime_ns=int(one["mtime_ns"]),
+        width=int(one["width"]),
+        height=int(one["height"]),
+        taken_at=float(one["taken_at"]) / 1000.0,
+        format=one["format"],
+        id=one.get("image_id", image_id),
+    )

@@ -4,6 +4,7 @@ Both are wrapped in IndexIDMap so faiss ids are SQLite rowids. The index file ho
 header (which SQLite state the index reflects) followed by the index, written by one atomic
 rename, so a reader never pairs an index with another index's state.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,9 +49,16 @@ class IndexState:
     trained_on: int | None = None  # vectors an int8 index learnt its value ranges from; None: untrained
 
     def header(self) -> bytes:
-        keys = {"format": self.format, "store_id": self.store_id, "generation": self.generation,
-                "max_rowid": self.max_rowid, "log_seq": self.log_seq, "dim": self.dim,
-                "tombstones": self.tombstones, "codec": self.codec}
+        keys = {
+            "format": self.format,
+            "store_id": self.store_id,
+            "generation": self.generation,
+            "max_rowid": self.max_rowid,
+            "log_seq": self.log_seq,
+            "dim": self.dim,
+            "tombstones": self.tombstones,
+            "codec": self.codec,
+        }
         if self.trained_on is not None:  # absent, as in files of indexes that never trained
             keys["trained_on"] = self.trained_on
         return json.dumps(keys).encode() + b"\n"
@@ -65,12 +73,17 @@ class IndexState:
             raise ValueError("the index header is not a JSON object")  # noqa: TRY004  # damaged, like bad JSON
         try:
             store_id, trained_on = raw.get("store_id"), raw.get("trained_on")
-            return cls(format=int(raw.get("format", 0)), store_id=None if store_id is None else str(store_id),
-                       generation=int(raw.get("generation", -1)), max_rowid=int(raw.get("max_rowid", 0)),
-                       log_seq=int(raw.get("log_seq", 0)), dim=int(raw.get("dim", 0)),
-                       tombstones=[int(r) for r in raw.get("tombstones", [])],
-                       codec=str(raw.get("codec", "float32")),  # files from before codecs are float32
-                       trained_on=None if trained_on is None else int(trained_on))
+            return cls(
+                format=int(raw.get("format", 0)),
+                store_id=None if store_id is None else str(store_id),
+                generation=int(raw.get("generation", -1)),
+                max_rowid=int(raw.get("max_rowid", 0)),
+                log_seq=int(raw.get("log_seq", 0)),
+                dim=int(raw.get("dim", 0)),
+                tombstones=[int(r) for r in raw.get("tombstones", [])],
+                codec=str(raw.get("codec", "float32")),  # files from before codecs are float32
+                trained_on=None if trained_on is None else int(trained_on),
+            )
         except TypeError as exc:  # e.g. a list where a number belongs
             raise ValueError(f"damaged index header: {exc}") from None
 
@@ -87,8 +100,11 @@ def new_index(dim: int, expected: int, params: AnnParams) -> faiss.Index:
     inner: faiss.Index
     if expected > params.threshold:
         # faiss's stubs lack the (d, qtype, M, metric) constructor
-        hnsw = (faiss.IndexHNSWSQ(dim, qtype, params.m, ip) if qtype is not None  # type: ignore[arg-type]
-                else faiss.IndexHNSWFlat(dim, params.m, ip))
+        hnsw = (
+            faiss.IndexHNSWSQ(dim, qtype, params.m, ip)  # type: ignore[arg-type]
+            if qtype is not None
+            else faiss.IndexHNSWFlat(dim, params.m, ip)
+        )
         hnsw.hnsw.efConstruction = params.ef_construction
         hnsw.hnsw.efSearch = params.ef_search
         inner = hnsw
@@ -102,19 +118,22 @@ def is_hnsw(index: faiss.Index) -> bool:
     return isinstance(faiss.downcast_index(inner), faiss.IndexHNSW)
 
 
-def search_params(index: faiss.Index, params: AnnParams, sel, k: int,
-                  ef_scale: float = 1.0) -> faiss.SearchParameters | None:
+def search_params(
+    index: faiss.Index, params: AnnParams, sel, k: int, ef_scale: float = 1.0
+) -> faiss.SearchParameters | None:
     """`ef_scale` > 1 widens the HNSW search when a filter excludes most of the graph."""
     # Keyword construction comes from faiss's Python wrapper, which its stubs do not describe.
     if is_hnsw(index):
         return faiss.SearchParametersHNSW(  # type: ignore[attr-defined]
-            sel=sel, efSearch=max(int(params.ef_search * ef_scale), k))
+            sel=sel, efSearch=max(int(params.ef_search * ef_scale), k)
+        )
     return faiss.SearchParameters(sel=sel) if sel is not None else None  # type: ignore[call-arg]
 
 
 def write(index: faiss.Index, state: IndexState, path: Path) -> None:
     """Header and index in one file, in place by one rename, and fsynced: the SQLite log is trimmed
     on the strength of a saved index, so it must outlive a power cut."""
+
     def write_to(tmp: str) -> None:
         with open(tmp, "wb") as f:
             f.write(state.header())

@@ -10,6 +10,7 @@ sees a new generation catches up incrementally: it adds rows past its last rowid
 deletions (removed from a flat index, tombstoned in HNSW, which cannot remove). A missing, damaged
 or too-old file (the deletion log was trimmed past it) is rebuilt from SQLite.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -69,9 +70,10 @@ class EmbeddedStore(VectorStore):
             self._migrate()
             self._db.executescript(SCHEMA)
             if self._meta("store_id") is None:  # names this database in its index file, so a new
-                with self._db:                    # database never adopts an old database's index
-                    self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('store_id', ?)",
-                                     (secrets.token_hex(8),))
+                with self._db:  # database never adopts an old database's index
+                    self._db.execute(
+                        "INSERT OR IGNORE INTO meta (key, value) VALUES ('store_id', ?)", (secrets.token_hex(8),)
+                    )
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the image store {self.db_path}: {exc}") from None
         self._index: faiss.Index | None = None
@@ -133,12 +135,14 @@ class EmbeddedStore(VectorStore):
             raise ValueError("one vector per record")
         if self.dim is not None and len(records) and vectors.shape[1] != self.dim:
             raise StoreError(f"vectors have {vectors.shape[1]} dimensions, the store holds {self.dim}")
-        rows = [(*(getattr(r, c) for c in RECORD_COLUMNS), v.tobytes()) for r, v in zip(records, vectors)]
+        rows = [(*(getattr(r, c) for c in RECORD_COLUMNS), v.tobytes()) for r, v in zip(records, vectors, strict=True)]
         with self._lock, self._db:
             # Replacing by id or path gives the row a new rowid, which the faiss index follows.
             self._db.executemany(
                 f"INSERT OR REPLACE INTO images ({', '.join(RECORD_COLUMNS)}, vector) "
-                f"VALUES ({', '.join('?' * (len(RECORD_COLUMNS) + 1))})", rows)
+                f"VALUES ({', '.join('?' * (len(RECORD_COLUMNS) + 1))})",
+                rows,
+            )
             self._bump_generation()
 
     def delete(self, ids: Iterable[str]) -> None:
@@ -175,12 +179,13 @@ class EmbeddedStore(VectorStore):
 
     # --- reads ------------------------------------------------------------------------
     def _record(self, row) -> ImageRecord:
-        return ImageRecord(**dict(zip(RECORD_COLUMNS, row)))
+        return ImageRecord(**dict(zip(RECORD_COLUMNS, row, strict=True)))
 
     def get(self, image_id: str) -> ImageRecord | None:
         with self._lock:
             row = self._db.execute(
-                f"SELECT {', '.join(RECORD_COLUMNS)} FROM images WHERE id = ?", (image_id,)).fetchone()
+                f"SELECT {', '.join(RECORD_COLUMNS)} FROM images WHERE id = ?", (image_id,)
+            ).fetchone()
         return self._record(row) if row else None
 
     def get_vector(self, image_id: str) -> np.ndarray | None:
@@ -217,8 +222,9 @@ class EmbeddedStore(VectorStore):
             sel, ef_scale = self._not_tombstoned_selector(), 1.0
             if filters:
                 where, args = self._filter_sql(filters)
-                allowed = np.array([r for r, in self._db.execute(
-                    f"SELECT rowid FROM images WHERE {where}", args)], dtype=np.int64)
+                allowed = np.array(
+                    [r for (r,) in self._db.execute(f"SELECT rowid FROM images WHERE {where}", args)], dtype=np.int64
+                )
                 if len(allowed) == 0:
                     return []
                 if faiss_index.is_hnsw(index) and len(allowed) <= EXACT_FILTER_LIMIT:
@@ -246,8 +252,9 @@ class EmbeddedStore(VectorStore):
     def _rescored(self, query: np.ndarray, rowids: np.ndarray, k: int) -> list[Hit]:
         """Exact scores from SQLite's float32 vectors for the candidates a compact index found."""
         marks = ",".join("?" * len(rowids))
-        rows = self._db.execute(f"SELECT rowid, vector FROM images WHERE rowid IN ({marks})",
-                                rowids.tolist()).fetchall()
+        rows = self._db.execute(
+            f"SELECT rowid, vector FROM images WHERE rowid IN ({marks})", rowids.tolist()
+        ).fetchall()
         return self._top_exact(query, rows, k)
 
     def _top_exact(self, query: np.ndarray, rows: list, k: int) -> list[Hit]:
@@ -259,13 +266,13 @@ class EmbeddedStore(VectorStore):
         return self._hits(np.array([rows[i][0] for i in top]), scores[top])
 
     def _hits(self, rowids: np.ndarray, scores: np.ndarray) -> list[Hit]:
-        found = [(int(r), float(s)) for r, s in zip(rowids, scores) if r >= 0]
+        found = [(int(r), float(s)) for r, s in zip(rowids, scores, strict=True) if r >= 0]
         if not found:
             return []
         marks = ",".join("?" * len(found))
         rows = self._db.execute(
-            f"SELECT rowid, {', '.join(RECORD_COLUMNS)} FROM images WHERE rowid IN ({marks})",
-            [r for r, _ in found]).fetchall()
+            f"SELECT rowid, {', '.join(RECORD_COLUMNS)} FROM images WHERE rowid IN ({marks})", [r for r, _ in found]
+        ).fetchall()
         by_rowid = {row[0]: self._record(row[1:]) for row in rows}
         return [Hit(by_rowid[r], s) for r, s in found if r in by_rowid]
 
@@ -308,16 +315,20 @@ class EmbeddedStore(VectorStore):
         return index
 
     def _usable(self, state: IndexState, floor: int, dim: int) -> bool:
-        return (state.format == INDEX_FORMAT and state.store_id == self._meta("store_id")
-                and state.log_seq >= floor and state.dim == dim and state.codec == self.ann.codec)
+        return (
+            state.format == INDEX_FORMAT
+            and state.store_id == self._meta("store_id")
+            and state.log_seq >= floor
+            and state.dim == dim
+            and state.codec == self.ann.codec
+        )
 
     def _adopt(self, index: faiss.Index | None, state: IndexState | None, floor: int, dim: int) -> faiss.Index:
         """Take the loaded index if it is usable, else start an empty one to fill from SQLite."""
         if index is None or state is None or not self._usable(state, floor, dim):
             live = self._db.execute("SELECT COUNT(*) FROM images").fetchone()[0]
             index = faiss_index.new_index(dim, live, self.ann)
-            state = IndexState(store_id=self._meta("store_id"), log_seq=self._log_head(), dim=dim,
-                               codec=self.ann.codec)
+            state = IndexState(store_id=self._meta("store_id"), log_seq=self._log_head(), dim=dim, codec=self.ann.codec)
             self._saved_generation = -1
         else:
             self._saved_generation = state.generation
@@ -328,9 +339,12 @@ class EmbeddedStore(VectorStore):
     def _catch_up(self, index: faiss.Index) -> None:
         """Add rows past the index's last rowid; drop rows deleted since its last log entry."""
         state = self._state
-        gone = [r for r, in self._db.execute(
-            "SELECT image_rowid FROM deleted WHERE seq > ? AND image_rowid <= ?",
-            (state.log_seq, state.max_rowid))]
+        gone = [
+            r
+            for (r,) in self._db.execute(
+                "SELECT image_rowid FROM deleted WHERE seq > ? AND image_rowid <= ?", (state.log_seq, state.max_rowid)
+            )
+        ]
         if gone and faiss_index.is_hnsw(index):
             self._tombstones.update(gone)
             self._not_tombstoned = None
@@ -339,7 +353,8 @@ class EmbeddedStore(VectorStore):
         rowids: list[int] = []
         vectors: list[np.ndarray] = []
         for rowid, blob in self._db.execute(
-                "SELECT rowid, vector FROM images WHERE rowid > ? ORDER BY rowid", (state.max_rowid,)):
+            "SELECT rowid, vector FROM images WHERE rowid > ? ORDER BY rowid", (state.max_rowid,)
+        ):
             rowids.append(rowid)
             vectors.append(np.frombuffer(blob, dtype=np.float32))
             if len(rowids) == 10_000:
@@ -364,8 +379,11 @@ class EmbeddedStore(VectorStore):
         try:
             with file_lock(self.index_path.with_suffix(".lock")):
                 on_disk = faiss_index.read_state(self.index_path)
-                if (on_disk is not None and on_disk.store_id == self._state.store_id
-                        and on_disk.generation > self._state.generation):
+                if (
+                    on_disk is not None
+                    and on_disk.store_id == self._state.store_id
+                    and on_disk.generation > self._state.generation
+                ):
                     self._saved_generation = self._state.generation
                     return
                 # From a save killed midway: atomic_write's, and vectors.<pid>.tmp of older versions.
@@ -385,8 +403,13 @@ class EmbeddedStore(VectorStore):
         with self._lock:  # never build an index just to name its kind
             hnsw = faiss_index.is_hnsw(self._index) if self._index is not None else count > self.ann.threshold
         kind = ("HNSW" if hnsw else "exact") + (f", {self.ann.codec}" if self.ann.codec != "float32" else "")
-        return {"kind": f"embedded (SQLite + faiss {kind})", "location": str(self.data_dir),
-                "count": count, "model": self.model_id, "size_bytes": size}
+        return {
+            "kind": f"embedded (SQLite + faiss {kind})",
+            "location": str(self.data_dir),
+            "count": count,
+            "model": self.model_id,
+            "size_bytes": size,
+        }
 
     def close(self) -> None:
         with self._lock:

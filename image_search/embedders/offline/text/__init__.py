@@ -1,4 +1,5 @@
 """The offline model's text side: text models (each in its own module) bridged to the ImageNet classes."""
+
 from __future__ import annotations
 
 from image_search.embedders.offline.text.base import TextModel

