@@ -455,7 +455,7 @@ def _record_from_source(src: dict) -> ImageRecord:
         mtime_ns=int(src["mtime_ns"]),
         width=int(src["width"]),
         height=int(src["height"]),
-        taken_at=float(src["taken_at"]) / 1000.0,
+        taken_at=float(src["taken_at"]) / 1000.0,  # epoch millis in the index
         format=src["format"],
         id=src["image_id"],
     )
@@ -463,14 +463,4 @@ def _record_from_source(src: dict) -> ImageRecord:
 
 def _record_from_fields(image_id: str, fields: dict) -> ImageRecord:
     one = {name: values[0] for name, values in fields.items()}  # `fields` values are always arrays
-    return ImageRecord(
-        path=one["path"],
-        root=one["root"],
-        size=int(one["size"]),
-        mtime_ns=int(one["mtime_ns"]),
-        width=int(one["width"]),
-        height=int(one["height"]),
-        taken_at=float(one["taken_at"]) / 1000.0,
-        format=one["format"],
-        id=one.get("image_id", image_id),
-    )
+    return _record_from_source({"image_id": image_id, **one})

@@ -74,6 +74,15 @@ def build_graph(model: E5File):
         return node("DynamicQuantizeMatMul", inputs, out, domain="com.microsoft")
 
     eps = float(model.eps)
+
+    def skip_layer_norm(delta, residual, norm, bias, out):
+        """LayerNorm(residual + delta + bias) with the weights named `norm`.w / `norm`.b, in one fused op."""
+        weights = [init(norm + ".w", model.floats(norm + ".w")), init(norm + ".b", model.floats(norm + ".b"))]
+        bias_input = init(bias, model.floats(bias))
+        return node(
+            "SkipLayerNormalization", [delta, residual, *weights, bias_input], out, domain="com.microsoft", epsilon=eps
+        )
+
     x = node(
         "LayerNormalization",
         ["x", init("emb.ln.w", model.floats("emb.ln.w")), init("emb.ln.b", model.floats("emb.ln.b"))],
@@ -104,19 +113,7 @@ def build_graph(model: E5File):
         qkv_bias = init(p + "qkv.b", np.concatenate([model.floats(p + m + ".b") for m in "qkv"]))
         ctx = node("MultiHeadAttention", [q, k, v, qkv_bias], p + "ctx", domain="com.microsoft", num_heads=NH)
         ao = int8_matmul(ctx, p + "ao", H, p + "ao_out", bias=False)
-        x = node(
-            "SkipLayerNormalization",
-            [
-                ao,
-                x,
-                init(p + "aln.w", model.floats(p + "aln.w")),
-                init(p + "aln.b", model.floats(p + "aln.b")),
-                init(p + "ao.b", model.floats(p + "ao.b")),
-            ],
-            p + "attn_ln",
-            domain="com.microsoft",
-            epsilon=eps,
-        )
+        x = skip_layer_norm(ao, x, p + "aln", p + "ao.b", p + "attn_ln")
         mid = node("Gelu", [int8_matmul(x, p + "fi", F, p + "fi_out")], p + "gelu", domain="com.microsoft")
         packed, scales = _nbits(model.q4_blocks(p + "fo.w", H))
         fo = node(
@@ -130,19 +127,7 @@ def build_graph(model: E5File):
             block_size=QK,
             accuracy_level=4,
         )
-        x = node(
-            "SkipLayerNormalization",
-            [
-                fo,
-                x,
-                init(p + "oln.w", model.floats(p + "oln.w")),
-                init(p + "oln.b", model.floats(p + "oln.b")),
-                init(p + "fo.b", model.floats(p + "fo.b")),
-            ],
-            p + "ffn_ln",
-            domain="com.microsoft",
-            epsilon=eps,
-        )
+        x = skip_layer_norm(fo, x, p + "oln", p + "fo.b", p + "ffn_ln")
     nodes.append(helper.make_node("Identity", [x], ["hidden"]))
     graph = helper.make_graph(
         nodes,
