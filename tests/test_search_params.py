@@ -42,6 +42,7 @@ def test_all_filters():
         ({"from": "2023-02-01", "to": "2023-01-01"}, "on or before"),
         ({"type": "jpeg,docx"}, "Unknown file type 'docx'"),
         ({"min_width": "-5"}, "whole number of pixels"),
+        ({"min_width": "²"}, "whole number of pixels"),  # a digit to str.isdigit(), not to int()
         ({"min_height": "1e9"}, "whole number of pixels"),
         ({"from": "0001-01-01"}, "between 1800 and 9000"),
         ({"to": "9999-12-31"}, "between 1800 and 9000"),

@@ -93,6 +93,7 @@ def test_bad_filters_and_queries_are_400_with_the_reason(indexed, client):
         ("/search?q=red+%2B", "Part 2 of the query is empty"),
         ("/search?q=-red", "only negatives"),
         ("/search?q=red&min_width=big", "whole number of pixels"),
+        ("/search?q=red&min_height=%C2%B2", "whole number of pixels"),
     ]:
         response = client.get(url)
         assert response.status_code == 400 and message in response.get_data(as_text=True), url

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
@@ -71,7 +72,8 @@ def _formats(raw: str) -> tuple[str, ...]:
 def _side(raw: str, name: str) -> int:
     if not raw:
         return 0
-    if not raw.isdigit() or int(raw) > MAX_SIDE:
+    # ASCII digits only: str.isdigit() also takes '²', which int() then refuses (a 500 before)
+    if not re.fullmatch(r"[0-9]+", raw) or int(raw) > MAX_SIDE:
         raise QueryError(f"'{name}' must be a whole number of pixels from 0 to {MAX_SIDE}, not {raw[:40]!r}.")
     return int(raw)
 
