@@ -5,7 +5,7 @@ import pytest
 
 from image_search import create_app
 from image_search.service.params import MAX_SIDE
-from image_search.web.openapi import MAX_TEXTS
+from image_search.web.api_fields import MAX_TEXTS
 from tests.conftest import id_of
 from tests.photos import image_bytes, solid
 

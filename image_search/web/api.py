@@ -1,6 +1,7 @@
 """The JSON API: search by text, image or both, more like this, duplicates, health, the inference endpoint.
 
-Requests are loaded and answers dumped by the schemas in web/openapi.py, which also make its document.
+Requests are loaded and answers dumped by the schemas in web/api_schemas.py, from which web/openapi.py
+makes the document.
 """
 
 from __future__ import annotations
@@ -8,9 +9,7 @@ from __future__ import annotations
 from flask import jsonify, request
 
 from image_search.service.options import SearchOptions
-from image_search.web.current import service
-from image_search.web.openapi import (
-    Blueprint,
+from image_search.web.api_schemas import (
     Duplicates,
     DuplicatesArgs,
     Hits,
@@ -20,6 +19,8 @@ from image_search.web.openapi import (
     Vectors,
     WordsSearchArgs,
 )
+from image_search.web.current import service
+from image_search.web.openapi import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 

@@ -1,0 +1,217 @@
+"""The JSON API's contract: marshmallow schemas that validate its requests (api_fields.py) and shape its
+answers. flask-smorest derives the OpenAPI document from the same objects (openapi.py), so a field or a
+limit cannot say one thing and check another."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import url_for
+from flask_smorest.fields import Upload
+from marshmallow import EXCLUDE, Schema, fields, post_load, pre_load, validate
+
+from image_search.service.params import parse_filters, parse_view
+from image_search.service.ranking import SORTS
+from image_search.web.api_fields import (
+    MAX_FOLDER_CHARS,
+    MAX_TEXTS,
+    SEND_TEXTS,
+    SEND_TEXTS_MESSAGE,
+    WORDS,
+    AnyCase,
+    AppLength,
+    AppRange,
+    FileTypes,
+    ParsedFloat,
+    ParsedInteger,
+    ParsedString,
+    api_config,
+    date_field,
+    filter_parser,
+    side_field,
+    text_parser,
+    view_parser,
+    words_parser,
+)
+from image_search.web.params import MAX_THRESHOLD, MIN_THRESHOLD, parse_int, parse_threshold
+
+
+# --- request schemas -----------------------------------------------------------------------------
+class Params(Schema):
+    """URL (or form) parameters. A blank one is an absent one, as on the pages (`?k=&sort=` from a form);
+    unknown ones are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    @pre_load
+    def _drop_blanks(self, data, **kwargs):
+        return {key: data[key].strip() for key in data if isinstance(data[key], str) and data[key].strip()}
+
+
+class SearchArgs(Params):
+    """How many hits, the filters and the view; loaded as the service's keyword arguments (and `q`)."""
+
+    k = ParsedInteger(
+        parse=lambda raw: parse_int("k", raw, 1, api_config().max_k),
+        load_default=20,
+        validate=AppRange("max_k", min=1),
+        metadata={"description": "how many hits"},
+    )
+    folder = ParsedString(
+        parse=filter_parser("folder"),
+        validate=[
+            validate.Regexp(r"^/[^\x00]*$", error="'folder' must be an absolute folder path without NUL characters."),
+            validate.Length(max=MAX_FOLDER_CHARS, error="'folder' is longer than any folder path ({max} characters)."),
+        ],
+        metadata={"description": "absolute folder prefix"},
+    )
+    date_from = date_field("from", "after")
+    date_to = date_field("to", "before")
+    type = ParsedString(
+        parse=filter_parser("type"),
+        validate=FileTypes(),
+        metadata={"description": "file type, or several comma-separated: jpeg,png"},
+    )
+    min_width = side_field("min_width")
+    min_height = side_field("min_height")
+    sort = ParsedString(parse=view_parser("sort"), validate=validate.OneOf(SORTS))
+    all = ParsedString(
+        parse=view_parser("all"),
+        validate=AnyCase(["0", "1", "true", "false"]),
+        metadata={"description": "0 applies the pages' score cut-off; default 1, k hits"},
+    )
+
+    @post_load(pass_original=True)
+    def _service_args(self, data, original, **kwargs):
+        # The fields have checked each value; parse_filters/parse_view build what the service takes (and check
+        # `from` before `to`). Scripts get k hits by default (all=1).
+        return {
+            "q": data.get("q", ""),
+            "k": data["k"],
+            "filters": parse_filters(original),
+            "view": parse_view(original, show_all_default=True),
+        }
+
+
+class TextSearchArgs(SearchArgs):
+    q = ParsedString(
+        required=True,
+        parse=text_parser,
+        validate=[AppLength("max_query_chars", min=1), validate.Regexp(WORDS)],
+        metadata={"description": "the query: words, weights, -negatives, id:IMAGE parts"},
+    )
+
+
+class WordsSearchArgs(SearchArgs):
+    q = ParsedString(
+        parse=words_parser,
+        validate=AppLength("max_query_chars"),
+        metadata={"description": "words combined with the image"},
+    )
+
+
+class ImageUpload(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    image = Upload(
+        required=True, error_messages={"required": "Send the image as a multipart file field named 'image'."}
+    )
+
+
+class Texts(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    error_messages = {"type": SEND_TEXTS}  # a body that is not a JSON object
+    texts = fields.List(
+        ParsedString(
+            parse=text_parser,
+            validate=[AppLength("max_query_chars", min=1), validate.Regexp(WORDS)],
+            error_messages={"invalid": SEND_TEXTS_MESSAGE, "null": SEND_TEXTS_MESSAGE},
+        ),
+        required=True,
+        validate=[
+            validate.Length(min=1, error=SEND_TEXTS_MESSAGE),
+            validate.Length(max=MAX_TEXTS, error="At most {max} texts per request."),
+        ],
+        error_messages={"required": SEND_TEXTS_MESSAGE, "invalid": SEND_TEXTS_MESSAGE, "null": SEND_TEXTS_MESSAGE},
+    )
+
+
+class DuplicatesArgs(Params):
+    threshold = ParsedFloat(
+        parse=parse_threshold,
+        validate=validate.Range(MIN_THRESHOLD, MAX_THRESHOLD),
+        metadata={"description": "cosine at or above which images count as duplicates (default DUPLICATE_THRESHOLD)"},
+    )
+
+
+# --- response schemas ----------------------------------------------------------------------------
+class Rounded(fields.Float):
+    """Cosines to 6 decimals: more is float noise."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else round(value, 6)
+
+
+class LocalTime(fields.String):
+    """Epoch seconds as local time to the second, like the photo's EXIF time (which has no zone)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return datetime.fromtimestamp(value).isoformat(timespec="seconds")
+
+
+class ThumbnailUrl(fields.String):
+    def _serialize(self, value, attr, obj, **kwargs):
+        return url_for("files.thumbnail", image_id=value)
+
+
+class Error(Schema):
+    error = fields.String(required=True, metadata={"description": "what is wrong and what to do"})
+
+
+class Hit(Schema):
+    id = fields.String(required=True)
+    path = fields.String(
+        required=True, attribute="record.path", metadata={"description": "absolute path the file was indexed from"}
+    )
+    score = Rounded(required=True)
+    taken_at = LocalTime(
+        required=True,
+        attribute="record.taken_at",
+        metadata={"description": "EXIF time taken (else the file's time), local, ISO 8601"},
+    )
+    thumbnail_url = ThumbnailUrl(required=True, attribute="record.id")  # "id" is taken by `id`
+
+
+class Hits(Schema):
+    model = fields.String(required=True)
+    took_ms = fields.Float(required=True)
+    notice = fields.String(required=True, allow_none=True, metadata={"description": "a warning about the query"})
+    cutoff = fields.Integer(required=True, metadata={"description": "hits before the largest score drop"})
+    hidden = fields.Integer(required=True, metadata={"description": "hits left out after the cut-off (all=0)"})
+    hits = fields.List(fields.Nested(Hit), required=True, metadata={"description": "best first"})
+
+
+class DuplicateImage(Schema):
+    id = fields.String(required=True)
+    path = fields.String(required=True)
+    size = fields.Integer(required=True, metadata={"description": "bytes"})
+    width = fields.Integer(required=True)
+    height = fields.Integer(required=True)
+
+
+class DuplicateGroup(Schema):
+    similarity = Rounded(required=True, metadata={"description": "the weakest link's cosine"})
+    images = fields.List(fields.Nested(DuplicateImage), required=True, attribute="records")
+
+
+class Duplicates(Schema):
+    groups = fields.List(fields.Nested(DuplicateGroup), required=True)
+
+
+class Vectors(Schema):
+    model = fields.String(required=True)
+    vectors = fields.List(fields.List(fields.Float()), required=True)
