@@ -48,14 +48,18 @@ def mutated_images():
     return mutate()
 
 
-@given(data=st.one_of(st.binary(max_size=4096), mutated_images()), url=st.sampled_from(UPLOAD_URLS))
-@settings(
+# Fixed examples, fixed seed: the same 150 inputs every run, so a failure reproduces.
+FUZZ = settings(
     max_examples=150,
     deadline=None,
     database=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+
+
+@given(data=st.one_of(st.binary(max_size=4096), mutated_images()), url=st.sampled_from(UPLOAD_URLS))
+@FUZZ
 def test_random_and_mutated_uploads_never_fail(indexed, data, url):
     assert_clear_answer(post(indexed.test_client(), url, data), data)
 
@@ -109,13 +113,7 @@ def test_indexer_skips_hostile_files_loops_and_unreadable_folders(runner, app, t
         ]
     ),
 )
-@settings(
-    max_examples=150,
-    deadline=None,
-    database=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@FUZZ
 def test_random_parameters_on_every_page_never_fail(indexed, text, url):
     from urllib.parse import quote
 
