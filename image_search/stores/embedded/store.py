@@ -16,6 +16,7 @@ from __future__ import annotations
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -52,6 +53,7 @@ CREATE TRIGGER IF NOT EXISTS images_deleted AFTER DELETE ON images
 """
 # With a filter this selective, HNSW would wander a graph of mostly excluded nodes: score exactly.
 EXACT_FILTER_LIMIT = 20_000
+OPEN_TIMEOUT_S = 30
 RECORD_COLUMNS = ("id", "path", "root", "size", "mtime_ns", "width", "height", "taken_at", "format")
 
 
@@ -63,24 +65,41 @@ class EmbeddedStore(VectorStore):
         self.db_path = self.data_dir / "images.sqlite"
         self.index_path = self.data_dir / "vectors.faiss"
         self._lock = threading.RLock()
-        try:
-            self._db = sqlite3.connect(self.db_path, check_same_thread=False, timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA recursive_triggers=ON")  # so REPLACE's deletions are logged too
-            self._migrate()
-            self._db.executescript(SCHEMA)
-            if self._meta("store_id") is None:  # names this database in its index file, so a new
-                with self._db:  # database never adopts an old database's index
-                    self._db.execute(
-                        "INSERT OR IGNORE INTO meta (key, value) VALUES ('store_id', ?)", (secrets.token_hex(8),)
-                    )
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"cannot open the image store {self.db_path}: {exc}") from None
+        self._db = self._open_database()
         self._index: faiss.Index | None = None
         self._state = IndexState()  # what self._index reflects (a placeholder while there is none)
         self._tombstones: set[int] = set()
         self._not_tombstoned: tuple[faiss.IDSelectorNot, faiss.IDSelectorBatch] | None = None  # cached
         self._saved_generation = -1
+
+    def _open_database(self) -> sqlite3.Connection:
+        """Connect, switch to WAL and create the schema, retrying while another process holds the file.
+
+        Switching the journal mode, or opening while another connection recovers the WAL, can answer
+        "database is locked" at once, without waiting out the busy timeout: so retry the whole setup."""
+        deadline = time.monotonic() + OPEN_TIMEOUT_S
+        while True:
+            db = sqlite3.connect(self.db_path, check_same_thread=False, timeout=OPEN_TIMEOUT_S)
+            try:
+                self._db = db
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA recursive_triggers=ON")  # so REPLACE's deletions are logged too
+                self._migrate()
+                db.executescript(SCHEMA)
+                if self._meta("store_id") is None:  # names this database in its index file, so a new
+                    with db:  # database never adopts an old database's index
+                        db.execute(
+                            "INSERT OR IGNORE INTO meta (key, value) VALUES ('store_id', ?)", (secrets.token_hex(8),)
+                        )
+                return db
+            except sqlite3.OperationalError as exc:
+                db.close()
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise StoreError(f"cannot open the image store {self.db_path}: {exc}") from None
+                time.sleep(0.05)
+            except sqlite3.DatabaseError as exc:
+                db.close()
+                raise StoreError(f"cannot open the image store {self.db_path}: {exc}") from None
 
     def _migrate(self) -> None:
         """Stores made before rowids were AUTOINCREMENT could reuse a deleted rowid: copy them over."""
