@@ -33,7 +33,7 @@ from PIL import Image
 
 from image_search.embedders.base import Embedder
 from image_search.embedders.offline import bridge as bridge
-from image_search.embedders.offline.image_net import ImageNet
+from image_search.embedders.offline.image_net import ImageNet, int8_is_accurate
 from image_search.embedders.offline.text import TEXT_MODELS
 from image_search.embedders.offline.text.class_bridge import TextBridge
 from image_search.errors import ModelUnavailable
@@ -62,6 +62,7 @@ class OfflineEmbedder(Embedder):
             if name is not None and name not in TEXT_MODELS:
                 raise ModelUnavailable(f"Unknown offline text model {name!r}; choose one of {', '.join(TEXT_MODELS)}")
         self.cache_dir = Path(cache_dir)
+        int8 = int8 and int8_is_accurate()  # else the float net, named apart in model_id
         self.images = ImageNet(self.cache_dir, threads, int8)  # raises ModelUnavailable when a package is missing
         try:
             classes = (bridge.load_class_names(), bridge.load_hypernyms(), bridge.load_glosses())
