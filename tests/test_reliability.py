@@ -62,10 +62,11 @@ def test_indexer_resumes_after_random_sigkills(tmp_path):
 
 def test_a_second_indexer_process_refuses_and_a_killed_one_leaves_no_stale_lock(tmp_path):
     folder, data_dir = many_photos(tmp_path / "photos", 120), tmp_path / "data"
-    first = start_indexer(folder, data_dir)
+    first = start_indexer(folder, data_dir, embedder="VerySlowColourEmbedder")  # 12 s: outlives the second's start
     wait_until_writing(data_dir, first)
     second = start_indexer(folder, data_dir)
     output = second.communicate(timeout=60)[0]
+    assert first.poll() is None, "the first indexer finished before the second tried: nothing was tested"
     assert second.returncode == 1 and f"Another `flask index` (pid {first.pid})" in output
     first.send_signal(signal.SIGKILL)
     first.wait()

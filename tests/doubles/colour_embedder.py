@@ -67,3 +67,11 @@ class UnsureColourEmbedder(ColourEmbedder):
 
     def text_confidence(self, text):
         return 0.9 if any(w in COLOURS for w in text.lower().split()) else 0.1
+
+
+class VerySlowColourEmbedder(SlowColourEmbedder):
+    """Test double: 100 ms per image, for tests where a whole second process must start (seconds on a busy
+    machine) while this indexer still holds the lock."""
+
+    def __init__(self, model_id: str = "test-colour-v1"):
+        super().__init__(model_id, delay=0.1)
