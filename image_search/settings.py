@@ -52,6 +52,9 @@ class Settings:
     index_threads: int = 2  # math threads for `flask index` (it owns the machine)
     embedder_factory: str | None = None  # "module:Name" of an Embedder class, overriding model (tests, benchmarks)
     access_token: str | None = None  # when set, pages need a login with it and the API `Authorization: Bearer` it
+    # Host names the web app answers to (ports aside): loopback only, so a page elsewhere can't reach it by
+    # rebinding its own name to 127.0.0.1. ".example.org" also takes its subdomains; "*" takes any name.
+    allowed_hosts: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")
     # An Embedder instance handed in by tests (never from a file or the environment).
     embedder: Any = None
 
@@ -151,6 +154,13 @@ def _to_str(value: Any) -> str:
     return value
 
 
+def _to_names(value: Any) -> tuple[str, ...]:
+    names = value.split(",") if isinstance(value, str) else value
+    if not isinstance(names, (list, tuple)) or not all(isinstance(name, str) for name in names):
+        raise TypeError
+    return tuple(name.strip() for name in names if name.strip())
+
+
 def _to_dict(value: Any) -> dict:
     parsed = json.loads(value) if isinstance(value, str) else value
     if not isinstance(parsed, dict):
@@ -158,7 +168,15 @@ def _to_dict(value: Any) -> dict:
     return dict(parsed)
 
 
-CONVERTERS = {int: _to_int, float: _to_float, bool: _to_bool, str: _to_str, Path: Path, dict: _to_dict}
+CONVERTERS: dict[Any, Any] = {
+    int: _to_int,
+    float: _to_float,
+    bool: _to_bool,
+    str: _to_str,
+    Path: Path,
+    dict: _to_dict,
+    tuple[str, ...]: _to_names,
+}
 DESCRIPTIONS = {
     int: "a whole number",
     float: "a number",
@@ -166,4 +184,5 @@ DESCRIPTIONS = {
     str: "text",
     Path: "a path",
     dict: "a JSON object",
+    tuple[str, ...]: "names separated by commas",
 }

@@ -48,6 +48,13 @@ class ParsedQuery:
 def clean_query(text: str | None, max_chars: int, allow_empty: bool = False) -> str:
     """The one place a query's whitespace is normalised and its length checked (searches and /api/embed)."""
     text = " ".join((text or "").split())
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # JSON's "\ud800", an undecodable argv byte: the text models refuse it
+        raise QueryError(
+            f"The query holds U+{ord(text[exc.start]):04X}, which is not a character (half of a UTF-16 surrogate "
+            "pair, or a byte that is not UTF-8); send the text as UTF-8."
+        ) from None
     if not text and not allow_empty:
         raise QueryError("Type a few words describing the picture you are looking for.")
     if len(text) > max_chars:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import traceback
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
@@ -25,10 +27,24 @@ def user_message(error: UserError) -> str:
     return f"Not a usable image: {error}" if isinstance(error, ImageError) else str(error)
 
 
+def too_large_message(exc: RequestEntityTooLarge, app: Flask) -> str:
+    """What was too big. werkzeug raises the same bare exception for the three limits; where it raised it says which
+    (no form limit was hit above the multipart parser)."""
+    raised_in = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    if (
+        raised_in
+        and raised_in.filename.endswith(os.path.join("sansio", "multipart.py"))
+        and raised_in.name == "next_event"
+    ):
+        return f"The form has too many fields: at most {app.config['MAX_FORM_PARTS']} fields per request."
+    if raised_in and raised_in.filename.endswith(("formparser.py", "multipart.py")):
+        return f"A text field of the form is too large: at most {app.config['MAX_FORM_MEMORY_SIZE'] // 1000} KB."
+    return f"The upload is too large: at most {settings_of(app).max_upload_mb:g} MB."
+
+
 def register_errorhandlers(app: Flask) -> None:
-    def too_large(_):
-        mb = settings_of(app).max_upload_mb
-        return error_response(413, f"The upload is too large: at most {mb} MB.")
+    def too_large(exc):
+        return error_response(413, too_large_message(exc, app))
 
     app.register_error_handler(RequestEntityTooLarge, too_large)
     app.register_error_handler(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import unicodedata
+
 from flask import Blueprint, send_file
 from PIL import Image
 
 from image_search.errors import ImageError, NotFound
 from image_search.paths import is_within_root
-from image_search.web.current import service
+from image_search.web.current import service, settings
 
 bp = Blueprint("files", __name__)
 
@@ -19,7 +22,7 @@ def thumbnail(image_id: str):
         path = service().thumbnail(image_id)
     except (OSError, ImageError):
         raise NotFound("The original file of this image is missing or unreadable; re-index its folder.") from None
-    return send_file(path, mimetype="image/jpeg", max_age=86400)
+    return cached_privately_behind_token(send_file(path, mimetype="image/jpeg", max_age=86400))
 
 
 @bp.get("/original/<image_id>")
@@ -29,9 +32,26 @@ def original(image_id: str):
         # The type of what the file holds (Pillow identified it), not a guess from its name.
         Image.init()
         mimetype = Image.MIME.get(record.format.upper(), "application/octet-stream")
-        return send_file(record.path, mimetype=mimetype, max_age=3600)
+        response = send_file(record.path, mimetype=mimetype, max_age=3600, download_name=download_name(record.path))
+        return cached_privately_behind_token(response)
     except OSError:
         raise NotFound("The original file of this image is missing; re-index its folder.") from None
+
+
+def download_name(path: str) -> str:
+    """The file's own name for the browser's "save as", made fit for a header: a file name may hold a newline
+    (or any control character, or undecodable bytes), which a header value must not."""
+    name = os.path.basename(path)
+    return "".join("_" if unicodedata.category(char).startswith("C") else char for char in name) or "image"
+
+
+def cached_privately_behind_token(response):
+    """send_file marks a file `public`: behind an access token only the signed-in browser may keep a copy,
+    never a shared cache (a proxy would hand it to anyone)."""
+    if settings().access_token:
+        response.cache_control.public = False
+        response.cache_control.private = True
+    return response
 
 
 def servable_record(image_id: str):

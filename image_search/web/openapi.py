@@ -31,6 +31,12 @@ class Parser(FlaskParser):
     def _handle_invalid_json_error(self, error, req, *args, **kwargs):
         raise QueryError(f"The body is not valid JSON. {SEND_TEXTS}")
 
+    def _raw_load_json(self, req):
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError:  # json.loads gives up past about 1000 levels of nesting
+            raise QueryError(f"The JSON body is nested too deeply. {SEND_TEXTS}") from None
+
     def load_querystring(self, req, schema):
         # Scripts send POST /api/search's parameters in the URL or as form fields beside the image: both count.
         return self._makeproxy(req.values, schema)

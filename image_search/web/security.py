@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
+import re
+from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, Request, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, Request, make_response, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField
 
@@ -38,6 +40,32 @@ def add_headers(response):
     return response
 
 
+# --- the host names it answers to ---------------------------------------------------------------
+def require_allowed_host():
+    allowed = [name.lower().rstrip(".") for name in settings().allowed_hosts]
+    if "*" in allowed:
+        return None
+    name = host_name(request.host)
+    if name and any(name == ok or (ok.startswith(".") and name.endswith(ok)) for ok in allowed):
+        return None
+    from image_search.web.errors import error_response
+
+    return error_response(
+        400,
+        f"This server does not answer to the host name {request.host[:100]!r} (only to "
+        f"{', '.join(settings().allowed_hosts)}); to reach it by that name, add it to IMAGE_SEARCH_ALLOWED_HOSTS.",
+    )
+
+
+def host_name(host: str) -> str:
+    """The name in a Host header, without its port or brackets, lower case ("" if it is not one). werkzeug's own
+    TRUSTED_HOSTS can't take this job: it cannot match an IPv6 address such as [::1]."""
+    try:
+        return (urlsplit(f"//{host}").hostname or "").rstrip(".")
+    except ValueError:  # a port that is no number, an unclosed bracket
+        return ""
+
+
 # --- the optional access token ------------------------------------------------------------------
 class LoginForm(FlaskForm):
     token = PasswordField("Access token")
@@ -57,14 +85,15 @@ def require_token():
     token = _token()
     if token is None or request.endpoint in ("static", "security.login"):
         return None
-    if request.path.startswith("/api/"):
+    # A script's Bearer header opens every route, so the thumbnail_url of an API answer can be fetched with it.
+    if "Authorization" in request.headers or request.path.startswith("/api/"):
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
             return None
         from image_search.web.errors import error_response
 
-        response = error_response(401, "Send the access token as `Authorization: Bearer <token>`.")
-        response[0].headers["WWW-Authenticate"] = 'Bearer realm="image_search"'
+        response = make_response(error_response(401, "Send the access token as `Authorization: Bearer <token>`."))
+        response.headers["WWW-Authenticate"] = 'Bearer realm="image_search"'
         return response
     if hmac.compare_digest(session.get("access", ""), _session_mark(token)):
         return None
@@ -80,12 +109,24 @@ def login():
         if hmac.compare_digest((form.token.data or "").encode(), token.encode()):
             session.clear()
             session["access"] = _session_mark(token)
-            target = form.next.data or "/"
-            # Only a local path: never a redirect to another site.
-            return redirect(target if target.startswith("/") and not target.startswith("//") else "/", code=303)
+            return redirect(same_site_path(form.next.data or "/"), code=303)
         wrong = True
     form.next.data = form.next.data or request.args.get("next", "/")
     return render_template("login.html", form=form, wrong=wrong, query=""), 401 if wrong else 200
+
+
+# Characters a browser drops from or rewrites in a URL before reading it (WHATWG URL parsing: tabs and newlines
+# vanish, a backslash reads as a slash), and the other controls, none of which a path of ours contains.
+_UNSAFE_IN_PATH = re.compile(r"[\x00-\x1f\x7f\\]")
+
+
+def same_site_path(target: str) -> str:
+    """`target` if a browser reads it as a path on this site, else "/": never a redirect to another site
+    (`//host`, `/<tab>/host`, `/<backslash>host`, `https:`, `javascript:` ...)."""
+    # A single leading slash: a path. No scheme or host can come before it.
+    if _UNSAFE_IN_PATH.search(target) or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
 
 
 def init_app(app: Flask) -> None:
@@ -93,5 +134,6 @@ def init_app(app: Flask) -> None:
     if app.config.get("SESSION_COOKIE_SAMESITE") is None:  # Flask's default is None: cross-site sends it
         app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.register_blueprint(bp)
+    app.before_request(require_allowed_host)  # first: a rebound name learns nothing, not even the sign-in page
     app.before_request(require_token)
     app.after_request(add_headers)
