@@ -39,9 +39,10 @@ index: demo-photos
 run: index
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-# Production: waitress (4 request threads, each with WEB_THREADS=1 math thread), loopback only.
+# Production: waitress with its limits set in image_search/serve.py (4 request threads, each with
+# WEB_THREADS=1 math thread; connection limit, idle timeout, body limit), loopback only.
 serve: index
-	$(VENV)/bin/waitress-serve --host 127.0.0.1 --port 5000 --threads 4 --call image_search:create_app
+	$(PY) -m image_search.serve --host 127.0.0.1 --port 5000
 
 test: install
 	$(VENV)/bin/pytest -q
