@@ -41,6 +41,9 @@ class IndexState:
     format: int = INDEX_FORMAT
     store_id: str | None = None  # the database it was built from: a new database never adopts it
     generation: int = -1  # SQLite's generation it was caught up to; -1: not yet
+    # That generation's random token in SQLite: an older database restored beside a newer file (or one
+    # that went on from an older state) has another token or none for it, so the file is rebuilt.
+    token: str | None = None
     max_rowid: int = 0  # it holds every row up to this rowid...
     log_seq: int = 0  # ...less those deleted up to this entry of the deletion log
     dim: int = 0
@@ -53,6 +56,7 @@ class IndexState:
             "format": self.format,
             "store_id": self.store_id,
             "generation": self.generation,
+            "token": self.token,
             "max_rowid": self.max_rowid,
             "log_seq": self.log_seq,
             "dim": self.dim,
@@ -72,11 +76,12 @@ class IndexState:
         if not isinstance(raw, dict):
             raise ValueError("the index header is not a JSON object")  # noqa: TRY004  # damaged, like bad JSON
         try:
-            store_id, trained_on = raw.get("store_id"), raw.get("trained_on")
+            store_id, trained_on, token = raw.get("store_id"), raw.get("trained_on"), raw.get("token")
             return cls(
                 format=int(raw.get("format", 0)),
                 store_id=None if store_id is None else str(store_id),
                 generation=int(raw.get("generation", -1)),
+                token=None if token is None else str(token),
                 max_rowid=int(raw.get("max_rowid", 0)),
                 log_seq=int(raw.get("log_seq", 0)),
                 dim=int(raw.get("dim", 0)),

@@ -5,20 +5,25 @@ Layout in the data directory:
                     rowids only grow (AUTOINCREMENT) and a trigger logs every deleted rowid
   vectors.faiss  -- exact index up to ANN_THRESHOLD vectors, HNSW above, keyed by rowid, with a
                     header saying which SQLite state it reflects (last rowid, last deletion seen)
-Every write bumps `generation` in SQLite. A searcher (the web app while `flask index` runs) that
-sees a new generation catches up incrementally: it adds rows past its last rowid and drops logged
-deletions (removed from a flat index, tombstoned in HNSW, which cannot remove). A missing, damaged
-or too-old file (the deletion log was trimmed past it) is rebuilt from SQLite.
+Every write bumps `generation` in SQLite and gives it a random token (table `generations`); an index
+is used only where its (generation, token) is in the database's history, so an older database restored
+beside a newer index file, or one restored and then written, rebuilds the index instead of adopting it.
+A searcher (the web app while `flask index` runs) that sees a new generation catches up incrementally:
+it adds rows past its last rowid and drops logged deletions (removed from a flat index, tombstoned in
+HNSW, which cannot remove). A missing, damaged or too-old file (the deletion log was trimmed past it)
+is rebuilt from SQLite.
 """
 
 from __future__ import annotations
 
+import functools
 import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 import faiss
 import numpy as np
@@ -47,6 +52,7 @@ SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 {IMAGES_TABLE};
 CREATE INDEX IF NOT EXISTS images_taken_at ON images (taken_at);
+CREATE TABLE IF NOT EXISTS generations (generation INTEGER PRIMARY KEY, token TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS deleted (seq INTEGER PRIMARY KEY AUTOINCREMENT, image_rowid INTEGER NOT NULL);
 CREATE TRIGGER IF NOT EXISTS images_deleted AFTER DELETE ON images
     BEGIN INSERT INTO deleted (image_rowid) VALUES (old.rowid); END;
@@ -55,6 +61,26 @@ CREATE TRIGGER IF NOT EXISTS images_deleted AFTER DELETE ON images
 EXACT_FILTER_LIMIT = 20_000
 OPEN_TIMEOUT_S = 30
 RECORD_COLUMNS = ("id", "path", "root", "size", "mtime_ns", "width", "height", "taken_at", "format")
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def sqlite_errors(method: Callable[P, R]) -> Callable[P, R]:
+    """The one place SQLite's errors become StoreErrors (a 503 page, {"error"} JSON, one CLI line): a file
+    corrupted, replaced or made read-only while the app runs fails the request that meets it, not the app."""
+
+    @functools.wraps(method)
+    def translated(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except sqlite3.DatabaseError as exc:  # also OperationalError ("disk I/O error", "readonly database")
+            store = args[0]
+            assert isinstance(store, EmbeddedStore)
+            raise StoreError(f"the image store {store.db_path} cannot be used: {exc}") from None
+
+    return translated
 
 
 class EmbeddedStore(VectorStore):
@@ -128,19 +154,36 @@ class EmbeddedStore(VectorStore):
     def _generation(self) -> int:
         return int(self._meta("generation") or 0)
 
+    def _token(self, generation: int) -> str | None:
+        """The random token written with `generation` (None for generation 0 and stores older than tokens)."""
+        row = self._db.execute("SELECT token FROM generations WHERE generation = ?", (generation,)).fetchone()
+        return row[0] if row else None
+
     def _bump_generation(self) -> None:
-        self._set_meta("generation", self._generation() + 1)
+        generation = self._generation() + 1
+        self._set_meta("generation", generation)
+        self._db.execute(
+            "INSERT OR REPLACE INTO generations (generation, token) VALUES (?, ?)", (generation, secrets.token_hex(8))
+        )
+
+    def _in_history(self, state: IndexState) -> bool:
+        """Whether this database went through the state an index reflects: an index of a newer generation,
+        or of one this database reached another way (restored from a backup, then written), is not its own."""
+        return state.generation <= self._generation() and state.token == self._token(state.generation)
 
     @property
+    @sqlite_errors
     def model_id(self) -> str | None:
         with self._lock:
             return self._meta("model_id")
 
     @property
+    @sqlite_errors
     def dim(self) -> int | None:
         value = self._meta("dim")
         return int(value) if value else None
 
+    @sqlite_errors
     def claim(self, model_id: str, dim: int, unit_vectors: bool = True) -> None:
         with self._lock, self._db:
             self.check_model(model_id)
@@ -148,6 +191,7 @@ class EmbeddedStore(VectorStore):
             self._set_meta("dim", dim)
 
     # --- writes -----------------------------------------------------------------------
+    @sqlite_errors
     def upsert(self, records: list[ImageRecord], vectors: np.ndarray) -> None:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if len(records) != len(vectors):
@@ -164,11 +208,13 @@ class EmbeddedStore(VectorStore):
             )
             self._bump_generation()
 
+    @sqlite_errors
     def delete(self, ids: Iterable[str]) -> None:
         with self._lock, self._db:
             self._db.executemany("DELETE FROM images WHERE id = ?", [(i,) for i in ids])
             self._bump_generation()
 
+    @sqlite_errors
     def clear(self) -> None:
         with self._lock, self._db:
             self._db.execute("DELETE FROM images")
@@ -176,6 +222,7 @@ class EmbeddedStore(VectorStore):
             self._trim_log(self._log_head())  # every index is now stale: all rebuild
             self._bump_generation()
 
+    @sqlite_errors
     def flush(self) -> None:
         """Bring the index up to date, rebuild it when it has outgrown its kind or collected too
         many tombstones, and save it, so searchers (and the next start) load instead of building."""
@@ -194,12 +241,13 @@ class EmbeddedStore(VectorStore):
             log_rows = self._db.execute("SELECT COUNT(*) FROM deleted").fetchone()[0]
             if log_rows > max(10_000, self.ann.rebuild_fraction * index.ntotal) and not self._tombstones:
                 with self._db:  # others reload the file just saved, which is past the trimmed log
-                    self._trim_log(self._state.log_seq)
+                    self._trim_log(self._state.log_seq, self._state.generation)
 
     # --- reads ------------------------------------------------------------------------
     def _record(self, row) -> ImageRecord:
         return ImageRecord(**dict(zip(RECORD_COLUMNS, row, strict=True)))
 
+    @sqlite_errors
     def get(self, image_id: str) -> ImageRecord | None:
         with self._lock:
             row = self._db.execute(
@@ -207,6 +255,7 @@ class EmbeddedStore(VectorStore):
             ).fetchone()
         return self._record(row) if row else None
 
+    @sqlite_errors
     def get_vector(self, image_id: str) -> np.ndarray | None:
         with self._lock:
             row = self._db.execute("SELECT vector FROM images WHERE id = ?", (image_id,)).fetchone()
@@ -216,19 +265,27 @@ class EmbeddedStore(VectorStore):
         row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'deleted'").fetchone()
         return row[0] if row else 0
 
-    def _trim_log(self, upto: int) -> None:
+    def _trim_log(self, upto: int, generation: int | None = None) -> None:
+        """Forget deletions up to `upto`, and the tokens of generations before `generation`: indexes that
+        old rebuild from SQLite (the log no longer reaches back to them)."""
         self._db.execute("DELETE FROM deleted WHERE seq <= ?", (upto,))
         self._set_meta("log_floor", upto)
+        self._db.execute(
+            "DELETE FROM generations WHERE generation < ?", (self._generation() if generation is None else generation,)
+        )
 
+    @sqlite_errors
     def count(self) -> int:
         with self._lock:
             return self._db.execute("SELECT COUNT(*) FROM images").fetchone()[0]
 
+    @sqlite_errors
     def iter_records(self) -> Iterator[ImageRecord]:
         with self._lock:
             rows = self._db.execute(f"SELECT {', '.join(RECORD_COLUMNS)} FROM images").fetchall()
         return (self._record(row) for row in rows)
 
+    @sqlite_errors
     def knn(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[Hit]:
         query = np.ascontiguousarray(np.asarray(vector, dtype=np.float32).reshape(1, -1))
         with self._lock:
@@ -316,7 +373,12 @@ class EmbeddedStore(VectorStore):
     # --- the faiss index ----------------------------------------------------------------
     def _current_index(self, rebuild: bool = False) -> faiss.Index:
         """The index for SQLite's current generation: in memory or from disk, caught up, or rebuilt."""
-        if self._index is not None and self._state.generation == self._generation() and not rebuild:
+        if (
+            self._index is not None
+            and self._state.generation == self._generation()
+            and self._state.token == self._token(self._state.generation)
+            and not rebuild
+        ):
             return self._index
         self._db.execute("BEGIN")  # one snapshot: the rows and the deletion log agree
         try:
@@ -340,6 +402,7 @@ class EmbeddedStore(VectorStore):
             and state.log_seq >= floor
             and state.dim == dim
             and state.codec == self.ann.codec
+            and self._in_history(state)
         )
 
     def _adopt(self, index: faiss.Index | None, state: IndexState | None, floor: int, dim: int) -> faiss.Index:
@@ -382,6 +445,7 @@ class EmbeddedStore(VectorStore):
         self._add(index, rowids, vectors)
         state.log_seq = self._log_head()
         state.generation = self._generation()
+        state.token = self._token(state.generation)
 
     def _add(self, index: faiss.Index, rowids: list[int], vectors: list[np.ndarray]) -> None:
         trained_on = faiss_index.add(index, rowids, vectors)
@@ -402,6 +466,7 @@ class EmbeddedStore(VectorStore):
                     on_disk is not None
                     and on_disk.store_id == self._state.store_id
                     and on_disk.generation > self._state.generation
+                    and self._in_history(on_disk)
                 ):
                     self._saved_generation = self._state.generation
                     return
@@ -415,6 +480,7 @@ class EmbeddedStore(VectorStore):
         except OSError:
             pass  # a read-only data dir still searches, from memory
 
+    @sqlite_errors
     def stats(self) -> dict:
         size = sum(p.stat().st_size for p in self.data_dir.glob("images.sqlite*") if p.exists())
         size += self.index_path.stat().st_size if self.index_path.exists() else 0
@@ -430,6 +496,7 @@ class EmbeddedStore(VectorStore):
             "size_bytes": size,
         }
 
+    @sqlite_errors
     def close(self) -> None:
         with self._lock:
             self._db.close()

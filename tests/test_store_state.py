@@ -1,0 +1,99 @@
+"""The embedded store's state on disk: a database corrupted while the app runs, an older database restored
+beside a newer index file, a read-only data directory, and --rebuild swapping a new store in atomically."""
+
+import os
+
+import numpy as np
+import pytest
+
+from image_search.stores import ImageRecord
+from image_search.stores.embedded.store import EmbeddedStore
+from tests.conftest import store_of
+
+
+def records(count: int, prefix: str = "/x") -> list[ImageRecord]:
+    return [
+        ImageRecord(
+            path=f"{prefix}/{i:06d}.png", root=prefix, size=1, mtime_ns=1, width=1, height=1, taken_at=0, format="PNG"
+        )
+        for i in range(count)
+    ]
+
+
+def corrupt_all_but_the_header(db_path) -> None:
+    """Random bytes over every page but the first, as a failing disk or a careless copy would leave it."""
+    size = os.path.getsize(db_path)
+    with open(db_path, "r+b") as f:
+        f.seek(4096)
+        f.write(np.random.default_rng(0).bytes(size - 4096))
+
+
+@pytest.mark.parametrize("store_config", ["embedded"], indirect=True)
+def test_a_database_corrupted_while_the_app_runs_answers_503_with_the_reason(indexed, client, embedder):
+    store = store_of(indexed)
+    # More rows than SQLite's page cache holds (2 MB), so requests read the damaged pages from disk.
+    many = records(40_000)
+    store.upsert(many, np.tile(embedder.embed_texts(["red"]), (len(many), 1)))
+    store.flush()
+    store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # everything in the main file, none in the WAL
+    corrupt_all_but_the_header(store.db_path)
+
+    page = client.get("/search?q=red")
+    api = client.get("/api/search?q=red")
+    health = client.get("/api/health")
+    assert api.status_code == page.status_code == 503
+    assert "database disk image is malformed" in api.get_json()["error"]
+    assert "database disk image is malformed" in page.get_data(as_text=True)
+    assert health.status_code in (200, 503)  # health reports the problem instead of failing
+
+
+def store_with(tmp_path, embedder, colours: list[str]) -> EmbeddedStore:
+    store = EmbeddedStore(tmp_path)
+    store.claim(embedder.model_id, embedder.dim)
+    store.upsert(records(len(colours)), embedder.embed_texts(colours))
+    store.flush()
+    return store
+
+
+def restore(backup: bytes, tmp_path) -> None:
+    for path in tmp_path.glob("images.sqlite*"):
+        path.unlink()
+    (tmp_path / "images.sqlite").write_bytes(backup)
+
+
+def scores(store: EmbeddedStore, embedder, query: str) -> list[tuple[str, float]]:
+    return [(h.record.path, round(h.score, 5)) for h in store.knn(embedder.embed_texts([query])[0], 10)]
+
+
+def test_an_older_database_restored_beside_a_newer_index_file_rebuilds_the_index(tmp_path, embedder):
+    store_with(tmp_path, embedder, ["red", "green", "blue"]).close()
+    backup = (tmp_path / "images.sqlite").read_bytes()  # closed: the WAL is checkpointed into the file
+    newer = EmbeddedStore(tmp_path)
+    newer.upsert(records(3), embedder.embed_texts(["blue", "blue", "red"]))  # same images, new vectors
+    newer.flush()
+    newer.close()
+
+    restore(backup, tmp_path)  # the user restores yesterday's database; today's vectors.faiss stays
+    restored = EmbeddedStore(tmp_path)
+    assert scores(restored, embedder, "red") == scores(
+        store_with(tmp_path / "fresh", embedder, ["red", "green", "blue"]), embedder, "red"
+    )
+
+
+def test_a_restored_database_written_again_never_adopts_the_index_of_the_lost_history(tmp_path, embedder):
+    store_with(tmp_path, embedder, ["red", "green"]).close()
+    backup = (tmp_path / "images.sqlite").read_bytes()
+    newer = EmbeddedStore(tmp_path)
+    newer.upsert(records(2), embedder.embed_texts(["blue", "blue"]))  # generation 2 of one history
+    newer.flush()
+    newer.close()
+
+    restore(backup, tmp_path)
+    restored = EmbeddedStore(tmp_path)
+    restored.upsert(records(1, "/y"), embedder.embed_texts(["green"]))  # generation 2 of another history
+    restored.close()
+    reopened = EmbeddedStore(tmp_path)
+    expected = store_with(tmp_path / "fresh", embedder, ["red", "green"])
+    expected.upsert(records(1, "/y"), embedder.embed_texts(["green"]))
+    assert scores(reopened, embedder, "red") == scores(expected, embedder, "red")
+    assert len(scores(reopened, embedder, "red")) == 3
