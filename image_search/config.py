@@ -3,6 +3,7 @@ variables, or a test's mapping instead of the last two."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import replace
 from pathlib import Path
@@ -11,6 +12,8 @@ from flask import Flask
 
 from image_search.atomic import atomic_write
 from image_search.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
 
 
 def load_config(app: Flask, test_config: dict | None) -> Settings:
@@ -50,6 +53,10 @@ def persistent_secret(data_dir: Path) -> str:
     def write(tmp: str) -> None:
         Path(tmp).write_text(key)
 
-    if not atomic_write(path, write, mode=0o600, replace=False) and not path.read_text().strip():
-        atomic_write(path, write, mode=0o600)  # an empty key left by a kill in an older version
+    try:
+        if not atomic_write(path, write, mode=0o600, replace=False) and not path.read_text().strip():
+            atomic_write(path, write, mode=0o600)  # an empty key left by a kill in an older version
+    except OSError as exc:  # a read-only data dir: forms work until the next restart
+        log.warning("cannot keep the secret key in %s (%s): a new one each start", data_dir, exc.strerror or exc)
+        return key
     return path.read_text().strip()

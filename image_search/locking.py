@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from image_search.errors import LockHeld
+from image_search.errors import LockHeld, StoreError
 
 
 class IndexLock:
@@ -17,7 +17,13 @@ class IndexLock:
         self._fd: int | None = None
 
     def __enter__(self) -> IndexLock:
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:  # a read-only data dir (a backup, a shared disk): searchable, not indexable
+            raise StoreError(
+                f"cannot index into {self.path.parent}: {exc.strerror or exc}. Searching works from it; "
+                f"to index, use a writable data directory (IMAGE_SEARCH_DATA_DIR)."
+            ) from None
         try:
             # The kernel drops the lock when the process dies, even by SIGKILL: no stale lock files.
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -17,6 +17,7 @@ is rebuilt from SQLite.
 from __future__ import annotations
 
 import functools
+import os
 import secrets
 import sqlite3
 import threading
@@ -24,6 +25,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import ParamSpec, TypeVar
+from urllib.parse import quote
 
 import faiss
 import numpy as np
@@ -91,7 +93,9 @@ class EmbeddedStore(VectorStore):
         self.db_path = self.data_dir / "images.sqlite"
         self.index_path = self.data_dir / "vectors.faiss"
         self._lock = threading.RLock()
-        self._db = self._open_database()
+        # A backup or a shared disk: searched as it is, the faiss index kept in memory only (_save skips it)
+        self.read_only = not os.access(self.data_dir, os.W_OK)
+        self._db = self._open_read_only() if self.read_only else self._open_database()
         self._index: faiss.Index | None = None
         self._state = IndexState()  # what self._index reflects (a placeholder while there is none)
         self._tombstones: set[int] = set()
@@ -126,6 +130,37 @@ class EmbeddedStore(VectorStore):
             except sqlite3.DatabaseError as exc:
                 db.close()
                 raise StoreError(f"cannot open the image store {self.db_path}: {exc}") from None
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """Open without writing anything beside the file. A database closed cleanly has no WAL left and opens
+        only as immutable (read-only WAL mode needs the -shm file, which cannot be made here)."""
+        if not self.db_path.is_file():
+            raise StoreError(
+                f"the data directory {self.data_dir} is read-only and holds no image store (images.sqlite): "
+                f"index into a writable data directory first"
+            )
+        uri = f"file:{quote(str(self.db_path))}?mode=ro"
+        try:
+            db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            wal = self.db_path.with_name(self.db_path.name + "-wal")
+            if wal.exists() and wal.stat().st_size:
+                raise StoreError(
+                    f"the data directory {self.data_dir} is read-only and {wal.name} holds writes that cannot be "
+                    f"read without writing beside it: copy the data directory while no process has it open"
+                ) from None
+            db = sqlite3.connect(uri + "&immutable=1", uri=True, check_same_thread=False)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open the image store {self.db_path}: {exc}") from None
+        self._db = db
+        try:
+            if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'generations'").fetchone() is None:
+                # A store from before generation tokens: an empty stand-in, in memory, so reads need no branch
+                db.execute("CREATE TEMP TABLE generations (generation INTEGER PRIMARY KEY, token TEXT NOT NULL)")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open the image store {self.db_path}: {exc}") from None
+        return db
 
     def _migrate(self) -> None:
         """Stores made before rowids were AUTOINCREMENT could reuse a deleted rowid: copy them over."""
@@ -457,8 +492,8 @@ class EmbeddedStore(VectorStore):
     def _save(self) -> None:
         """Write the index under an exclusive lock: the web app and the indexer both save. An older
         index never replaces a newer one (it would be correct, after catching up, but slower)."""
-        if self._index is None:
-            return  # nothing loaded or built yet
+        if self._index is None or self.read_only:
+            return  # nothing loaded or built yet, or nowhere to keep it
         try:
             with file_lock(self.index_path.with_suffix(".lock")):
                 on_disk = faiss_index.read_state(self.index_path)
