@@ -7,9 +7,14 @@ import subprocess
 import numpy as np
 import pytest
 
+from image_search.errors import StoreError, WriteFailures
+from image_search.indexing import IndexOptions, IndexProgress
 from image_search.stores import ImageRecord
 from image_search.stores.embedded.store import EmbeddedStore
 from tests.conftest import store_of
+from tests.doubles.colour_embedder import ColourEmbedder
+from tests.doubles.fake_elasticsearch import FakeElasticsearch
+from tests.photos import solid
 
 
 def records(count: int, prefix: str = "/x") -> list[ImageRecord]:
@@ -144,3 +149,119 @@ def test_searching_works_from_a_read_only_data_dir_and_indexing_there_says_why_n
     assert result.exit_code == 1
     assert result.output.startswith("Error: cannot index into ") and "Searching works from it" in result.output
     assert result.output.count("\n") == 1 and "Traceback" not in result.output
+
+
+class SearchEachBatch(IndexProgress):
+    """Runs a search after each batch of a rebuild and keeps its hit count."""
+
+    def __init__(self, client):
+        self.client, self.counts = client, []
+
+    def on_batch(self, n: int) -> None:
+        self.counts.append(len(self.client.get("/api/search?q=red&k=50").get_json()["hits"]))
+
+
+def some_photos(folder, count):
+    folder.mkdir()
+    for i in range(count):
+        solid((200 + i, 10 * i, 0), (32, 24)).save(folder / f"new{i}.png")
+    return folder
+
+
+def test_searches_answer_from_the_old_store_until_a_rebuild_swaps_the_new_one_in(indexed, client, tmp_path):
+    service = indexed.extensions["image_search"]
+    before = len(client.get("/api/search?q=red&k=50").get_json()["hits"])
+    probe = SearchEachBatch(client)
+    report = service.index_paths([some_photos(tmp_path / "new", 4)], IndexOptions(rebuild=True, batch_size=1), probe)
+    assert report.added == 4
+    assert before == 7 and probe.counts == [7, 7, 7, 7]  # never empty, never half-built
+    after = client.get("/api/search?q=red&k=50").get_json()["hits"]
+    assert sorted(h["path"].rsplit("/", 1)[-1] for h in after) == ["new0.png", "new1.png", "new2.png", "new3.png"]
+    assert service.store.count() == 4
+
+
+class FailingEmbedder(ColourEmbedder):
+    def embed_images(self, images):
+        raise StoreError("the disk filled up")  # any failure midway
+
+
+def test_a_failed_rebuild_leaves_the_old_store_and_nothing_else(indexed, client, make_app, tmp_path, request):
+    app = make_app(EMBEDDER=FailingEmbedder())
+    result = app.test_cli_runner().invoke(args=["index", "--rebuild", str(some_photos(tmp_path / "new", 2))])
+    assert result.exit_code == 1 and "the disk filled up" in result.output
+    assert len(client.get("/api/search?q=red&k=50").get_json()["hits"]) == 7
+    assert not (tmp_path / "data" / "rebuild").exists()
+    if "fake_es" in request.fixturenames:
+        assert f"{app.config['ES_INDEX']}-v2" not in request.getfixturevalue("fake_es").indices
+
+
+def test_rebuild_with_shard_is_refused_in_one_line(runner, photo_dir):
+    result = runner.invoke(args=["index", "--rebuild", "--shard", "0/2", str(photo_dir)])
+    assert result.exit_code == 1 and result.output.startswith("Error: --rebuild builds the whole new index")
+    assert result.output.count("\n") == 1
+
+
+def es_store(fake, index: str):
+    from image_search.settings import load_settings
+    from image_search.stores.elasticsearch.store import ElasticsearchStore
+
+    return ElasticsearchStore.from_options(load_settings({"ES_URL": fake.url, "ES_INDEX": index}).elasticsearch)
+
+
+def rebuild_es(store, colours, embedder):
+    with store.rebuilding() as new:
+        new.claim(embedder.model_id, embedder.dim)
+        new.upsert(records(len(colours)), embedder.embed_texts(colours))
+
+
+def test_elasticsearch_rebuilds_swap_an_alias_and_delete_the_old_index(embedder):
+    with FakeElasticsearch() as fake:
+        store = es_store(fake, "photos")
+        store.claim(embedder.model_id, embedder.dim)  # an index named like ES_INDEX, as before aliases
+        store.upsert(records(2), embedder.embed_texts(["red", "red"]))
+        store.flush()
+        rebuild_es(store, ["red", "green", "blue"], embedder)
+        assert fake.aliases == {"photos": {"photos-v2"}} and set(fake.indices) == {"photos-v2"}
+        rebuild_es(store, ["blue"], embedder)  # ES_INDEX now names an alias: a rebuild works there too
+        assert fake.aliases == {"photos": {"photos-v3"}} and set(fake.indices) == {"photos-v3"}
+        assert store.count() == 1 and store.model_id == embedder.model_id
+        assert [h.record.path for h in store.knn(embedder.embed_texts(["blue"])[0], 5)] == ["/x/000000.png"]
+
+
+def test_elasticsearch_searches_answer_from_the_old_index_until_the_swap(embedder):
+    with FakeElasticsearch() as fake:
+        store = es_store(fake, "photos")
+        store.claim(embedder.model_id, embedder.dim)
+        store.upsert(records(3), embedder.embed_texts(["red"] * 3))
+        store.flush()
+        query = embedder.embed_texts(["red"])[0]
+        with store.rebuilding() as new:
+            new.claim(embedder.model_id, embedder.dim)
+            new.upsert(records(1), embedder.embed_texts(["red"]))
+            new.flush()
+            assert len(store.knn(query, 10)) == 3 and store.count() == 3
+        assert len(store.knn(query, 10)) == 1
+
+
+def test_writes_through_the_alias_never_create_an_index_with_guessed_mappings(embedder):
+    with FakeElasticsearch() as fake:
+        store = es_store(fake, "photos")
+        rebuild_es(store, ["red"], embedder)
+        other_machine = es_store(fake, "photos")
+        other_machine.claim(embedder.model_id, embedder.dim)  # a --shard indexer, running
+        del fake.indices["photos-v2"]  # the index goes (deleted by hand, or by an old version's --rebuild)
+        fake.aliases.clear()
+        with pytest.raises(WriteFailures):
+            other_machine.upsert(records(1), embedder.embed_texts(["red"]))
+        assert "photos" not in fake.indices  # not auto-created with dynamic mappings
+
+
+def test_a_second_rebuild_while_one_fills_its_index_is_refused(embedder):
+    with FakeElasticsearch() as fake:
+        store = es_store(fake, "photos")
+        store.claim(embedder.model_id, embedder.dim)
+        with store.rebuilding() as new:
+            new.claim(embedder.model_id, embedder.dim)
+            with pytest.raises(StoreError, match="'photos-v2' exists already: another --rebuild"):
+                with es_store(fake, "photos").rebuilding():
+                    pass

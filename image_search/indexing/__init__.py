@@ -6,10 +6,12 @@ walk (which files), plan (what to do), run (embedding), report (what was done, l
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 from image_search.embedders import Embedder
+from image_search.errors import QueryError
 from image_search.indexing.plan import plan_run
 from image_search.indexing.report import IndexReport, save_last_run
 from image_search.indexing.run import run_plan
@@ -22,7 +24,7 @@ __all__ = ["NO_PROGRESS", "IndexOptions", "IndexProgress", "IndexReport", "index
 @dataclass(frozen=True)
 class IndexOptions:
     prune: bool = False  # remove indexed images whose files are gone from these folders
-    rebuild: bool = False  # empty the store first (e.g. after changing the model)
+    rebuild: bool = False  # build a new store from these folders and swap it in (e.g. after changing the model)
     batch_size: int | None = None  # images per model call; None: the app's BATCH_SIZE
     shard: tuple[int, int] | None = None  # (I, N): only share I of N, for N machines working together
 
@@ -52,14 +54,21 @@ def index_paths(
     progress: IndexProgress = NO_PROGRESS,
 ) -> IndexReport:
     """Index the images under `paths`; unchanged files are skipped. The report is saved as last_run.json."""
+    if options.rebuild and options.shard:
+        # Each machine's rebuild would swap in a new store holding only its share.
+        raise QueryError(
+            "--rebuild builds the whole new index on one machine: run it without --shard "
+            "(sharded runs then keep that index up to date)."
+        )
     with IndexLock(Path(data_dir) / "index.lock"):
         # Loaded under the lock: a second indexer is refused before it spends seconds loading a model.
         embedder = load_embedder()
-        if options.rebuild:
-            store.clear()
-        store.check_model(embedder.model_id)
-        plan = plan_run(store, paths, prune=options.prune, shard=options.shard)
-        progress.on_start(len(plan.todo), embedder.model_id, store.stats()["kind"])
-        report = run_plan(store, embedder, plan, batch_size, on_batch=progress.on_batch, workers=workers)
+        with ExitStack() as scope:
+            # --rebuild fills a new store beside this one, swapped in at the end: searches never see it empty
+            target = scope.enter_context(store.rebuilding()) if options.rebuild else store
+            target.check_model(embedder.model_id)
+            plan = plan_run(target, paths, prune=options.prune, shard=options.shard)
+            progress.on_start(len(plan.todo), embedder.model_id, target.stats()["kind"])
+            report = run_plan(target, embedder, plan, batch_size, on_batch=progress.on_batch, workers=workers)
         save_last_run(data_dir, report, [str(p) for p in paths], embedder.model_id)
     return report

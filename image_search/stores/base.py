@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -142,7 +143,13 @@ class VectorStore(ABC):
 
     @abstractmethod
     def clear(self) -> None:
-        """Remove every record and the model claim (for --rebuild)."""
+        """Remove every record and the model claim."""
+
+    @abstractmethod
+    def rebuilding(self) -> AbstractContextManager[VectorStore]:
+        """For --rebuild: a new, empty store beside this one, to claim and fill. When the block ends without
+        an error it replaces this store's content in one atomic step; on an error it is discarded. Until
+        then searches of this store (in any process) answer from the old content."""
 
     def flush(self) -> None:  # noqa: B027 (optional: a no-op for stores whose writes are durable at once)
         """Make writes durable and visible to searchers (end of an indexing run)."""

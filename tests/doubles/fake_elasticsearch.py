@@ -3,7 +3,9 @@
 It implements only what image_search's ElasticsearchStore and ElasticsearchTextEmbedder use, with
 request/response shapes taken from Elasticsearch 8.19's REST API specification (rest-api-spec /
 elasticsearch-specification) and docs: info, index create (dense_vector mapping validated) / exists /
-get / mapping / delete, _bulk, _refresh, doc get/delete, _search (top-level knn with filter, query
+get / mapping / delete, aliases (create with `aliases`, _alias get, _aliases add / remove / remove_index,
+names resolved through an alias of one index, `require_alias` on _bulk), _bulk (which, like Elasticsearch,
+auto-creates a missing index with dynamic mappings), _refresh, doc get/delete, _search (top-level knn with filter, query
 match_all/ids, _source, fields, size, scroll), _search/scroll, _count, _stats, _ml/.../_infer.
 kNN is exact (numpy), scored with Elasticsearch's `_score` transform per similarity. Like
 Elasticsearch, writes become searchable only after a refresh, while GET by id is realtime.
@@ -112,6 +114,7 @@ class FakeElasticsearch:
     def __init__(self, version: str = VERSION, api_key: str | None = None):
         self.version, self.api_key = version, api_key
         self.indices: dict[str, FakeIndex] = {}
+        self.aliases: dict[str, set[str]] = {}  # alias -> the indices it names
         self.models: dict[str, callable] = {}  # trained model id -> fn(text) -> list[float]
         self.reject_429: dict[str, int] = {}  # doc id -> how many more bulk attempts answer 429
         self.requests: list[tuple[str, str, dict | None]] = []
@@ -193,9 +196,55 @@ class FakeElasticsearch:
         h.wfile.write(out)
 
     def _index(self, name: str) -> FakeIndex:
+        """The index of that name, or the one index an alias of that name names."""
+        targets = sorted(self.aliases.get(name, ()))
+        if len(targets) > 1:
+            raise EsError(400, "illegal_argument_exception", f"alias [{name}] has more than one index")
+        name = targets[0] if targets else name
         if name not in self.indices:
             raise EsError(404, "index_not_found_exception", f"no such index [{name}]")
         return self.indices[name]
+
+    def _get_alias(self, method: str, name: str):
+        targets = self.aliases.get(name)
+        if not targets:
+            if method == "HEAD":
+                return 404, {}
+            return 404, {"error": f"alias [{name}] missing", "status": 404}
+        return 200, {index: {"aliases": {name: {}}} for index in sorted(targets)}
+
+    def _update_aliases(self, body: dict):
+        """All actions or none, as Elasticsearch applies them."""
+        aliases = {alias: set(targets) for alias, targets in self.aliases.items()}
+        removed: set[str] = set()
+        for action in body.get("actions", []):
+            ((kind, spec),) = action.items()
+            index = spec.get("index")
+            if index not in self.indices or index in removed:
+                raise EsError(404, "index_not_found_exception", f"no such index [{index}]")
+            if kind == "add":
+                aliases.setdefault(spec["alias"], set()).add(index)
+            elif kind == "remove":
+                if index not in aliases.get(spec["alias"], set()):
+                    raise EsError(404, "aliases_not_found_exception", f"aliases [{spec['alias']}] missing")
+                aliases[spec["alias"]].discard(index)
+            elif kind == "remove_index":
+                removed.add(index)
+            else:
+                raise EsError(400, "illegal_argument_exception", f"the fake does not implement alias action [{kind}]")
+        for alias in aliases:
+            if alias in self.indices and alias not in removed and aliases[alias]:
+                raise EsError(
+                    400,
+                    "invalid_alias_name_exception",
+                    f"Invalid alias name [{alias}]: an index exists with the same name",
+                )
+        for index in removed:
+            del self.indices[index]
+            for targets in aliases.values():
+                targets.discard(index)
+        self.aliases = {alias: targets for alias, targets in aliases.items() if targets}
+        return 200, {"acknowledged": True}
 
     def _route(self, method: str, path: list[str], params: dict, body):
         if not path:
@@ -215,6 +264,10 @@ class FakeElasticsearch:
             }
         if path[0] == "_bulk":
             return self._bulk(None, body, params)
+        if path[0] == "_alias" and len(path) == 2:
+            return self._get_alias(method, path[1])
+        if path[0] == "_aliases" and method == "POST":
+            return self._update_aliases(body or {})
         if path[:2] == ["_search", "scroll"]:
             return self._scroll(method, params, body or {})
         if path[0] == "_ml" and len(path) == 4 and path[3] == "_infer":
@@ -226,7 +279,10 @@ class FakeElasticsearch:
         if op == "_bulk":
             return self._bulk(name, body, params)
         if op == "_mapping" and method == "GET":
-            return 200, {name: {"mappings": self._index(name).mappings}}
+            index = self._index(name)
+            return 200, {index.name: {"mappings": index.mappings}}  # the index's own name, also through an alias
+        if op == "_alias" and len(rest) == 2:
+            return self._get_alias(method, rest[1])
         if op == "_refresh":
             self._index(name).refresh()
             return 200, {"_shards": SHARDS}
@@ -245,13 +301,29 @@ class FakeElasticsearch:
         if method == "PUT":
             if name in self.indices:
                 raise EsError(400, "resource_already_exists_exception", f"index [{name}/x] already exists")
+            if name in self.aliases:
+                raise EsError(
+                    400, "invalid_index_name_exception", f"Invalid index name [{name}], already exists as alias"
+                )
             mappings = body.get("mappings", {})
             validate_mappings(mappings)
             self.indices[name] = FakeIndex(name, mappings)
+            for alias in body.get("aliases", {}):
+                self.aliases.setdefault(alias, set()).add(name)
             return 200, {"acknowledged": True, "shards_acknowledged": True, "index": name}
         index = self._index(name)
         if method == "DELETE":
+            if name in self.aliases:
+                raise EsError(
+                    400,
+                    "illegal_argument_exception",
+                    f"The provided expression [{name}] matches an alias, specify the corresponding concrete indices "
+                    f"instead.",
+                )
             del self.indices[name]
+            for targets in self.aliases.values():
+                targets.discard(name)
+            self.aliases = {alias: targets for alias, targets in self.aliases.items() if targets}
             return 200, {"acknowledged": True}
         return 200, {
             name: {
@@ -323,6 +395,15 @@ class FakeElasticsearch:
                         "es_rejected_execution_exception",
                         "rejected execution of coordinating operation (fake overload)",
                     )
+                if params.get("require_alias") == "true" and name not in self.aliases:
+                    raise EsError(
+                        404,
+                        "index_not_found_exception",
+                        f"no such index [{name}] and [require_alias] request flag is [true] "
+                        f"and [{name}] is not an alias",
+                    )
+                if op == "index" and name not in self.indices and name not in self.aliases:
+                    self.indices[name] = FakeIndex(name, {})  # auto-created, mappings guessed from the document
                 index = self._index(name)
                 if op == "delete":
                     found = index.docs.pop(doc_id, None) is not None

@@ -9,6 +9,7 @@ the index is created: knn in `_search` 8.4, `max_inner_product` (non-unit vector
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from urllib.parse import urlsplit
@@ -59,6 +60,13 @@ def inner_product_from_score(score: float, similarity: str) -> float:
     if similarity == "max_inner_product":
         return score - 1.0 if score >= 1.0 else 1.0 - 1.0 / score
     raise StoreError(f"Unsupported similarity '{similarity}'")
+
+
+def next_version(alias: str, current: list[str]) -> int:
+    """The number of the next <alias>-v<N> index: one past the current one's (an index named like the alias
+    itself, from before aliases, counts as v1)."""
+    numbers = [int(m[1]) for name in current if (m := re.fullmatch(re.escape(alias) + r"-v(\d+)", name))]
+    return max(numbers, default=1) + 1
 
 
 def _version_tuple(number: str) -> tuple[int, int]:
@@ -156,8 +164,10 @@ class ElasticsearchStore(VectorStore):
                 resp = self.client.indices.get_mapping(index=self.index)
             except NotFoundError:
                 return None
-        mappings = next(iter(resp.body.values()))["mappings"]  # one entry, also when ES_INDEX is an alias
+        concrete, body = next(iter(resp.body.items()))  # one entry, also when ES_INDEX is an alias
+        mappings = body["mappings"]
         meta = dict(mappings.get("_meta") or {})
+        meta["via_alias"] = concrete != self.index  # then writes require it to stay one: never auto-created
         vec = mappings.get("properties", {}).get(VECTOR_FIELD, {})
         meta.setdefault("dims", vec.get("dims"))
         meta["similarity"] = vec.get("similarity", "dot_product")
@@ -249,8 +259,61 @@ class ElasticsearchStore(VectorStore):
 
     def clear(self) -> None:
         with self._errors(f"deleting index '{self.index}'"):
-            self.client.options(ignore_status=404).indices.delete(index=self.index)
+            # An alias cannot be deleted by its name (a 400): delete the indices behind it.
+            for name in self._alias_targets() or [self.index]:
+                self.client.options(ignore_status=404).indices.delete(index=name)
         self._meta = None
+
+    def _alias_targets(self) -> list[str]:
+        """The indices behind the alias ES_INDEX names; [] when it is no alias (an index, or nothing)."""
+        with self._errors(f"reading alias '{self.index}'"):
+            try:
+                return sorted(self.client.indices.get_alias(name=self.index).body)
+            except NotFoundError:
+                return []
+
+    @contextmanager
+    def rebuilding(self) -> Iterator[ElasticsearchStore]:
+        """A new versioned index (<ES_INDEX>-v<N>) to fill, then one atomic alias swap: ES_INDEX becomes
+        (or stays) an alias naming only the new index, and the old index is deleted. Searches and other
+        indexers use ES_INDEX throughout, so they see the old index until the swap, never none."""
+        current = self._alias_targets()
+        with self._errors(f"reading index '{self.index}'"):
+            concrete = not current and bool(self.client.indices.exists(index=self.index))
+        new = f"{self.index}-v{next_version(self.index, current)}"
+        with self._errors(f"reading index '{new}'"):
+            if self.client.indices.exists(index=new):
+                raise StoreError(
+                    f"Index '{new}' exists already: another --rebuild is filling it, or one was stopped midway. "
+                    f"When none is running, delete it (DELETE /{new}) and run --rebuild again."
+                )
+        staging = ElasticsearchStore(
+            self.client,
+            index=new,
+            index_options=self.index_options,
+            num_candidates=self.num_candidates,
+            bulk_chunk=self.bulk_chunk,
+            max_retries=self.max_retries,
+            initial_backoff=self.initial_backoff,
+            url=self.url,
+        )
+        try:
+            yield staging
+            staging.flush()
+            actions: list[dict] = [{"add": {"index": new, "alias": self.index}}]
+            actions += [{"remove": {"index": old, "alias": self.index}} for old in current]
+            if concrete:  # an index of the name: it goes in the same step as the alias takes its name
+                actions.append({"remove_index": {"index": self.index}})
+            with self._errors(f"swapping alias '{self.index}' to index '{new}'"):
+                self.client.indices.update_aliases(actions=actions)
+        except BaseException:
+            with self._errors(f"deleting the unfinished index '{new}'"):
+                self.client.options(ignore_status=404).indices.delete(index=new)
+            raise
+        self._meta = None
+        with self._errors("deleting the replaced index"):
+            for old in current:
+                self.client.options(ignore_status=404).indices.delete(index=old)
 
     def flush(self) -> None:
         with self._errors("refreshing the index"):
@@ -281,7 +344,9 @@ class ElasticsearchStore(VectorStore):
             VECTOR_FIELD: [float(x) for x in vector],
         }
 
-    def _bulk(self, actions: Iterable[dict], doing: str, ignore_status=()) -> tuple[int, dict[str, str]]:
+    def _bulk(
+        self, actions: Iterable[dict], doing: str, ignore_status=(), require_alias: bool = False
+    ) -> tuple[int, dict[str, str]]:
         """Send actions in chunks, retrying 429s with backoff; -> (written, {_id: reason} of failures)."""
         written = 0
         failed: dict[str, str] = {}
@@ -296,6 +361,9 @@ class ElasticsearchStore(VectorStore):
                 initial_backoff=self.initial_backoff,
                 max_backoff=30,
                 ignore_status=ignore_status,
+                # Through an alias, a write can never create an index of its name with a guessed mapping
+                # (as writing to a deleted index would): the alias must exist.
+                require_alias=require_alias,
             ):
                 op, info = next(iter(item.items()))
                 if ok or info.get("status") in ignore_status:
@@ -326,13 +394,14 @@ class ElasticsearchStore(VectorStore):
             }
             for r, v in zip(records, vectors, strict=True)
         )
-        written, failed = self._bulk(actions, "writing documents")
+        written, failed = self._bulk(actions, "writing documents", require_alias=meta["via_alias"])
         if failed:
             raise WriteFailures({by_id.get(i, i): reason for i, reason in failed.items()}, written)
 
     def delete(self, ids: Iterable[str]) -> None:
         actions = ({"_op_type": "delete", "_index": self.index, "_id": i} for i in ids)
-        _, failed = self._bulk(actions, "deleting documents", ignore_status=(404,))
+        via_alias = bool((self._meta_or_none() or {}).get("via_alias"))
+        _, failed = self._bulk(actions, "deleting documents", ignore_status=(404,), require_alias=via_alias)
         if failed:
             raise WriteFailures(failed, 0)
 

@@ -19,10 +19,12 @@ from __future__ import annotations
 import functools
 import os
 import secrets
+import shutil
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 from urllib.parse import quote
@@ -50,18 +52,21 @@ IMAGES_TABLE = """CREATE TABLE IF NOT EXISTS images (
     format TEXT NOT NULL,
     vector BLOB NOT NULL
 )"""
+IMAGES_BY_DATE = "CREATE INDEX IF NOT EXISTS images_taken_at ON images (taken_at)"
+LOG_DELETIONS = """CREATE TRIGGER IF NOT EXISTS images_deleted AFTER DELETE ON images
+    BEGIN INSERT INTO deleted (image_rowid) VALUES (old.rowid); END"""
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 {IMAGES_TABLE};
-CREATE INDEX IF NOT EXISTS images_taken_at ON images (taken_at);
+{IMAGES_BY_DATE};
 CREATE TABLE IF NOT EXISTS generations (generation INTEGER PRIMARY KEY, token TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS deleted (seq INTEGER PRIMARY KEY AUTOINCREMENT, image_rowid INTEGER NOT NULL);
-CREATE TRIGGER IF NOT EXISTS images_deleted AFTER DELETE ON images
-    BEGIN INSERT INTO deleted (image_rowid) VALUES (old.rowid); END;
+{LOG_DELETIONS};
 """
 # With a filter this selective, HNSW would wander a graph of mostly excluded nodes: score exactly.
 EXACT_FILTER_LIMIT = 20_000
 OPEN_TIMEOUT_S = 30
+REBUILD_DIR = "rebuild"  # --rebuild's new store, beside the one searches use until it is swapped in
 RECORD_COLUMNS = ("id", "path", "root", "size", "mtime_ns", "width", "height", "taken_at", "format")
 
 
@@ -258,6 +263,49 @@ class EmbeddedStore(VectorStore):
             self._bump_generation()
 
     @sqlite_errors
+    @contextmanager
+    def rebuilding(self) -> Iterator[EmbeddedStore]:
+        """A new store in <data dir>/rebuild/, swapped in by `_take_over`. The caller holds the index lock,
+        so a folder left there is a killed rebuild's, safe to delete."""
+        staging_dir = self.data_dir / REBUILD_DIR
+        shutil.rmtree(staging_dir, ignore_errors=True)
+        staging = EmbeddedStore(staging_dir, self.ann)
+        try:
+            yield staging
+            staging.flush()  # its faiss index saved, so searchers load it instead of building one
+            staging.close()
+            self._take_over(staging)
+        finally:
+            staging.close()
+            shutil.rmtree(staging_dir, ignore_errors=True)
+
+    @sqlite_errors
+    def _take_over(self, staging: EmbeddedStore) -> None:
+        """Make this store's content the staging store's: its index file first, then every table in one
+        transaction (readers see the old rows until it commits). The new store id makes every searcher's
+        index of the old content unusable; they load the new file, which matches the new history. The index
+        file's lock is held throughout, so no searcher saves an index of the old content over the new file."""
+        with self._lock, file_lock(self.index_path.with_suffix(".lock")):
+            if staging.index_path.exists():
+                os.replace(staging.index_path, self.index_path)
+            self._db.execute("ATTACH DATABASE ? AS staging", (str(staging.db_path),))
+            try:
+                self._db.execute("BEGIN IMMEDIATE")  # all or nothing (sqlite3 would not begin before a DROP)
+                try:
+                    # Dropped, not emptied: its trigger goes with it, so no deletion is logged per old row.
+                    for statement in ("DROP TABLE main.images", IMAGES_TABLE, IMAGES_BY_DATE, LOG_DELETIONS):
+                        self._db.execute(statement)
+                    for table in ("images", "deleted", "generations", "meta", "sqlite_sequence"):
+                        self._db.execute(f"DELETE FROM main.{table}")
+                        self._db.execute(f"INSERT INTO main.{table} SELECT * FROM staging.{table}")
+                    self._db.commit()
+                except BaseException:
+                    self._db.rollback()
+                    raise
+            finally:
+                self._db.execute("DETACH DATABASE staging")
+            self._index = None  # this process's own index of the old content
+
     def flush(self) -> None:
         """Bring the index up to date, rebuild it when it has outgrown its kind or collected too
         many tombstones, and save it, so searchers (and the next start) load instead of building."""
