@@ -176,3 +176,31 @@ def test_any_sign_in_fields(indexed, make_app, next_value, token):
         if response.status_code == 303:
             location = response.headers["Location"]
             assert location.startswith("/") and not location.startswith("//") and "\\" not in location
+
+
+CLI_OPTIONS = ["-k", "--folder", "--from", "--to", "--type", "--min-width", "--min-height", "--sort"]
+
+
+@given(
+    query=ANY_TEXT,
+    options=st.dictionaries(st.sampled_from(CLI_OPTIONS), ANY_TEXT, max_size=3),
+    threshold=st.one_of(st.none(), ANY_TEXT),
+)
+@FUZZ
+def test_any_cli_arguments(indexed, query, options, threshold):
+    """`flask search` and `flask duplicates`: a result or a one-line message, never a traceback."""
+    runner = indexed.test_cli_runner()
+    # argv can't hold a NUL; an undecodable byte reaches Python as a lone surrogate (tested beside the query).
+    args = ["search", query.replace("\x00", "")] + [
+        part.replace("\x00", "") for item in options.items() for part in item
+    ]
+    for argv in (args, ["duplicates"] + ([] if threshold is None else ["--threshold", threshold.replace("\x00", "")])):
+        result = runner.invoke(args=argv)
+        assert result.exception is None or isinstance(result.exception, SystemExit), (argv, result.output)
+        assert "Traceback" not in result.output, argv
+
+
+@pytest.mark.parametrize("value", ["nan", "NaN", "-nan"])
+def test_duplicates_threshold_refuses_nan(indexed, value):
+    result = indexed.test_cli_runner().invoke(args=["duplicates", "--threshold", value])
+    assert result.exit_code == 2 and "not nan" in result.output

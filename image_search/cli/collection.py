@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 import click
@@ -41,10 +42,18 @@ def stats_command():
         click.echo(f"{'failed':>13}: {failure['path']}: {failure['reason']}")
 
 
+def not_nan(value: float | None) -> float | None:
+    # FloatRange lets "nan" through: no comparison with NaN fails.
+    if value is not None and math.isnan(value):
+        raise click.BadParameter("must be a cosine between 0.5 and 1, not nan.")
+    return value
+
+
 @click.command("duplicates")
 @click.option(
     "--threshold",
     type=click.FloatRange(0.5, 1.0),
+    callback=lambda ctx, param, value: not_nan(value),
     default=None,
     help="Cosine at or above which images count as near-duplicates (default DUPLICATE_THRESHOLD).",
 )
