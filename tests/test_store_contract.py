@@ -160,6 +160,28 @@ def test_upsert_same_id_updates_instead_of_duplicating(store):
     assert [h.id for h in hits] == [changed.id] and hits[0].score == pytest.approx(1.0, abs=1e-5)
 
 
+def test_iter_vectors_reads_every_record_with_its_vector_in_chunks(store):
+    assert list(store.iter_vectors(chunk=7)) == []
+    records, vectors = filled(store, 30)
+    chunks = list(store.iter_vectors(chunk=7))
+    assert [len(r) for r, _ in chunks] == [7, 7, 7, 7, 2] and all(len(r) == len(v) for r, v in chunks)
+    want = {r.id: (r, v) for r, v in zip(records, vectors, strict=True)}
+    got = [(r, v) for rs, vs in chunks for r, v in zip(rs, vs, strict=True)]
+    assert sorted(r.id for r, _ in got) == sorted(want)
+    for record, vector in got:
+        assert_same_record(record, want[record.id][0])
+        np.testing.assert_allclose(vector, want[record.id][1], atol=1e-6)
+
+
+def test_generation_changes_with_every_write(store):
+    records, _ = filled(store, 10)
+    before = store.generation()
+    assert store.generation() == before  # reading changes nothing
+    store.delete([records[0].id])
+    store.flush()
+    assert store.generation() != before
+
+
 def test_delete(store):
     records, _ = filled(store, 10)
     store.delete([records[0].id, records[5].id, "never-indexed"])

@@ -12,6 +12,8 @@ import numpy as np
 
 from image_search.errors import ModelMismatch
 
+VECTOR_CHUNK = 2000  # records per chunk of a bulk pass: a few MB of vectors
+
 
 def image_id_for(path: str) -> str:
     """Stable id of an image, derived from its absolute path, so re-indexing updates instead of duplicating."""
@@ -140,6 +142,29 @@ class VectorStore(ABC):
     @abstractmethod
     def iter_records(self) -> Iterator[ImageRecord]:
         """Every record (for incremental indexing and pruning)."""
+
+    def iter_vectors(self, chunk: int = VECTOR_CHUNK) -> Iterator[tuple[list[ImageRecord], np.ndarray]]:
+        """Every record with its vector, `chunk` at a time (for bulk passes such as near-duplicates).
+
+        This fallback asks for each vector by id; the stores override it with chunked reads."""
+        records: list[ImageRecord] = []
+        vectors: list[np.ndarray] = []
+        for record in self.iter_records():
+            vector = self.get_vector(record.id)
+            if vector is None:  # deleted meanwhile
+                continue
+            records.append(record)
+            vectors.append(vector)
+            if len(records) == chunk:
+                yield records, np.stack(vectors)
+                records, vectors = [], []
+        if records:
+            yield records, np.stack(vectors)
+
+    def generation(self) -> str:
+        """A value that changes whenever records or vectors change, cheap enough for every request (it
+        tells whether stored duplicate groups are out of date). This fallback: the count."""
+        return f"count {self.count()}"
 
     @abstractmethod
     def clear(self) -> None:

@@ -6,7 +6,8 @@ elasticsearch-specification) and docs: info, index create (dense_vector mapping 
 get / mapping / delete, aliases (create with `aliases`, _alias get, _aliases add / remove / remove_index,
 names resolved through an alias of one index, `require_alias` on _bulk), _bulk (which, like Elasticsearch,
 auto-creates a missing index with dynamic mappings), _refresh, doc get/delete, _search (top-level knn with filter, query
-match_all/ids, _source, fields, size, scroll), _search/scroll, _count, _stats, _ml/.../_infer.
+match_all/ids, _source, fields, size, scroll), _search/scroll, point in time (open, search with search_after in
+`_shard_doc` order, close), _count, _stats, _ml/.../_infer.
 kNN is exact (numpy), scored with Elasticsearch's `_score` transform per similarity. Like
 Elasticsearch, writes become searchable only after a refresh, while GET by id is realtime.
 Run: `with FakeElasticsearch() as es: es.url`; it serves on 127.0.0.1 on an ephemeral port.
@@ -119,6 +120,7 @@ class FakeElasticsearch:
         self.reject_429: dict[str, int] = {}  # doc id -> how many more bulk attempts answer 429
         self.requests: list[tuple[str, str, dict | None]] = []
         self.scrolls: dict[str, list] = {}
+        self.pits: dict[str, tuple[FakeIndex, dict[str, dict]]] = {}  # id -> (index, documents at opening)
         self.lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
 
@@ -270,6 +272,10 @@ class FakeElasticsearch:
             return self._update_aliases(body or {})
         if path[:2] == ["_search", "scroll"]:
             return self._scroll(method, params, body or {})
+        if path == ["_search"] and (body or {}).get("pit"):
+            return self._pit_search(body)
+        if path == ["_pit"] and method == "DELETE":
+            return 200, {"succeeded": self.pits.pop((body or {}).get("id"), None) is not None, "num_freed": 1}
         if path[0] == "_ml" and len(path) == 4 and path[3] == "_infer":
             return self._infer(path[2], body or {})
         name, rest = path[0], path[1:]
@@ -290,6 +296,12 @@ class FakeElasticsearch:
             return self._doc(method, self._index(name), rest[1], params)
         if op == "_search":
             return self._search(self._index(name), params, body or {})
+        if op == "_pit" and method == "POST":
+            if "keep_alive" not in params:
+                raise EsError(400, "action_request_validation_exception", "[keep_alive] is required")
+            pit_id = uuid.uuid4().hex
+            self.pits[pit_id] = (self._index(name), dict(self._index(name).visible))  # the view at this moment
+            return 200, {"id": pit_id}
         if op == "_count":
             return 200, {"count": len(self._matching(self._index(name), (body or {}).get("query"))), "_shards": SHARDS}
         if op == "_stats":
@@ -503,6 +515,34 @@ class FakeElasticsearch:
             "timed_out": False,
             "_shards": SHARDS,
             "hits": {"total": {"value": len(rest), "relation": "eq"}, "max_score": None, "hits": rest[:size]},
+        }
+
+    def _pit_search(self, body: dict):
+        """A page of a point in time, in `_shard_doc` order (the position in the view), after `search_after`."""
+        if self.pits.get(body["pit"].get("id")) is None:
+            raise EsError(404, "search_context_missing_exception", f"No search context found for id [{body['pit']}]")
+        if body.get("sort") not in ([{"_shard_doc": "asc"}], ["_shard_doc"]):
+            raise EsError(400, "illegal_argument_exception", "the fake sorts a point in time by _shard_doc only")
+        index, view = self.pits[body["pit"]["id"]]
+        after = (body.get("search_after") or [-1])[0]
+        size = int(body.get("size", 10))
+        hits = []
+        for position, (doc_id, source) in enumerate(view.items()):
+            if position <= after or not matches(index, doc_id, source, body.get("query")):
+                continue
+            hit = {"_index": index.name, "_id": doc_id, "_score": None, "sort": [position]}
+            shown = filter_source(source, body.get("_source"))
+            if shown is not None:
+                hit["_source"] = shown
+            hits.append(hit)
+            if len(hits) == size:
+                break
+        return 200, {
+            "pit_id": body["pit"]["id"],
+            "took": 1,
+            "timed_out": False,
+            "_shards": SHARDS,
+            "hits": {"max_score": None, "hits": hits},
         }
 
     def _knn(self, index: FakeIndex, knn: dict) -> list[tuple[str, float]]:

@@ -29,9 +29,10 @@ from elasticsearch import ConnectionError as EsConnectionError
 from elasticsearch.helpers import scan, streaming_bulk
 
 from image_search.errors import ModelMismatch, StoreError, WriteFailures
-from image_search.stores.base import Filters, Hit, ImageRecord, VectorStore
+from image_search.stores.base import VECTOR_CHUNK, Filters, Hit, ImageRecord, VectorStore
 from image_search.stores.elasticsearch.client import error_reason, make_client, one_line
 from image_search.stores.elasticsearch.options import DEFAULT_INDEX_OPTIONS, ElasticsearchOptions
+from image_search.stores.elasticsearch.pit import pit_pages
 
 VECTOR_FIELD = "image_embedding"
 # index_options type -> first server version that accepts it
@@ -472,6 +473,18 @@ class ElasticsearchStore(VectorStore):
                 query={"query": {"match_all": {}}, "_source": {"excludes": [VECTOR_FIELD]}},
             ):
                 yield _record_from_source(hit["_source"])
+
+    def iter_vectors(self, chunk: int = VECTOR_CHUNK) -> Iterator[tuple[list[ImageRecord], np.ndarray]]:
+        """One PIT pass (see pit.py): the only full read that loads the vectors."""
+        if self._meta_or_none() is None:
+            return
+        with self._errors("reading all vectors"):
+            for hits in pit_pages(self.client, self.index, chunk):
+                sources = [h["_source"] for h in hits]
+                yield (
+                    [_record_from_source(s) for s in sources],
+                    np.asarray([s[VECTOR_FIELD] for s in sources], dtype=np.float32),
+                )
 
     def stats(self) -> dict:
         size = 0

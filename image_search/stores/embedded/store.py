@@ -35,7 +35,7 @@ import numpy as np
 from image_search.atomic import leftovers
 from image_search.errors import StoreError
 from image_search.locking import file_lock
-from image_search.stores.base import Filters, Hit, ImageRecord, VectorStore
+from image_search.stores.base import VECTOR_CHUNK, Filters, Hit, ImageRecord, VectorStore
 from image_search.stores.embedded import faiss_index
 from image_search.stores.embedded.faiss_index import INDEX_FORMAT, AnnParams, IndexState
 
@@ -367,6 +367,27 @@ class EmbeddedStore(VectorStore):
         with self._lock:
             rows = self._db.execute(f"SELECT {', '.join(RECORD_COLUMNS)} FROM images").fetchall()
         return (self._record(row) for row in rows)
+
+    def iter_vectors(self, chunk: int = VECTOR_CHUNK) -> Iterator[tuple[list[ImageRecord], np.ndarray]]:
+        """In rowid order, one short read per chunk (the lock is not held between chunks)."""
+        after = 0
+        while rows := self._rows_after(after, chunk):
+            after = rows[-1][0]
+            vectors = np.frombuffer(b"".join(row[-1] for row in rows), dtype=np.float32).reshape(len(rows), -1)
+            yield [self._record(row[1:-1]) for row in rows], vectors
+
+    @sqlite_errors
+    def _rows_after(self, rowid: int, limit: int) -> list:
+        with self._lock:
+            return self._db.execute(
+                f"SELECT rowid, {', '.join(RECORD_COLUMNS)}, vector FROM images WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                (rowid, limit),
+            ).fetchall()
+
+    @sqlite_errors
+    def generation(self) -> str:
+        with self._lock:
+            return f"generation {self._generation()}"
 
     @sqlite_errors
     def knn(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[Hit]:
