@@ -1,10 +1,18 @@
 import shutil
 
+import faiss
+import numpy as np
+import pytest
+
 from image_search.indexing.plan import plan_run
 from image_search.indexing.run import run_plan
 from image_search.service.duplicates import find_duplicates
+from image_search.settings import load_settings
+from image_search.stores.base import ImageRecord, VectorStore
+from image_search.stores.elasticsearch.store import ElasticsearchStore
 from image_search.stores.embedded.store import EmbeddedStore
 from tests.photos import solid
+from tests.reference_duplicates import per_image_duplicates
 
 
 def test_groups_near_duplicates_transitively_and_leaves_the_rest_out(tmp_path, photo_dir, embedder):
@@ -25,12 +33,59 @@ def test_nothing_indexed_no_groups(tmp_path):
 
 
 def test_an_image_pruned_while_grouping_is_left_out(tmp_path, photo_dir, embedder, monkeypatch):
-    """A running indexer may delete a record between iter_records and get_vector: no crash, no group for it."""
+    """A running indexer may delete a record during the pass: no crash, no group for it. (The stores read
+    records and vectors together; the generic iter_vectors asks per id, as the former method did.)"""
     shutil.copy(photo_dir / "red.jpg", photo_dir / "nested" / "red copy.jpg")
     store = EmbeddedStore(tmp_path / "store")
     run_plan(store, embedder, plan_run(store, [photo_dir]))
     gone = next(r.id for r in store.iter_records() if r.name == "red copy.jpg")
     real = store.get_vector
     monkeypatch.setattr(store, "get_vector", lambda image_id: None if image_id == gone else real(image_id))
+    monkeypatch.setattr(store, "iter_vectors", lambda chunk=3: VectorStore.iter_vectors(store, chunk))
     names = [[r.name for r in g.records] for g in find_duplicates(store, threshold=0.99)]
     assert names == [["transparent.png", "white.bmp"]]
+
+
+@pytest.fixture
+def one_thread():
+    """The former method's many one-query searches: faiss's thread fork/join dominates on busy cores."""
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    yield
+    faiss.omp_set_num_threads(before)
+
+
+def clustered(n: int, dim: int = 16, seed: int = 3) -> np.ndarray:
+    """Unit vectors in tight clusters of 1 to 12 (near-duplicates) among scattered ones."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    while len(rows) < n:
+        centre = rng.normal(size=dim)
+        for _ in range(int(rng.integers(1, 13))):
+            rows.append(centre + rng.normal(scale=rng.choice([0.05, 0.15, 0.3]), size=dim))
+    vectors = np.asarray(rows[:n], dtype=np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize(("kind", "n", "thresholds"), [("embedded", 400, (0.9, 0.97, 0.995)), ("es-fake", 60, (0.95,))])
+def test_the_bulk_pass_finds_the_groups_of_one_knn_per_image(kind, n, thresholds, tmp_path, request, one_thread):
+    if kind == "embedded":
+        store: VectorStore = EmbeddedStore(tmp_path / "store")
+    else:  # the former method's 10 requests per image are slow on the fake: fewer images there
+        config = {"ES_URL": request.getfixturevalue("fake_es").url, "ES_INDEX": "dups-test"}
+        store = ElasticsearchStore.from_options(load_settings(config).elasticsearch)
+    vectors = clustered(n)
+    records = [ImageRecord(f"/p/{i:03d}.jpg", "/p", 1000 + i, 0, 10, 10, 0.0, "JPEG") for i in range(n)]
+    store.claim("m", 16)
+    store.upsert(records, vectors)
+    store.flush()
+    try:
+        for threshold in thresholds:
+            bulk, reference = find_duplicates(store, threshold), per_image_duplicates(store, threshold)
+            assert len(bulk) >= 3
+            assert [[r.id for r in g.records] for g in bulk] == [[r.id for r in g.records] for g in reference]
+            # Links joined strongest first: a group's similarity is at least the former, order-dependent one.
+            assert all(b.similarity >= r.similarity - 1e-6 for b, r in zip(bulk, reference, strict=True))
+    finally:
+        if kind == "es-fake":
+            store.clear()

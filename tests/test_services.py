@@ -120,19 +120,23 @@ def test_sort_by_date_keeps_only_the_relevant_then_orders_newest_first(app, mixe
     assert result.hidden == 20 and names(result) == [f"blue{i}.png" for i in range(5, -1, -1)]
 
 
-def test_duplicates_are_cached_until_the_collection_changes(indexed, runner, photo_dir, monkeypatch):
+def test_duplicates_are_computed_by_the_indexer_and_only_read_by_requests(indexed, runner, photo_dir, monkeypatch):
+    """The former cache computed them in the first request after a change (one kNN per image): now
+    `flask index` computes them when the collection changed, and requests only read what it stored."""
     import shutil
 
     import image_search.service.search_service as services
 
     service = service_of(indexed)
     calls = []
-    real = services.find_duplicates
-    monkeypatch.setattr(services, "find_duplicates", lambda *a: calls.append(1) or real(*a))
-    assert len(service.duplicates(0.99)) == len(service.duplicates(0.99)) == 1 and len(calls) == 1
+    real = services.find_pairs
+    monkeypatch.setattr(services, "find_pairs", lambda *a: calls.append(1) or real(*a))
+    assert len(service.duplicates(0.99).groups) == len(service.duplicates(0.99).groups) == 1 and calls == []
     shutil.copy(photo_dir / "red.jpg", photo_dir / "red2.jpg")
-    runner.invoke(args=["index", str(photo_dir)])
-    assert len(service.duplicates(0.99)) == 2 and len(calls) == 2
+    assert "Near-duplicate groups computed again" in runner.invoke(args=["index", str(photo_dir)]).output
+    assert calls == [1] and len(service.duplicates(0.99).groups) == 2
+    assert "Near-duplicate" not in runner.invoke(args=["index", str(photo_dir)]).output  # nothing changed
+    assert calls == [1]
 
 
 @pytest.fixture

@@ -59,13 +59,16 @@ def not_nan(value: float | None) -> float | None:
 )
 @with_appcontext
 def duplicates_command(threshold):
-    """List groups of near-duplicate images (from the stored vectors), with sizes and dimensions."""
+    """Compute the groups of near-duplicate images from the stored vectors (in bulk), store them for the
+    /duplicates page and the API, and list them with sizes and dimensions."""
     try:
-        groups = service().duplicates(threshold)
+        answer = service().compute_duplicates(threshold)
     except UserError as exc:
         fail(str(exc))
-    for n, group in enumerate(groups, 1):
+    for n, group in enumerate(answer.groups, 1):
         click.echo(f"group {n}: {len(group.records)} images, similarity >= {group.similarity:.3f}")
         for r in group.records:
             click.echo(f"  {r.path}  {r.size} bytes  {r.width}x{r.height}  {r.format}")
-    click.echo(f"{len(groups)} groups", err=True)
+    click.echo(f"{len(answer.groups)} groups among {answer.images} images", err=True)
+    if answer.notice:  # they could not be saved
+        fail(answer.notice)

@@ -35,8 +35,13 @@ def parse_shard(_ctx, _param, value: str | None) -> tuple[int, int] | None:
     metavar="I/N",
     help="Index only share I of N (by a hash of the path), for N machines working together.",
 )
+@click.option(
+    "--no-duplicates",
+    is_flag=True,
+    help="Don't compute the near-duplicate groups again after a run that changed the collection.",
+)
 @with_appcontext
-def index_command(paths, prune, rebuild, batch_size, shard):
+def index_command(paths, prune, rebuild, batch_size, shard, no_duplicates):
     """Index the images under PATHS (recursively); unchanged files are skipped."""
     options = IndexOptions(prune=prune, rebuild=rebuild, batch_size=batch_size, shard=shard)
     try:
@@ -47,10 +52,22 @@ def index_command(paths, prune, rebuild, batch_size, shard):
     for path, reason in report.skipped:
         click.echo(f"skipped {path}: {reason}")
     click.echo(report.summary())
+    if not no_duplicates:
+        refresh_duplicates()
     try:
         service().prepare_text_side()
     except ModelUnavailable as exc:  # only postponed: searching reports it
         click.echo(f"note: the text model is not ready yet: {exc}")
+
+
+def refresh_duplicates() -> None:
+    """The /duplicates page serves stored groups: bring them up to date while this process owns the machine."""
+    started = time.monotonic()
+    try:
+        if service().refresh_duplicates():
+            click.echo(f"Near-duplicate groups computed again in {time.monotonic() - started:.1f}s")
+    except UserError as exc:  # the run itself succeeded: say so, don't fail it
+        click.echo(f"note: near-duplicates not updated: {exc}")
 
 
 class ProgressBar(IndexProgress):

@@ -24,13 +24,16 @@ from image_search.indexing import IndexOptions, IndexProgress, IndexReport
 from image_search.indexing.report import load_last_run
 from image_search.inference import query as query_parser
 from image_search.inference import vectors as inference
-from image_search.service.duplicates import DuplicateGroup, find_duplicates
+from image_search.service import stored_duplicates
+from image_search.service.duplicates import find_pairs, group
 from image_search.service.health import folder_counts
 from image_search.service.name_matches import blend_name_matches
 from image_search.service.options import SearchOptions, SearchResult
 from image_search.service.ranking import View, shape
+from image_search.service.stored_duplicates import RECOMPUTE, DuplicatesAnswer, StoredDuplicates
 from image_search.settings import Settings
 from image_search.stores import Filters, Hit, ImageRecord, VectorStore, make_store
+from image_search.threads import limit_threads
 
 QUERY_CACHE_SIZE = 512  # image-query vectors kept at once (a few KB each)
 
@@ -47,7 +50,8 @@ class SearchService:
         # image itself is never stored. cachetools caches are not thread-safe: hence the lock.
         self._query_vectors: TTLCache = TTLCache(QUERY_CACHE_SIZE, settings.query_cache_seconds)
         self._query_vectors_lock = threading.Lock()
-        self._duplicates: tuple[tuple, list[DuplicateGroup]] | None = None
+        self._stored_duplicates: tuple[tuple | None, StoredDuplicates | None] = (None, None)  # (file key, parsed)
+        self._duplicates_lock = threading.Lock()
 
     # Both are loaded on first use: the app starts fast and still answers pages when a model or a
     # server is missing, and says so on the page that needs it.
@@ -194,16 +198,83 @@ class SearchService:
         self.embedder.embed_texts(["a photo"])
 
     # --- collection ------------------------------------------------------------------------
-    def duplicates(self, threshold: float | None = None) -> list[DuplicateGroup]:
-        """Cached until the store changes (its count, or a new indexing run): one kNN per image is slow."""
-        self.store.check_model(self.embedder.model_id)
-        threshold = float(threshold or self.settings.duplicate_threshold)
-        last_run = load_last_run(self.settings.data_dir) or {}
-        key = (threshold, self.store.count(), self.store.model_id, last_run.get("finished_at"))
-        cached = self._duplicates
-        if cached is None or cached[0] != key:
-            cached = self._duplicates = (key, find_duplicates(self.store, threshold))
-        return cached[1]
+    def compute_duplicates(self, threshold: float | None = None) -> DuplicatesAnswer:
+        """The bulk pass over every vector (O(n); seconds at 20,000 images): `flask duplicates` and `flask
+        index` run it, never a request. Pairs are kept down to the lower of `threshold` and
+        DUPLICATE_THRESHOLD, so the pages' default stays served after a stricter run."""
+        asked = float(threshold or self.settings.duplicate_threshold)
+        notice = self._save_duplicates(min(asked, self.settings.duplicate_threshold))
+        answer = self.duplicates(asked)
+        answer.notice = notice or answer.notice
+        return answer
+
+    def refresh_duplicates(self) -> bool:
+        """After indexing: compute again when the collection changed since (or nothing is stored), at the
+        stored threshold if that was lower than DUPLICATE_THRESHOLD. -> whether it ran."""
+        stored = stored_duplicates.load(self.settings.data_dir)
+        if stored and not stored_duplicates.changed_since(stored, self.store.generation(), self.store.model_id):
+            return False
+        floor = min(self.settings.duplicate_threshold, stored.pairs.threshold if stored else 1.0)
+        notice = self._save_duplicates(floor)
+        if notice:
+            raise StoreError(notice)
+        return True
+
+    def _save_duplicates(self, threshold: float) -> str | None:
+        """Compute and store; -> why they could not be stored, or None."""
+        limit_threads(self.settings.index_threads)  # only command-line processes get here
+        started = time.time()
+        generation, model_id = self.store.generation(), self.store.model_id  # before the pass: a write
+        pairs = find_pairs(self.store, threshold)  # during it leaves the result marked as out of date
+        stored = stored_duplicates.StoredDuplicates(pairs, time.time(), time.time() - started, generation, model_id)
+        try:
+            stored_duplicates.save(self.settings.data_dir, stored)
+        except OSError as exc:
+            self._stored_duplicates = (None, stored)  # still shown by this process (the CLI prints them)
+            return f"The near-duplicate groups could not be saved in {self.settings.data_dir}: {exc.strerror or exc}."
+        return None
+
+    def duplicates(self, threshold: float | None = None) -> DuplicatesAnswer:
+        """The stored groups at `threshold` (>= the one they were computed at), saying when they were
+        computed and whether the collection changed since. Reads a file and the store's generation: no
+        request ever does the O(n) pass."""
+        asked = float(threshold or self.settings.duplicate_threshold)
+        stored = self._load_stored_duplicates()
+        if stored is None:
+            return DuplicatesAnswer(
+                asked,
+                notice=f"Near-duplicates have not been computed yet: run `{RECOMPUTE}` "
+                "(flask index also does, after a run that changed the collection).",
+            )
+        answer = DuplicatesAnswer(
+            asked,
+            computed_at=stored.computed_at,
+            computed_threshold=stored.pairs.threshold,
+            images=stored.pairs.images,
+            changed_since=stored_duplicates.changed_since(stored, self.store.generation(), self.store.model_id),
+        )
+        if asked < stored.pairs.threshold:
+            answer.notice = (
+                f"Near-duplicates were computed for similarity ≥ {stored.pairs.threshold:g} only: "
+                f"run `{RECOMPUTE} --threshold {asked:g}` to find looser ones."
+            )
+            return answer
+        answer.groups = group(stored.pairs, asked)
+        if answer.changed_since:
+            answer.notice = f"The collection has changed since these were computed: run `{RECOMPUTE}` to update them."
+        return answer
+
+    def _load_stored_duplicates(self) -> StoredDuplicates | None:
+        """The file, parsed again only when it was replaced."""
+        key = stored_duplicates.file_key(self.settings.data_dir)
+        with self._duplicates_lock:
+            cached_key, cached = self._stored_duplicates
+            if key != cached_key and key is not None:
+                cached = stored_duplicates.load(self.settings.data_dir)
+            elif key != cached_key:  # the file was removed
+                cached = None
+            self._stored_duplicates = (key, cached)
+            return cached
 
     def health(self) -> dict:
         """What `flask stats` and /health show; problems are reported, not raised."""

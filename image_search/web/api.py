@@ -60,7 +60,7 @@ def similar(args, image_id: str):
 @bp.errors(400, 401, 409, 503)
 def duplicates(args):
     """Groups of near-duplicate images"""
-    return {"groups": service().duplicates(args.get("threshold"))}
+    return service().duplicates(args.get("threshold"))  # stored groups, never computed in a request
 
 
 @bp.get("/health")

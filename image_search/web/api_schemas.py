@@ -160,7 +160,7 @@ class LocalTime(fields.String):
     """Epoch seconds as local time to the second, like the photo's EXIF time (which has no zone)."""
 
     def _serialize(self, value, attr, obj, **kwargs):
-        return datetime.fromtimestamp(value).isoformat(timespec="seconds")
+        return None if value is None else datetime.fromtimestamp(value).isoformat(timespec="seconds")
 
 
 class ThumbnailUrl(fields.String):
@@ -209,7 +209,21 @@ class DuplicateGroup(Schema):
 
 
 class Duplicates(Schema):
-    groups = fields.List(fields.Nested(DuplicateGroup), required=True)
+    groups = fields.List(fields.Nested(DuplicateGroup), required=True, metadata={"description": "largest first"})
+    threshold = fields.Float(required=True, metadata={"description": "the threshold these groups are for"})
+    computed_at = LocalTime(
+        required=True, allow_none=True, metadata={"description": "when the groups were computed (null: never)"}
+    )
+    computed_threshold = fields.Float(
+        required=True, allow_none=True, metadata={"description": "the lowest threshold the stored groups serve"}
+    )
+    images = fields.Integer(required=True, metadata={"description": "images the computation looked at"})
+    changed_since = fields.Boolean(
+        required=True, metadata={"description": "whether the collection changed after they were computed"}
+    )
+    notice = fields.String(
+        required=True, allow_none=True, metadata={"description": "what to run when they are missing or out of date"}
+    )
 
 
 class Vectors(Schema):

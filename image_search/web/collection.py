@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
-from image_search.web.current import service, settings
+from image_search.web.current import service
 from image_search.web.params import threshold_param
 from image_search.web.upload import UploadForm
 
@@ -13,9 +13,9 @@ bp = Blueprint("collection", __name__)
 
 @bp.get("/duplicates")
 def duplicates():
-    threshold = threshold_param() or settings().duplicate_threshold
+    answer = service().duplicates(threshold_param())  # the stored groups: no O(n) work in a request
     return render_template(
-        "duplicates.html", groups=service().duplicates(threshold), threshold=threshold, form=UploadForm()
+        "duplicates.html", answer=answer, groups=answer.groups, threshold=answer.threshold, form=UploadForm()
     )
 
 
