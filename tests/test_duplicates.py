@@ -1,4 +1,6 @@
+import os
 import shutil
+import uuid
 
 import faiss
 import numpy as np
@@ -13,6 +15,8 @@ from image_search.stores.elasticsearch.store import ElasticsearchStore
 from image_search.stores.embedded.store import EmbeddedStore
 from tests.photos import solid
 from tests.reference_duplicates import per_image_duplicates
+
+ES_URL = os.environ.get("ES_URL")
 
 
 def test_groups_near_duplicates_transitively_and_leaves_the_rest_out(tmp_path, photo_dir, embedder):
@@ -67,12 +71,22 @@ def clustered(n: int, dim: int = 16, seed: int = 3) -> np.ndarray:
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
-@pytest.mark.parametrize(("kind", "n", "thresholds"), [("embedded", 400, (0.9, 0.97, 0.995)), ("es-fake", 60, (0.95,))])
+@pytest.mark.parametrize(
+    ("kind", "n", "thresholds"),
+    [
+        ("embedded", 400, (0.9, 0.97, 0.995)),
+        ("es-fake", 60, (0.95,)),
+        pytest.param(
+            "es-real", 60, (0.95,), marks=pytest.mark.skipif(not ES_URL, reason="set ES_URL to run on a real cluster")
+        ),
+    ],
+)
 def test_the_bulk_pass_finds_the_groups_of_one_knn_per_image(kind, n, thresholds, tmp_path, request, one_thread):
     if kind == "embedded":
         store: VectorStore = EmbeddedStore(tmp_path / "store")
-    else:  # the former method's 10 requests per image are slow on the fake: fewer images there
-        config = {"ES_URL": request.getfixturevalue("fake_es").url, "ES_INDEX": "dups-test"}
+    else:  # the former method's 10 requests per image are slow over HTTP: fewer images there
+        url = ES_URL if kind == "es-real" else request.getfixturevalue("fake_es").url
+        config = {"ES_URL": url, "ES_INDEX": f"image-search-test-dups-{uuid.uuid4().hex[:8]}"}
         store = ElasticsearchStore.from_options(load_settings(config).elasticsearch)
     vectors = clustered(n)
     records = [ImageRecord(f"/p/{i:03d}.jpg", "/p", 1000 + i, 0, 10, 10, 0.0, "JPEG") for i in range(n)]
@@ -87,5 +101,5 @@ def test_the_bulk_pass_finds_the_groups_of_one_knn_per_image(kind, n, thresholds
             # Links joined strongest first: a group's similarity is at least the former, order-dependent one.
             assert all(b.similarity >= r.similarity - 1e-6 for b, r in zip(bulk, reference, strict=True))
     finally:
-        if kind == "es-fake":
+        if kind != "embedded":
             store.clear()
