@@ -386,8 +386,10 @@ class EmbeddedStore(VectorStore):
 
     @sqlite_errors
     def generation(self) -> str:
+        """With its token and the store's id: a restored or rebuilt database may reach the same number."""
         with self._lock:
-            return f"generation {self._generation()}"
+            generation = self._generation()
+            return f"{self._meta('store_id')} generation {generation} {self._token(generation)}"
 
     @sqlite_errors
     def knn(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[Hit]:
