@@ -3,6 +3,7 @@ beside a newer index file, a read-only data directory, and --rebuild swapping a 
 
 import os
 import subprocess
+import uuid
 
 import numpy as np
 import pytest
@@ -201,11 +202,35 @@ def test_rebuild_with_shard_is_refused_in_one_line(runner, photo_dir):
     assert result.output.count("\n") == 1
 
 
-def es_store(fake, index: str):
+ES_URL = os.environ.get("ES_URL")
+
+
+@pytest.fixture(params=["fake", "real"])
+def es(request):
+    """(make_store, indices) on the fake, and on a real cluster when ES_URL is set; ES_INDEX is a fresh name.
+    indices() -> {index: its aliases} of every index whose name starts with ES_INDEX."""
     from image_search.settings import load_settings
     from image_search.stores.elasticsearch.store import ElasticsearchStore
 
-    return ElasticsearchStore.from_options(load_settings({"ES_URL": fake.url, "ES_INDEX": index}).elasticsearch)
+    if request.param == "real" and not ES_URL:
+        pytest.skip("set ES_URL=http://host:9200 to run the rebuild tests against a real Elasticsearch")
+    fake = FakeElasticsearch().start() if request.param == "fake" else None
+    url, name = fake.url if fake else ES_URL, f"photos-{uuid.uuid4().hex[:8]}"
+
+    def make_store():
+        return ElasticsearchStore.from_options(load_settings({"ES_URL": url, "ES_INDEX": name}).elasticsearch)
+
+    client = make_store().client
+
+    def indices() -> dict[str, set[str]]:
+        found = client.indices.get(index=f"{name}*", allow_no_indices=True, ignore_unavailable=True).body
+        return {index: set(body.get("aliases", {})) for index, body in found.items()}
+
+    yield make_store, indices, name
+    for index in indices():
+        client.options(ignore_status=404).indices.delete(index=index)
+    if fake:
+        fake.stop()
 
 
 def rebuild_es(store, colours, embedder):
@@ -214,54 +239,57 @@ def rebuild_es(store, colours, embedder):
         new.upsert(records(len(colours)), embedder.embed_texts(colours))
 
 
-def test_elasticsearch_rebuilds_swap_an_alias_and_delete_the_old_index(embedder):
-    with FakeElasticsearch() as fake:
-        store = es_store(fake, "photos")
-        store.claim(embedder.model_id, embedder.dim)  # an index named like ES_INDEX, as before aliases
-        store.upsert(records(2), embedder.embed_texts(["red", "red"]))
-        store.flush()
-        rebuild_es(store, ["red", "green", "blue"], embedder)
-        assert fake.aliases == {"photos": {"photos-v2"}} and set(fake.indices) == {"photos-v2"}
-        rebuild_es(store, ["blue"], embedder)  # ES_INDEX now names an alias: a rebuild works there too
-        assert fake.aliases == {"photos": {"photos-v3"}} and set(fake.indices) == {"photos-v3"}
-        assert store.count() == 1 and store.model_id == embedder.model_id
-        assert [h.record.path for h in store.knn(embedder.embed_texts(["blue"])[0], 5)] == ["/x/000000.png"]
+def test_elasticsearch_rebuilds_swap_an_alias_and_delete_the_old_index(es, embedder):
+    make_store, indices, name = es
+    store = make_store()
+    store.claim(embedder.model_id, embedder.dim)  # an index named like ES_INDEX, as before aliases
+    store.upsert(records(2), embedder.embed_texts(["red", "red"]))
+    store.flush()
+    rebuild_es(store, ["red", "green", "blue"], embedder)
+    assert indices() == {f"{name}-v2": {name}}
+    rebuild_es(store, ["blue"], embedder)  # ES_INDEX now names an alias: a rebuild works there too
+    assert indices() == {f"{name}-v3": {name}}
+    assert store.count() == 1 and store.model_id == embedder.model_id
+    assert [h.record.path for h in store.knn(embedder.embed_texts(["blue"])[0], 5)] == ["/x/000000.png"]
+    store.clear()  # through the alias: the index behind it goes
+    assert indices() == {}
 
 
-def test_elasticsearch_searches_answer_from_the_old_index_until_the_swap(embedder):
-    with FakeElasticsearch() as fake:
-        store = es_store(fake, "photos")
-        store.claim(embedder.model_id, embedder.dim)
-        store.upsert(records(3), embedder.embed_texts(["red"] * 3))
-        store.flush()
-        query = embedder.embed_texts(["red"])[0]
-        with store.rebuilding() as new:
-            new.claim(embedder.model_id, embedder.dim)
-            new.upsert(records(1), embedder.embed_texts(["red"]))
-            new.flush()
-            assert len(store.knn(query, 10)) == 3 and store.count() == 3
-        assert len(store.knn(query, 10)) == 1
+def test_elasticsearch_searches_answer_from_the_old_index_until_the_swap(es, embedder):
+    make_store, _, _ = es
+    store = make_store()
+    store.claim(embedder.model_id, embedder.dim)
+    store.upsert(records(3), embedder.embed_texts(["red"] * 3))
+    store.flush()
+    query = embedder.embed_texts(["red"])[0]
+    with store.rebuilding() as new:
+        new.claim(embedder.model_id, embedder.dim)
+        new.upsert(records(1), embedder.embed_texts(["red"]))
+        new.flush()
+        assert len(store.knn(query, 10)) == 3 and store.count() == 3
+    assert len(store.knn(query, 10)) == 1
 
 
-def test_writes_through_the_alias_never_create_an_index_with_guessed_mappings(embedder):
-    with FakeElasticsearch() as fake:
-        store = es_store(fake, "photos")
-        rebuild_es(store, ["red"], embedder)
-        other_machine = es_store(fake, "photos")
-        other_machine.claim(embedder.model_id, embedder.dim)  # a --shard indexer, running
-        del fake.indices["photos-v2"]  # the index goes (deleted by hand, or by an old version's --rebuild)
-        fake.aliases.clear()
-        with pytest.raises(WriteFailures):
-            other_machine.upsert(records(1), embedder.embed_texts(["red"]))
-        assert "photos" not in fake.indices  # not auto-created with dynamic mappings
+def test_writes_through_the_alias_never_create_an_index_with_guessed_mappings(es, embedder):
+    make_store, indices, name = es
+    store = make_store()
+    rebuild_es(store, ["red"], embedder)
+    other_machine = make_store()
+    other_machine.claim(embedder.model_id, embedder.dim)  # a --shard indexer, running
+    store.client.indices.delete(index=f"{name}-v2")  # the index goes (by hand, or an old version's --rebuild)
+    with pytest.raises(WriteFailures) as refused:
+        other_machine.upsert(records(1), embedder.embed_texts(["red"]))
+    assert "is not an alias" in refused.value.failures["/x/000000.png"]
+    assert indices() == {}  # nothing auto-created with dynamic mappings
 
 
-def test_a_second_rebuild_while_one_fills_its_index_is_refused(embedder):
-    with FakeElasticsearch() as fake:
-        store = es_store(fake, "photos")
-        store.claim(embedder.model_id, embedder.dim)
-        with store.rebuilding() as new:
-            new.claim(embedder.model_id, embedder.dim)
-            with pytest.raises(StoreError, match="'photos-v2' exists already: another --rebuild"):
-                with es_store(fake, "photos").rebuilding():
-                    pass
+def test_a_second_rebuild_while_one_fills_its_index_is_refused(es, embedder):
+    make_store, indices, name = es
+    store = make_store()
+    store.claim(embedder.model_id, embedder.dim)
+    with store.rebuilding() as new:
+        new.claim(embedder.model_id, embedder.dim)
+        with pytest.raises(StoreError, match=f"'{name}-v2' exists already: another --rebuild"):
+            with make_store().rebuilding():
+                pass
+    assert indices() == {f"{name}-v2": {name}}  # the first one finished all the same

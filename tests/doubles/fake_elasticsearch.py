@@ -15,6 +15,7 @@ Run: `with FakeElasticsearch() as es: es.url`; it serves on 127.0.0.1 on an ephe
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import math
 import socket
@@ -323,6 +324,9 @@ class FakeElasticsearch:
             for alias in body.get("aliases", {}):
                 self.aliases.setdefault(alias, set()).add(name)
             return 200, {"acknowledged": True, "shards_acknowledged": True, "index": name}
+        if "*" in name and method == "GET":  # a wildcard pattern: every matching index, none is no error
+            found = [index for index in self.indices.values() if fnmatch.fnmatchcase(index.name, name)]
+            return 200, {index.name: self._index_body(index) for index in found}
         index = self._index(name)
         if method == "DELETE":
             if name in self.aliases:
@@ -337,12 +341,13 @@ class FakeElasticsearch:
                 targets.discard(name)
             self.aliases = {alias: targets for alias, targets in self.aliases.items() if targets}
             return 200, {"acknowledged": True}
-        return 200, {
-            name: {
-                "aliases": {},
-                "mappings": index.mappings,
-                "settings": {"index": {"number_of_shards": "1", "uuid": index.uuid}},
-            }
+        return 200, {index.name: self._index_body(index)}
+
+    def _index_body(self, index: FakeIndex) -> dict:
+        return {
+            "aliases": {alias: {} for alias, targets in sorted(self.aliases.items()) if index.name in targets},
+            "mappings": index.mappings,
+            "settings": {"index": {"number_of_shards": "1", "uuid": index.uuid}},
         }
 
     def _stats(self, index: FakeIndex):
