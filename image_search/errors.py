@@ -18,6 +18,11 @@ class ImageError(UserError, ValueError):
     """The bytes are not an image we can use; the message is a one-line reason."""
 
 
+class NotAFile(ImageError):
+    """A path that should be an image file is a named pipe, a device, a folder or a socket: never read
+    (a pipe would block the reader forever, a device never end)."""
+
+
 class NotFound(UserError, LookupError):
     """No indexed image or cached query has that id."""
 

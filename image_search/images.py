@@ -9,11 +9,13 @@ import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from image_search.atomic import atomic_write
 from image_search.errors import ImageError
+from image_search.user_files import open_regular
 
 EXIF_IFD = 0x8769
 DATETIME_ORIGINAL = 36867
@@ -38,9 +40,16 @@ class Decoded:
 def decode(source: str | os.PathLike | bytes, draft_size: int | None = None) -> Decoded:
     """Decode to an RGB image, upright, first frame, transparency composited onto white.
 
-    `draft_size` lets JPEG decoding skip detail the model will throw away anyway.
+    `draft_size` lets JPEG decoding skip detail the model will throw away anyway. A path is read only
+    if it is a regular file (NotAFile otherwise; OSError when it is missing or unreadable).
     """
-    fp = io.BytesIO(source) if isinstance(source, bytes) else source
+    if isinstance(source, bytes):
+        return _decode(io.BytesIO(source), draft_size)
+    with open_regular(source) as f:
+        return _decode(f, draft_size)
+
+
+def _decode(fp: BinaryIO, draft_size: int | None) -> Decoded:
     try:
         with warnings.catch_warnings():
             # Pillow only warns between 1x and 2x its pixel limit; a bomb is refused either way.

@@ -9,8 +9,10 @@ from flask.cli import with_appcontext
 
 from image_search.cli.common import fail, service
 from image_search.errors import UserError
+from image_search.paths import is_text, printable_path
 from image_search.service.options import SearchOptions
 from image_search.service.params import parse_filters, parse_view
+from image_search.user_files import read_regular
 
 
 @click.command("search")
@@ -35,6 +37,11 @@ def search_command(query, image, k, folder, date_from, date_to, types, min_width
     """Search the index: QUERY uses the combined grammar, e.g. 'beach sunset -people' or '2:dog + cat'."""
     if not query and image is None:
         raise click.UsageError("Give a QUERY, an --image, or both.")
+    texts = {"QUERY": query, "--folder": folder, "--from": date_from, "--to": date_to, "--type": types}
+    texts |= {"--min-width": min_width, "--min-height": min_height}
+    for name, value in texts.items():
+        if value and not is_text(value):  # bytes the terminal's encoding could not decode
+            fail(f"{name} is not valid UTF-8 text: {printable_path(value)}")
     try:
         filters = parse_filters(
             {
@@ -47,10 +54,12 @@ def search_command(query, image, k, folder, date_from, date_to, types, min_width
             }
         )
         options = SearchOptions(k, filters, parse_view({"sort": sort, "all": "0" if cut else "1"}))
-        vector = service().image_query(image.read_bytes()) if image is not None else None
+        vector = service().image_query(read_regular(image)) if image is not None else None
         result = service().search(query, options, image=vector)
     except UserError as exc:
         fail(str(exc))
+    except OSError as exc:  # the --image file vanished or is unreadable
+        fail(f"cannot read {printable_path(str(image))}: {exc.strerror or exc}")
     for hit in result.hits:
         click.echo(f"{hit.score:.4f}  {hit.record.path}")
     hidden = f", {result.hidden} hidden after the largest drop" if result.hidden else ""

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from image_search.errors import QueryError
+from image_search.errors import NotAFile, QueryError
+from image_search.user_files import read_regular
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".tif", ".tiff"}
 
@@ -33,9 +34,10 @@ def load_rgb(path: Path) -> Image.Image:
 
 
 def read_caption(txt: Path, lang: str | None) -> str | None:
-    if not txt.exists():
+    try:
+        lines = read_regular(txt).decode("utf-8", errors="replace").splitlines()
+    except (OSError, NotAFile):  # none, or a named pipe that would block the run
         return None
-    lines = txt.read_text(encoding="utf-8", errors="replace").splitlines()
     if lang:
         prefix = f"{lang}.utf8="
         found = [line[len(prefix) :] for line in lines if line.startswith(prefix)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 from image_search.indexing.walk import in_shard, walk_images
 from image_search.paths import is_within_root
 from image_search.stores import VectorStore
+from image_search.user_files import kind_of
 
 
 @dataclass
@@ -45,6 +47,9 @@ def plan_run(
                 st = os.stat(path)
             except OSError as exc:
                 plan.skipped.append((path, f"cannot read file: {exc.strerror}"))
+                continue
+            if not stat.S_ISREG(st.st_mode):  # a named pipe would block the reader (and the lock) forever
+                plan.skipped.append((path, f"{kind_of(st.st_mode)}, not a regular file: not read"))
                 continue
             if os.path.islink(path) and not is_within_root(path, str(root if root.is_dir() else root.parent)):
                 plan.skipped.append((path, "a link to a file outside the indexed folder"))

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from image_search.atomic import atomic_write
+from image_search.paths import printable_path
 
 LAST_RUN = "last_run.json"
 MAX_FAILURES = 50  # the report stays small; the count is always exact
@@ -41,7 +42,7 @@ def save_last_run(data_dir: Path, report: IndexReport, paths: list[str], model: 
         "finished_at": time.time(),
         "seconds": round(report.seconds, 2),
         "model": model,
-        "paths": [os.path.abspath(p) for p in paths],
+        "paths": [printable_path(os.path.abspath(p)) for p in paths],
         "added": report.added,
         "updated": report.updated,
         "unchanged": report.unchanged,

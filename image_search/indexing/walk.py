@@ -8,6 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from image_search.images import image_extensions
+from image_search.paths import is_text, printable_path
+
+NOT_UTF8 = "its name is not valid UTF-8 (shown with \\x escapes): rename it to index it"
 
 # Pillow opens these, but they are documents or data formats, not photos.
 NOT_PHOTOS = {
@@ -39,17 +42,29 @@ def in_shard(path: str, shard: tuple[int, int] | None) -> bool:
 
 
 def walk_images(root: Path, skipped: list[tuple[str, str]]) -> Iterator[str]:
-    """Absolute paths of image files under root; links to folders are not followed (no loops)."""
+    """Absolute paths of image files under root; links to folders are not followed (no loops).
+
+    Names that are not valid UTF-8 are skipped with a reason: the stores, the pages and JSON hold text,
+    and such a name cannot be one (nor be shown, but as escapes). Their folders are not entered."""
     extensions = image_extensions() - NOT_PHOTOS
 
     def unreadable(error: OSError) -> None:
-        skipped.append((error.filename or str(root), f"cannot read folder: {error.strerror}"))
+        skipped.append((printable_path(error.filename or str(root)), f"cannot read folder: {error.strerror}"))
 
-    if root.is_file():
+    if not is_text(str(root)):
+        skipped.append((printable_path(str(root)), NOT_UTF8))
+        return
+    if not root.is_dir():  # one file; planning checks that it is a regular file
         yield str(root)
         return
     for folder, dirs, files in os.walk(root, onerror=unreadable):
+        for name in [d for d in dirs if not is_text(d)]:
+            dirs.remove(name)
+            skipped.append((printable_path(os.path.join(folder, name)), NOT_UTF8))
         dirs.sort()
         for name in sorted(files):
             if os.path.splitext(name)[1].lower() in extensions:
-                yield os.path.join(folder, name)
+                if is_text(name):
+                    yield os.path.join(folder, name)
+                else:
+                    skipped.append((printable_path(os.path.join(folder, name)), NOT_UTF8))

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import os
 import unicodedata
+from typing import BinaryIO
 
-from flask import Blueprint, send_file
+from flask import Blueprint, request, send_file
 from PIL import Image
+from werkzeug.wrappers import Response
 
-from image_search.errors import ImageError, NotFound
+from image_search.errors import ImageError, NotAFile, NotFound
 from image_search.paths import is_within_root
+from image_search.user_files import open_regular
 from image_search.web.current import service, settings
 
 bp = Blueprint("files", __name__)
@@ -19,23 +23,46 @@ bp = Blueprint("files", __name__)
 def thumbnail(image_id: str):
     servable_record(image_id)
     try:
-        path = service().thumbnail(image_id)
+        thumbnail = service().thumbnail(image_id)
+    except NotAFile as exc:
+        raise NotFound(f"The original file of this image is no longer a file: {exc}; re-index its folder.") from None
     except (OSError, ImageError):
         raise NotFound("The original file of this image is missing or unreadable; re-index its folder.") from None
-    return cached_privately_behind_token(send_file(path, mimetype="image/jpeg", max_age=86400))
+    if isinstance(thumbnail, bytes):  # could not be cached (a full disk): served from memory
+        return cached_privately_behind_token(send_file(io.BytesIO(thumbnail), mimetype="image/jpeg", max_age=86400))
+    return cached_privately_behind_token(send_file(thumbnail, mimetype="image/jpeg", max_age=86400))
 
 
 @bp.get("/original/<image_id>")
 def original(image_id: str):
     record = servable_record(image_id)
     try:
-        # The type of what the file holds (Pillow identified it), not a guess from its name.
-        Image.init()
-        mimetype = Image.MIME.get(record.format.upper(), "application/octet-stream")
-        response = send_file(record.path, mimetype=mimetype, max_age=3600, download_name=download_name(record.path))
-        return cached_privately_behind_token(response)
+        file = open_regular(record.path)  # never a blocking open(): the file may now be a named pipe
+    except NotAFile as exc:
+        raise NotFound(f"The original file of this image is no longer a file: {exc}; re-index its folder.") from None
     except OSError:
         raise NotFound("The original file of this image is missing; re-index its folder.") from None
+    # The type of what the file holds (Pillow identified it), not a guess from its name.
+    Image.init()
+    mimetype = Image.MIME.get(record.format.upper(), "application/octet-stream")
+    response = send_open_file(file, mimetype, max_age=3600, download_name=download_name(record.path))
+    return cached_privately_behind_token(response)
+
+
+def send_open_file(file: BinaryIO, mimetype: str, max_age: int, download_name: str) -> Response:
+    """send_file of an open file, with what it would take from a path: length, ETag, Last-Modified, ranges."""
+    st = os.fstat(file.fileno())
+    response = send_file(
+        file,
+        mimetype=mimetype,
+        max_age=max_age,
+        download_name=download_name,
+        conditional=False,
+        etag=f"{st.st_mtime_ns}-{st.st_size}",
+        last_modified=st.st_mtime,
+    )
+    response.content_length = st.st_size
+    return response.make_conditional(request, accept_ranges=True, complete_length=st.st_size)
 
 
 def download_name(path: str) -> str:
