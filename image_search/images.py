@@ -8,12 +8,10 @@ import struct
 import warnings
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import BinaryIO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from image_search.atomic import atomic_write
 from image_search.errors import ImageError
 from image_search.user_files import open_regular
 
@@ -98,10 +96,3 @@ def exif_taken_at(exif: Image.Exif) -> float | None:
         return datetime.strptime(str(value).strip("\x00 "), "%Y:%m:%d %H:%M:%S").timestamp()
     except (TypeError, ValueError, AttributeError, OSError, KeyError):
         return None
-
-
-def make_thumbnail(source: Path, target: Path, size: int) -> None:
-    """Write a JPEG thumbnail atomically, so a half-written file is never served."""
-    img = open_image(str(source), draft_size=size)
-    img.thumbnail((size, size))
-    atomic_write(target, lambda tmp: img.save(tmp, "JPEG", quality=85))

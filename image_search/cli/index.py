@@ -10,9 +10,10 @@ from typing import Any
 import click
 from flask.cli import with_appcontext
 
-from image_search.cli.common import fail, service
+from image_search.cli.common import fail, service, settings
 from image_search.errors import ModelUnavailable, UserError
 from image_search.indexing import IndexOptions, IndexProgress
+from image_search.paths import printable_path
 
 
 def parse_shard(_ctx, _param, value: str | None) -> tuple[int, int] | None:
@@ -49,6 +50,8 @@ def index_command(paths, prune, rebuild, batch_size, shard, no_duplicates):
             report = service().index_paths(list(paths), options, ProgressBar(bar_scope))
     except UserError as exc:
         fail(str(exc))
+    except OSError as exc:  # the data dir's own files: a full disk, say (batches written so far are kept)
+        fail(f"cannot write {printable_path(str(exc.filename or settings().data_dir))}: {exc.strerror or exc}")
     for path, reason in report.skipped:
         click.echo(f"skipped {path}: {reason}")
     click.echo(report.summary())

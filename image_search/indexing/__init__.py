@@ -17,6 +17,8 @@ from image_search.indexing.report import IndexReport, save_last_run
 from image_search.indexing.run import run_plan
 from image_search.locking import IndexLock
 from image_search.stores import VectorStore
+from image_search.stores.base import image_id_for
+from image_search.thumbnails import ThumbnailCache
 
 __all__ = ["NO_PROGRESS", "IndexOptions", "IndexProgress", "IndexReport", "index_paths"]
 
@@ -70,5 +72,10 @@ def index_paths(
             plan = plan_run(target, paths, prune=options.prune, shard=options.shard)
             progress.on_start(len(plan.todo), embedder.model_id, target.stats()["kind"])
             report = run_plan(target, embedder, plan, batch_size, on_batch=progress.on_batch, workers=workers)
+            thumbnails = ThumbnailCache(data_dir)  # those of images no longer indexed, or indexed anew
+            if options.rebuild:
+                thumbnails.keep_only(target.iter_records())
+            else:
+                thumbnails.forget(plan.gone_ids + [image_id_for(c.path) for c in plan.todo if c.known])
         save_last_run(data_dir, report, [str(p) for p in paths], embedder.model_id)
     return report

@@ -19,7 +19,6 @@ from cachetools import TTLCache
 from image_search import indexing
 from image_search.embedders import Embedder
 from image_search.errors import ModelUnavailable, NotFound, QueryError, StoreError
-from image_search.images import make_thumbnail
 from image_search.indexing import IndexOptions, IndexProgress, IndexReport
 from image_search.indexing.report import load_last_run
 from image_search.inference import query as query_parser
@@ -34,6 +33,7 @@ from image_search.service.stored_duplicates import RECOMPUTE, DuplicatesAnswer, 
 from image_search.settings import Settings
 from image_search.stores import Filters, Hit, ImageRecord, VectorStore, make_store
 from image_search.threads import limit_threads
+from image_search.thumbnails import ThumbnailCache
 
 QUERY_CACHE_SIZE = 512  # image-query vectors kept at once (a few KB each)
 
@@ -52,6 +52,7 @@ class SearchService:
         self._query_vectors_lock = threading.Lock()
         self._stored_duplicates: tuple[tuple | None, StoredDuplicates | None] = (None, None)  # (file key, parsed)
         self._duplicates_lock = threading.Lock()
+        self.thumbnails = ThumbnailCache(settings.data_dir)
 
     # Both are loaded on first use: the app starts fast and still answers pages when a model or a
     # server is missing, and says so on the page that needs it.
@@ -297,10 +298,7 @@ class SearchService:
             raise NotFound(f"No indexed image has the id {image_id!r}.")
         return record
 
-    def thumbnail(self, image_id: str) -> Path:
-        """The cached thumbnail, made on first request and again when the original changes."""
-        record = self.record(image_id)
-        target = self.settings.data_dir / "thumbnails" / image_id[:2] / f"{image_id}-{record.mtime_ns}.jpg"
-        if not target.exists():
-            make_thumbnail(Path(record.path), target, self.settings.thumbnail_size)
-        return target
+    def thumbnail(self, image_id: str) -> Path | bytes:
+        """The cached thumbnail, made on first request and again when the original changes; its bytes
+        when it cannot be cached (a full disk). OSError: the original is gone."""
+        return self.thumbnails.get(self.record(image_id), self.settings.thumbnail_size)
