@@ -13,7 +13,7 @@ import os
 import stat
 from typing import BinaryIO
 
-from image_search.errors import NotAFile
+from image_search.errors import ImageError, NotAFile
 from image_search.paths import printable_path
 
 KINDS = (
@@ -50,6 +50,12 @@ def open_regular(path: str | os.PathLike) -> BinaryIO:
         raise
 
 
-def read_regular(path: str | os.PathLike) -> bytes:
+def read_regular(path: str | os.PathLike, max_bytes: int | None = None) -> bytes:
+    """The whole file, if it is a regular file of at most max_bytes (ImageError otherwise)."""
     with open_regular(path) as f:
+        size = os.fstat(f.fileno()).st_size
+        if max_bytes is not None and size > max_bytes:
+            raise ImageError(
+                f"{printable_path(os.fspath(path))} is {size / 2**20:.1f} MB: at most {max_bytes / 2**20:g} MB"
+            )
         return f.read()

@@ -115,3 +115,27 @@ def test_search_arguments_that_are_not_utf8_are_one_line(indexed, runner, args, 
     result = runner.invoke(args=args)
     assert result.exit_code == 1 and message in result.output, result.output
     assert "Traceback" not in result.output and len(result.output.splitlines()) == 1
+
+
+def test_a_cached_thumbnail_is_not_served_once_its_original_is_a_pipe(indexed, client, photo_dir):
+    red = photo_dir / "red.jpg"
+    red_id = id_of(indexed, red)
+    assert client.get(f"/thumbnail/{red_id}").status_code == 200
+    red.unlink()
+    os.mkfifo(red)
+    response = finishes(lambda: client.get(f"/thumbnail/{red_id}"), red)
+    assert response.status_code == 404 and "named pipe" in response.get_data(as_text=True)
+
+
+def test_a_link_to_a_pipe_inside_the_folder_is_skipped(app, runner, photo_dir):
+    os.mkfifo(photo_dir / "pipe")
+    (photo_dir / "link.png").symlink_to(photo_dir / "pipe")
+    result = finishes(lambda: runner.invoke(args=["index", str(photo_dir)]), photo_dir / "pipe")
+    assert result.exit_code == 0 and f"skipped {photo_dir}/link.png: a named pipe (FIFO)" in result.output
+
+
+def test_search_image_over_the_upload_limit_is_one_line(make_app, tmp_path, photo_dir):
+    big = tmp_path / "big.png"
+    big.write_bytes(image_bytes(solid((1, 2, 3))) + b"\0" * 2_000_000)
+    result = make_app(MAX_UPLOAD_MB=1).test_cli_runner().invoke(args=["search", "--image", str(big)])
+    assert result.exit_code == 1 and "at most 1 MB" in result.output and len(result.output.splitlines()) == 1

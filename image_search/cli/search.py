@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from image_search.cli.common import fail, service
+from image_search.cli.common import fail, service, settings
 from image_search.errors import UserError
 from image_search.paths import is_text, printable_path
 from image_search.service.options import SearchOptions
@@ -54,7 +54,7 @@ def search_command(query, image, k, folder, date_from, date_to, types, min_width
             }
         )
         options = SearchOptions(k, filters, parse_view({"sort": sort, "all": "0" if cut else "1"}))
-        vector = service().image_query(read_regular(image)) if image is not None else None
+        vector = service().image_query(read_regular(image, settings().max_upload_bytes)) if image is not None else None
         result = service().search(query, options, image=vector)
     except UserError as exc:
         fail(str(exc))
