@@ -107,7 +107,7 @@ def test_a_folder_named_in_other_bytes_is_one_reason(app, runner, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["search", "caf\udce9"], "QUERY is not valid UTF-8 text: caf\\xe9"),
+        (["search", "caf\udce9"], "which is not a character"),
         (["search", "red", "--folder", "/ph\udcf6tos"], "--folder is not valid UTF-8 text"),
     ],
 )

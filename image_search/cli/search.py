@@ -37,7 +37,8 @@ def search_command(query, image, k, folder, date_from, date_to, types, min_width
     """Search the index: QUERY uses the combined grammar, e.g. 'beach sunset -people' or '2:dog + cat'."""
     if not query and image is None:
         raise click.UsageError("Give a QUERY, an --image, or both.")
-    texts = {"QUERY": query, "--folder": folder, "--from": date_from, "--to": date_to, "--type": types}
+    # (the query's own check, clean_query, says it for QUERY)
+    texts = {"--folder": folder, "--from": date_from, "--to": date_to, "--type": types}
     texts |= {"--min-width": min_width, "--min-height": min_height}
     for name, value in texts.items():
         if value and not is_text(value):  # bytes the terminal's encoding could not decode
