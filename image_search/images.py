@@ -5,7 +5,10 @@ from __future__ import annotations
 import io
 import os
 import struct
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
@@ -28,57 +31,130 @@ def image_extensions() -> set[str]:
 
 @dataclass
 class Decoded:
-    image: Image.Image  # RGB, upright; possibly reduced by JPEG draft mode
+    image: Image.Image  # RGB, upright; possibly reduced (JPEG draft mode, then whole-pixel averaging)
     width: int  # of the original, as displayed (after EXIF orientation)
     height: int
     format: str
     taken_at: float | None  # EXIF DateTimeOriginal as epoch seconds
 
 
-def decode(source: str | os.PathLike | bytes, draft_size: int | None = None) -> Decoded:
+@dataclass(frozen=True)
+class PixelBudget:
+    """The most pixels one decode may hold in memory, so memory is bounded by decoding threads x budget.
+
+    Over `limit` an image is refused before its pixels are decoded. Over `alone_over` (and up to the
+    limit) decodes take turns, one at a time in the process. `setting` names what raises the limit.
+    """
+
+    limit: int
+    setting: str
+    alone_over: int | None = None
+
+
+# Large decodes within a budget's `alone_over` wait for each other here.
+_ONE_LARGE_DECODE = threading.Lock()
+# Rows of pixels converted at a time when reducing: bands of about this many pixels.
+BAND_PIXELS = 1 << 20
+
+
+def decode(
+    source: str | os.PathLike | bytes, draft_size: int | None = None, budget: PixelBudget | None = None
+) -> Decoded:
     """Decode to an RGB image, upright, first frame, transparency composited onto white.
 
-    `draft_size` lets JPEG decoding skip detail the model will throw away anyway. A path is read only
-    if it is a regular file (NotAFile otherwise; OSError when it is missing or unreadable).
+    `draft_size` lets decoding skip detail the model will throw away anyway: JPEGs decode at about
+    that size (draft mode) and larger images are reduced to it before any full-size copy is made.
+    `budget` (default: Pillow's MAX_IMAGE_PIXELS) refuses images whose decode would hold more pixels.
+    A path is read only if it is a regular file (NotAFile otherwise; OSError when missing or unreadable).
     """
+    budget = budget or PixelBudget(Image.MAX_IMAGE_PIXELS or 2**62, "PIL.Image.MAX_IMAGE_PIXELS")
     if isinstance(source, bytes):
-        return _decode(io.BytesIO(source), draft_size)
+        return _decode(io.BytesIO(source), draft_size, budget)
     with open_regular(source) as f:
-        return _decode(f, draft_size)
+        return _decode(f, draft_size, budget)
 
 
-def _decode(fp: BinaryIO, draft_size: int | None) -> Decoded:
+def open_image(
+    source: str | os.PathLike | bytes, draft_size: int | None = None, budget: PixelBudget | None = None
+) -> Image.Image:
+    return decode(source, draft_size, budget).image
+
+
+def _decode(fp: BinaryIO, draft_size: int | None, budget: PixelBudget) -> Decoded:
     try:
         with warnings.catch_warnings():
-            # Pillow only warns between 1x and 2x its pixel limit; a bomb is refused either way.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # Pillow warns between 1x and 2x its pixel limit (and refuses above): the budget decides here.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(fp) as img:
-                width, height = img.size
-                # Checked here too: the warnings filter above is process-wide, so not thread-safe.
-                if width * height > Image.MAX_IMAGE_PIXELS:
-                    raise Image.DecompressionBombError("too many pixels")
+                header = width, height = img.size
                 exif = img.getexif()
-                if exif.get(ORIENTATION) in (5, 6, 7, 8):
+                orientation = exif.get(ORIENTATION)
+                if orientation in (5, 6, 7, 8):
                     width, height = height, width
                 if draft_size and img.format == "JPEG":
                     img.draft("RGB", (draft_size, draft_size))
-                img.seek(0)
-                img.load()
-                return Decoded(
-                    to_rgb(ImageOps.exif_transpose(img)), width, height, img.format or "unknown", exif_taken_at(exif)
-                )
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError(f"image too large (over {Image.MAX_IMAGE_PIXELS} pixels)") from None
+                with _admitted(budget, held_pixels(img, header), header):
+                    img.seek(0)
+                    img.load()
+                    rgb = reduced_rgb(img, draft_size)
+                return Decoded(upright(rgb, orientation), width, height, img.format or "unknown", exif_taken_at(exif))
+    except Image.DecompressionBombError:
+        raise ImageError(f"image too large (over {2 * (Image.MAX_IMAGE_PIXELS or 0)} pixels)") from None
     except UnidentifiedImageError:
         raise ImageError("not an image file Pillow can read") from None
     except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
         raise ImageError(f"cannot decode image: {exc}") from None
+    except ImageError:
+        raise
     except Exception as exc:  # Pillow's decoders raise many kinds on hostile bytes; all mean "unusable"
         raise ImageError(f"cannot decode image ({type(exc).__name__})") from None
 
 
-def open_image(source: str | os.PathLike | bytes, draft_size: int | None = None) -> Image.Image:
-    return decode(source, draft_size).image
+def held_pixels(img: Image.Image, header: tuple[int, int]) -> int:
+    """Pixels the decoder holds at once: the drafted size for a baseline JPEG (decoded row by row at
+    the reduced scale); the header's size otherwise (a progressive JPEG keeps every coefficient)."""
+    if img.format == "JPEG" and not img.info.get("progressive"):
+        return img.width * img.height
+    return header[0] * header[1]
+
+
+@contextmanager
+def _admitted(budget: PixelBudget, held: int, size: tuple[int, int]) -> Iterator[None]:
+    if held > budget.limit:
+        raise ImageError(
+            f"image too large: {size[0]}×{size[1]} pixels needs {held / 1e6:.1f} megapixels to decode, "
+            f"over the limit of {budget.limit / 1e6:g} ({budget.setting})"
+        )
+    if budget.alone_over is not None and held > budget.alone_over:
+        with _ONE_LARGE_DECODE:
+            yield
+    else:
+        yield
+
+
+def reduced_rgb(img: Image.Image, target: int | None) -> Image.Image:
+    """RGB, averaged down by a whole factor while the shorter side stays at least `target`.
+
+    Converted band by band, so no full-size copy is made (RGBA to RGB alone takes three).
+    """
+    factor = min(img.size) // target if target else 1
+    if factor < 2:
+        return to_rgb(img)
+    width, height = img.size
+    out = Image.new("RGB", (-(-width // factor), -(-height // factor)))
+    rows = factor * max(1, BAND_PIXELS // (width * factor))  # a multiple of factor: bands reduce cleanly
+    for top in range(0, height, rows):
+        band = to_rgb(img.crop((0, top, width, min(top + rows, height))))
+        out.paste(band.reduce(factor), (0, top // factor))
+    return out
+
+
+def upright(img: Image.Image, orientation: int | None) -> Image.Image:
+    """Turned as the EXIF (or XMP) orientation of the original says."""
+    if orientation in (2, 3, 4, 5, 6, 7, 8):
+        img.getexif()[ORIENTATION] = orientation
+        ImageOps.exif_transpose(img, in_place=True)
+    return img
 
 
 def to_rgb(img: Image.Image) -> Image.Image:

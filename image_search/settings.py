@@ -41,6 +41,12 @@ class Settings:
     max_k: int = 200  # largest k the API accepts
     max_query_chars: int = 300
     max_upload_mb: float = 20.0
+    # Pixels a query image (upload, /api/embed, `flask search --image`) may need decoded; more is a 400.
+    # A baseline JPEG counts at the reduced size it decodes at. Memory: about 4 bytes a pixel per thread.
+    max_query_pixels: int = 40_000_000
+    # The same for `flask index` (larger ones are skipped with the reason) and for making thumbnails,
+    # which take turns above max_query_pixels. Pillow refuses over 179 million pixels whatever this says.
+    max_index_pixels: int = 80_000_000
     thumbnail_size: int = 256
     low_confidence: float | None = (
         None  # text confidence below which to warn and blend in file names; None: the model's own

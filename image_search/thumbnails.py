@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from image_search.atomic import atomic_write
-from image_search.images import open_image
+from image_search.images import PixelBudget, open_image
 from image_search.stores.base import ImageRecord
 from image_search.user_files import require_regular
 
@@ -28,7 +28,7 @@ class ThumbnailCache:
     def path_for(self, image_id: str, mtime_ns: int) -> Path:
         return self.folder / image_id[:2] / f"{image_id}-{mtime_ns}.jpg"
 
-    def get(self, record: ImageRecord, size: int) -> Path | bytes:
+    def get(self, record: ImageRecord, size: int, budget: PixelBudget | None = None) -> Path | bytes:
         """The cached file, or the JPEG's bytes when it cannot be cached. OSError when the original is
         missing (its thumbnails are then deleted), NotAFile or ImageError when it is not a usable image."""
         try:
@@ -39,7 +39,7 @@ class ThumbnailCache:
         target = self.path_for(record.id, record.mtime_ns)
         if target.is_file():
             return target
-        img = open_image(record.path, draft_size=size)
+        img = open_image(record.path, draft_size=size, budget=budget)
         img.thumbnail((size, size))
         buffer = io.BytesIO()
         img.save(buffer, "JPEG", quality=85)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from image_search.embedders import Embedder
 from image_search.errors import QueryError
+from image_search.images import PixelBudget
 from image_search.indexing.plan import plan_run
 from image_search.indexing.report import IndexReport, save_last_run
 from image_search.indexing.run import run_plan
@@ -53,6 +54,7 @@ def index_paths(
     *,
     batch_size: int,
     workers: int,
+    budget: PixelBudget | None = None,
     progress: IndexProgress = NO_PROGRESS,
 ) -> IndexReport:
     """Index the images under `paths`; unchanged files are skipped. The report is saved as last_run.json."""
@@ -71,7 +73,9 @@ def index_paths(
             target.check_model(embedder.model_id)
             plan = plan_run(target, paths, prune=options.prune, shard=options.shard)
             progress.on_start(len(plan.todo), embedder.model_id, target.stats()["kind"])
-            report = run_plan(target, embedder, plan, batch_size, on_batch=progress.on_batch, workers=workers)
+            report = run_plan(
+                target, embedder, plan, batch_size, on_batch=progress.on_batch, workers=workers, budget=budget
+            )
             thumbnails = ThumbnailCache(data_dir)  # those of images no longer indexed, or indexed anew
             if options.rebuild:
                 thumbnails.keep_only(target.iter_records())

@@ -16,15 +16,15 @@ from PIL import Image
 
 from image_search.embedders import Embedder
 from image_search.errors import ImageError, WriteFailures
-from image_search.images import Decoded, decode
+from image_search.images import Decoded, PixelBudget, decode
 from image_search.indexing.plan import Candidate, Plan
 from image_search.indexing.report import IndexReport
 from image_search.stores import ImageRecord, VectorStore
 
 
-def _decode(candidate: Candidate, draft_size: int, shrink_to: int | None) -> Decoded | str:
+def _decode(candidate: Candidate, draft_size: int, shrink_to: int | None, budget: PixelBudget | None) -> Decoded | str:
     try:
-        decoded = decode(candidate.path, draft_size)
+        decoded = decode(candidate.path, draft_size, budget)
         if shrink_to:
             decoded.image = shrink(decoded.image, shrink_to)
         return decoded
@@ -52,10 +52,12 @@ def run_plan(
     workers: int = 2,
     draft_size: int | None = None,
     shrink_in_workers: bool = True,
+    budget: PixelBudget | None = None,
 ) -> IndexReport:
     """Embed `plan.todo` in batches, write each batch in one store transaction, prune, flush.
 
     JPEG draft mode decodes at `draft_size` or more (default: the model's input size, else 448).
+    Images whose decode would hold more pixels than `budget` allows are skipped with the reason.
     """
     started = time.monotonic()
     shrink_to = embedder.input_size if shrink_in_workers else None
@@ -66,7 +68,7 @@ def run_plan(
     with ThreadPoolExecutor(max_workers=workers) as pool:
 
         def start(batch):
-            return [pool.submit(_decode, c, draft_size, shrink_to) for c in batch]
+            return [pool.submit(_decode, c, draft_size, shrink_to, budget) for c in batch]
 
         pending = start(batches[0]) if batches else []
         for i, batch in enumerate(batches):

@@ -6,7 +6,7 @@ import numpy as np
 
 from image_search.embedders import Embedder
 from image_search.errors import ImageError, QueryError
-from image_search.images import open_image
+from image_search.images import PixelBudget, decode
 from image_search.inference.query import clean_query
 
 
@@ -15,17 +15,18 @@ def text_vectors(embedder: Embedder, texts: list[str], max_chars: int) -> np.nda
     return embedder.embed_texts([clean_query(t, max_chars) for t in texts])
 
 
-def image_vector(embedder: Embedder, data: bytes | None) -> np.ndarray:
-    """The image's vector as the store would hold it."""
+def image_vector(embedder: Embedder, data: bytes | None, max_pixels: int) -> np.ndarray:
+    """The image's vector as the store would hold it: decoded as the indexer decodes (JPEG draft mode at
+    the model's input size), within `max_pixels`. Every query image (page, API, CLI) is decoded here."""
     if not data:
         raise QueryError("The uploaded file is empty: choose an image file.")
     try:
-        image = open_image(data)
+        image = decode(data, embedder.input_size or 448, PixelBudget(max_pixels, "MAX_QUERY_PIXELS")).image
     except ImageError as exc:
         raise QueryError(f"The uploaded file is not a usable image ({exc}).") from None
     return embedder.embed_images([image])[0]
 
 
-def image_query_vector(embedder: Embedder, data: bytes | None) -> np.ndarray:
+def image_query_vector(embedder: Embedder, data: bytes | None, max_pixels: int) -> np.ndarray:
     """The vector that finds images like the uploaded one."""
-    return embedder.image_query(image_vector(embedder, data)[None, :])[0]
+    return embedder.image_query(image_vector(embedder, data, max_pixels)[None, :])[0]

@@ -19,6 +19,7 @@ from cachetools import TTLCache
 from image_search import indexing
 from image_search.embedders import Embedder
 from image_search.errors import ModelUnavailable, NotFound, QueryError, StoreError
+from image_search.images import PixelBudget
 from image_search.indexing import IndexOptions, IndexProgress, IndexReport
 from image_search.indexing.report import load_last_run
 from image_search.inference import query as query_parser
@@ -104,7 +105,7 @@ class SearchService:
     # --- image query vectors, for search(image=...) -------------------------------------------
     def image_query(self, data: bytes) -> np.ndarray:
         """The query vector of an uploaded image's bytes."""
-        return inference.image_query_vector(self.embedder, data)
+        return inference.image_query_vector(self.embedder, data, self.settings.max_query_pixels)
 
     def upload_query(self, data: bytes) -> tuple[np.ndarray, str]:
         """An uploaded image's query vector, and the key its results page is reachable under for a while."""
@@ -173,7 +174,7 @@ class SearchService:
         return inference.text_vectors(self.embedder, texts, self.settings.max_query_chars)
 
     def embed_image(self, data: bytes) -> np.ndarray:
-        return inference.image_vector(self.embedder, data)
+        return inference.image_vector(self.embedder, data, self.settings.max_query_pixels)
 
     # --- indexing ---------------------------------------------------------------------------
     def index_paths(
@@ -190,6 +191,7 @@ class SearchService:
             self.settings.data_dir,
             batch_size=options.batch_size or self.settings.batch_size,
             workers=threads,
+            budget=PixelBudget(self.settings.max_index_pixels, "MAX_INDEX_PIXELS"),
             progress=progress,
         )
 
@@ -301,4 +303,10 @@ class SearchService:
     def thumbnail(self, image_id: str) -> Path | bytes:
         """The cached thumbnail, made on first request and again when the original changes; its bytes
         when it cannot be cached (a full disk). OSError: the original is gone."""
-        return self.thumbnails.get(self.record(image_id), self.settings.thumbnail_size)
+        return self.thumbnails.get(self.record(image_id), self.settings.thumbnail_size, self._thumbnail_budget())
+
+    def _thumbnail_budget(self) -> PixelBudget:
+        """Any indexed image gets a thumbnail, but the web process decodes only one over the query limit
+        at a time: memory stays about request threads x MAX_QUERY_PIXELS plus one MAX_INDEX_PIXELS."""
+        settings = self.settings
+        return PixelBudget(settings.max_index_pixels, "MAX_INDEX_PIXELS", alone_over=settings.max_query_pixels)
