@@ -86,26 +86,26 @@ def _decode(fp: BinaryIO, draft_size: int | None, budget: PixelBudget) -> Decode
             # Pillow warns between 1x and 2x its pixel limit (and refuses above): the budget decides here.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(fp) as img:
-                header = width, height = img.size
-                exif = img.getexif()
-                orientation = exif.get(ORIENTATION)
-                if orientation in (5, 6, 7, 8):
-                    width, height = height, width
+                header = img.size
                 if draft_size and img.format == "JPEG":
                     img.draft("RGB", (draft_size, draft_size))
+                # Checked before getexif(), which decodes a PNG whole to look for an eXIf chunk after the pixels.
                 with _admitted(budget, held_pixels(img, header), header):
                     img.seek(0)
                     img.load()
+                    exif = img.getexif()
                     rgb = reduced_rgb(img, draft_size)
+                orientation = exif.get(ORIENTATION)
+                width, height = header[::-1] if orientation in (5, 6, 7, 8) else header
                 return Decoded(upright(rgb, orientation), width, height, img.format or "unknown", exif_taken_at(exif))
+    except ImageError:
+        raise
     except Image.DecompressionBombError:
         raise ImageError(f"image too large (over {2 * (Image.MAX_IMAGE_PIXELS or 0)} pixels)") from None
     except UnidentifiedImageError:
         raise ImageError("not an image file Pillow can read") from None
     except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
         raise ImageError(f"cannot decode image: {exc}") from None
-    except ImageError:
-        raise
     except Exception as exc:  # Pillow's decoders raise many kinds on hostile bytes; all mean "unusable"
         raise ImageError(f"cannot decode image ({type(exc).__name__})") from None
 

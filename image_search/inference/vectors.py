@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image
 
 from image_search.embedders import Embedder
 from image_search.errors import ImageError, QueryError
@@ -15,16 +16,20 @@ def text_vectors(embedder: Embedder, texts: list[str], max_chars: int) -> np.nda
     return embedder.embed_texts([clean_query(t, max_chars) for t in texts])
 
 
-def image_vector(embedder: Embedder, data: bytes | None, max_pixels: int) -> np.ndarray:
-    """The image's vector as the store would hold it: decoded as the indexer decodes (JPEG draft mode at
-    the model's input size), within `max_pixels`. Every query image (page, API, CLI) is decoded here."""
+def query_image(data: bytes | None, input_size: int | None, max_pixels: int) -> Image.Image:
+    """Every query image (upload page, API, `flask search --image`) is decoded here: as the indexer
+    decodes (JPEG draft mode, reduced towards the model's input size) and within `max_pixels`."""
     if not data:
         raise QueryError("The uploaded file is empty: choose an image file.")
     try:
-        image = decode(data, embedder.input_size or 448, PixelBudget(max_pixels, "MAX_QUERY_PIXELS")).image
+        return decode(data, input_size or 448, PixelBudget(max_pixels, "MAX_QUERY_PIXELS")).image
     except ImageError as exc:
         raise QueryError(f"The uploaded file is not a usable image ({exc}).") from None
-    return embedder.embed_images([image])[0]
+
+
+def image_vector(embedder: Embedder, data: bytes | None, max_pixels: int) -> np.ndarray:
+    """The image's vector as the store would hold it."""
+    return embedder.embed_images([query_image(data, embedder.input_size, max_pixels)])[0]
 
 
 def image_query_vector(embedder: Embedder, data: bytes | None, max_pixels: int) -> np.ndarray:
