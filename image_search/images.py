@@ -121,9 +121,10 @@ def held_pixels(img: Image.Image, header: tuple[int, int]) -> int:
 @contextmanager
 def _admitted(budget: PixelBudget, held: int, size: tuple[int, int]) -> Iterator[None]:
     if held > budget.limit:
+        pixels = size[0] * size[1]
+        decoded = f" ({held:,} as decoded)" if held != pixels else ""
         raise ImageError(
-            f"image too large: {size[0]}×{size[1]} pixels needs {held / 1e6:.1f} megapixels to decode, "
-            f"over the limit of {budget.limit / 1e6:g} ({budget.setting})"
+            f"image too large: {size[0]}x{size[1]} pixels{decoded}, over the limit of {budget.limit:,} ({budget.setting})"
         )
     if budget.alone_over is not None and held > budget.alone_over:
         with _ONE_LARGE_DECODE:
