@@ -124,7 +124,8 @@ def _admitted(budget: PixelBudget, held: int, size: tuple[int, int]) -> Iterator
         pixels = size[0] * size[1]
         decoded = f" ({held:,} as decoded)" if held != pixels else ""
         raise ImageError(
-            f"image too large: {size[0]}x{size[1]} pixels{decoded}, over the limit of {budget.limit:,} ({budget.setting})"
+            f"image too large: {size[0]}x{size[1]} pixels{decoded}, "
+            f"over the limit of {budget.limit:,} ({budget.setting})"
         )
     if budget.alone_over is not None and held > budget.alone_over:
         with _ONE_LARGE_DECODE:
