@@ -2,12 +2,18 @@
 # `make serve`: the same under waitress, the production server
 # `make test`: the test suite (what CI runs)
 # `make lint`: ruff (lint and format check) and mypy (what CI runs before the tests)
+# `make es` / `make es-stop`: a local 3-node Elasticsearch cluster on http://127.0.0.1:9200, no Docker needed
 VENV ?= .venv
 PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask --app image_search
 DEMO := demo/photos
 
-.PHONY: install run serve test lint demo-photos index bench clean
+# The local cluster's data and log live outside the repository; ES_PORT is the first node's HTTP port
+# (the nodes answer on ES_PORT.. ES_PORT+2, their transport ports are ES_PORT+100..).
+ES_DIR ?= $(HOME)/.cache/image-search/elasticsearch
+ES_PORT ?= 9200
+
+.PHONY: install run serve test lint demo-photos index bench clean es es-stop
 
 install: $(VENV)/.installed
 
@@ -63,6 +69,13 @@ bench: install
 	$(PY) bench/bench_ann.py --n 100000
 	$(PY) bench/crash_harness.py
 	$(PY) bench/load_test.py
+
+# Elastic's own server jars (8.14.3) from Maven Central, three nodes in one JVM: es/local-cluster, es/pom.xml.
+es:
+	es/local-cluster start $(ES_DIR) $(ES_PORT)
+
+es-stop:
+	es/local-cluster stop $(ES_DIR)
 
 clean:
 	rm -rf $(VENV) demo instance/data
