@@ -146,8 +146,10 @@ def unsure_app(tmp_path, photo_dir):
     return app
 
 
-def test_low_confidence_warns_and_puts_file_name_matches_first(unsure_app, photo_dir):
-    result = unsure_app.extensions["image_search"].search("deeper yellow thing", SearchOptions(k=3))
+def test_low_confidence_warns_and_puts_file_name_matches_first(unsure_app, photo_dir, monkeypatch):
+    service = unsure_app.extensions["image_search"]
+    monkeypatch.setattr(service.store, "iter_records", lambda: pytest.fail("the fallback scanned every record"))
+    result = service.search("deeper yellow thing", SearchOptions(k=3))
     assert result.hits[0].record.path == str(photo_dir / "nested" / "deeper" / "yellow.gif")
     body = unsure_app.test_client().get("/api/search?q=nested things&k=7").get_json()
     assert "unsure" in body["notice"]
@@ -174,15 +176,15 @@ def test_file_name_matching_takes_whole_words_not_fragments(unsure_app, photo_di
     assert service.search("transp thing", SearchOptions(k=1)).hits[0].record.path == str(photo_dir / "transparent.png")
 
 
-def test_a_name_match_pruned_during_the_fallback_is_left_out(unsure_app, photo_dir, monkeypatch):
-    """A running indexer may delete a record between iter_records and get_vector: the search still answers."""
+def test_a_name_match_pruned_from_the_store_is_left_out(unsure_app, photo_dir):
+    """The names index follows the store's deletions (the fallback reads records and vectors in one query,
+    so a prune can no longer fall between reading a name and its vector)."""
     service = unsure_app.extensions["image_search"]
-    gone = id_of(unsure_app, photo_dir / "nested" / "deeper" / "yellow.gif")
-    real = service.store.get_vector
-    monkeypatch.setattr(service.store, "get_vector", lambda image_id: None if image_id == gone else real(image_id))
+    service.store.delete([id_of(unsure_app, photo_dir / "nested" / "deeper" / "yellow.gif")])
     result = service.search("nested things", SearchOptions(k=7))
     assert "unsure" in result.notice
     assert {h.record.name for h in result.hits[:2]} == {"blue.webp", "black.tiff"}  # the other name matches
+    assert "yellow.gif" not in names(result)
 
 
 def test_an_uploaded_query_expires(tmp_path):

@@ -242,3 +242,67 @@ def test_clear_forgets_records_and_model(store):
     assert store.model_id is None and store.count() == 0 and list(store.iter_records()) == []
     store.claim("test-model-b", DIM)  # after clear, another model may claim it
     assert store.model_id == "test-model-b"
+
+
+def named_record(relative: str, i: int = 0) -> ImageRecord:
+    return ImageRecord(
+        path=f"/photos/{relative}",
+        root="/photos",
+        size=1000 + i,
+        mtime_ns=i,
+        width=640,
+        height=480,
+        taken_at=1_600_000_000.0 + i,
+        format="PNG" if relative.endswith(".png") else "JPEG",
+    )
+
+
+def named_store(store):
+    relatives = [
+        "trips/2023/Beach_day.jpg",  # beach and day
+        "trips/2023/beach.png",  # beach, not day
+        "family/Café-terrace.jpg",  # an accent
+        "family/day_out.jpg",
+        "photos_of_beaches/x.jpg",  # "beach" starts "beaches"
+        "misc/abeach.jpg",  # "beach" is inside a word, not at its start
+    ]
+    records = [named_record(r, i) for i, r in enumerate(relatives)]
+    store.claim(MODEL, DIM)
+    store.upsert(records, unit_vectors(len(records)))
+    store.flush()
+    return {r.relative_path: r for r in records}
+
+
+def match_names(store, words, k=10, filters=None):
+    return [record.relative_path for record, _ in store.name_matches(words, k, filters)]
+
+
+def test_name_matches_rank_by_words_matched_from_the_names_index(store, monkeypatch):
+    by_name = named_store(store)
+    monkeypatch.setattr(type(store), "iter_records", lambda self: pytest.fail("name_matches scanned every record"))
+    found = match_names(store, ["beach", "day"])
+    assert found[0] == "trips/2023/Beach_day.jpg"  # both words first
+    assert set(found[1:]) == {"trips/2023/beach.png", "family/day_out.jpg", "photos_of_beaches/x.jpg"}
+    assert match_names(store, ["cafe"]) == match_names(store, ["café"]) == ["family/Café-terrace.jpg"]
+    assert match_names(store, ["beach"], k=1) in (
+        ["trips/2023/Beach_day.jpg"],
+        ["trips/2023/beach.png"],
+        ["photos_of_beaches/x.jpg"],
+    )
+    assert match_names(store, ["nothing"]) == [] and match_names(store, []) == []
+    assert match_names(store, ["beach"], filters=Filters(formats=("PNG",))) == ["trips/2023/beach.png"]
+    record, vector = store.name_matches(["terrace"], 5)[0]
+    assert_same_record(record, by_name["family/Café-terrace.jpg"])
+    assert np.allclose(vector, store.get_vector(record.id), atol=1e-6)
+
+
+def test_name_matches_follow_deletes_and_replacements(store):
+    by_name = named_store(store)
+    store.delete([by_name["trips/2023/beach.png"].id])
+    moved = named_record("trips/2023/beach.png", 9)
+    moved.path, moved.root = "/elsewhere/sunset.png", "/elsewhere"  # same file name elsewhere: a new record
+    store.upsert([by_name["family/day_out.jpg"], moved], unit_vectors(2, seed=3))  # the first replaced in place
+    store.flush()
+    assert set(match_names(store, ["beach"])) == {"trips/2023/Beach_day.jpg", "photos_of_beaches/x.jpg"}
+    assert match_names(store, ["out"]) == ["family/day_out.jpg"]
+    assert match_names(store, ["sunset"]) == ["sunset.png"]

@@ -140,6 +140,14 @@ class VectorStore(ABC):
         """The k records whose vectors have the largest inner product with `vector`, best first."""
 
     @abstractmethod
+    def name_matches(
+        self, words: list[str], k: int, filters: Filters | None = None
+    ) -> list[tuple[ImageRecord, np.ndarray]]:
+        """Up to k records (with their vectors) whose path below the indexed folder has a word starting
+        with one of `words` (lower case), those matching more of the words first. From an index of the
+        names, never a scan over every record: the low-confidence fallback runs on web requests."""
+
+    @abstractmethod
     def iter_records(self) -> Iterator[ImageRecord]:
         """Every record (for incremental indexing and pruning)."""
 

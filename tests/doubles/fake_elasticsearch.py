@@ -3,10 +3,12 @@
 It implements only what image_search's ElasticsearchStore and ElasticsearchTextEmbedder use, with
 request/response shapes taken from Elasticsearch 8.19's REST API specification (rest-api-spec /
 elasticsearch-specification) and docs: info, index create (dense_vector mapping validated) / exists /
-get / mapping / delete, aliases (create with `aliases`, _alias get, _aliases add / remove / remove_index,
+get / mapping (get, add fields) / delete, aliases (create with `aliases`, _alias get, _aliases add / remove / remove_index,
 names resolved through an alias of one index, `require_alias` on _bulk), _bulk (which, like Elasticsearch,
 auto-creates a missing index with dynamic mappings), _refresh, doc get/delete, _search (top-level knn with filter, query
-match_all/ids, _source, fields, size, scroll), _search/scroll, point in time (open, search with search_after in
+match_all/ids/term/terms/prefix/range/bool, _source, fields, size, scroll; a bool query scores
+how many `should` clauses match, as constant-score prefix clauses do; a prefix on a `text` field
+matches its whitespace-separated terms), _search/scroll, point in time (open, search with search_after in
 `_shard_doc` order, close), _count, _stats, _ml/.../_infer.
 kNN is exact (numpy), scored with Elasticsearch's `_score` transform per similarity. Like
 Elasticsearch, writes become searchable only after a refresh, while GET by id is realtime.
@@ -290,6 +292,11 @@ class FakeElasticsearch:
             return 200, {index.name: {"mappings": index.mappings}}  # the index's own name, also through an alias
         if op == "_alias" and len(rest) == 2:
             return self._get_alias(method, rest[1])
+        if op == "_mapping" and method == "PUT":  # adds fields; changing one is refused by the real server
+            index, added = self._index(name), (body or {}).get("properties", {})
+            validate_mappings({"properties": added})
+            index.mappings.setdefault("properties", {}).update(added)
+            return 200, {"acknowledged": True}
         if op == "_refresh":
             self._index(name).refresh()
             return 200, {"_shards": SHARDS}
@@ -474,7 +481,9 @@ class FakeElasticsearch:
         if knn:
             scored = self._knn(index, knn)
         else:
-            scored = [(i, 1.0) for i in self._matching(index, body.get("query"))]
+            query = body.get("query")
+            scored = [(i, query_score(index, index.visible[i], query)) for i in self._matching(index, query)]
+            scored.sort(key=lambda item: -item[1])  # stable: ties keep indexing order
         total = len(scored)
         source_spec = body.get("_source", params.get("_source"))
         hits = []
@@ -653,6 +662,16 @@ def range_bound(index: FakeIndex, field: str, value, fmt: str | None):
     return value
 
 
+def query_score(index: FakeIndex, source: dict, query: dict | None) -> float:
+    """Term-level queries score 1 (constant), so a bool's score is how many of its `should` clauses match
+    (the real server's for prefix clauses); everything else scores 1."""
+    spec = (query or {}).get("bool")
+    if not spec or not spec.get("should"):
+        return 1.0
+    should = spec["should"] if isinstance(spec["should"], list) else [spec["should"]]
+    return float(sum(matches(index, "", source, q) for q in should))
+
+
 def matches(index: FakeIndex, doc_id: str, source: dict, query: dict | None) -> bool:
     if not query:
         return True
@@ -679,7 +698,10 @@ def matches(index: FakeIndex, doc_id: str, source: dict, query: dict | None) -> 
     if kind == "terms":
         return value in arg
     if kind == "prefix":
-        return isinstance(value, str) and value.startswith(arg["value"] if isinstance(arg, dict) else arg)
+        wanted = arg["value"] if isinstance(arg, dict) else arg
+        if index.props().get(field, {}).get("type") == "text":  # its terms: the whitespace analyzer's tokens
+            return isinstance(value, str) and any(t.startswith(wanted) for t in value.split())
+        return isinstance(value, str) and value.startswith(wanted)
     if kind == "range":
         fmt = arg.get("format")
         checks = {

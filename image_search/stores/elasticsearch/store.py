@@ -33,8 +33,13 @@ from image_search.stores.base import VECTOR_CHUNK, Filters, Hit, ImageRecord, Ve
 from image_search.stores.elasticsearch.client import error_reason, make_client, one_line
 from image_search.stores.elasticsearch.options import DEFAULT_INDEX_OPTIONS, ElasticsearchOptions
 from image_search.stores.elasticsearch.pit import pit_pages
+from image_search.stores.names import name_words
 
 VECTOR_FIELD = "image_embedding"
+# The words of the path below the indexed folder (stores/names.py), one token each, for the file-name
+# fallback: prefix queries on its terms instead of a walk over every document.
+NAME_FIELD = "name_words"
+NAME_MAPPING = {"type": "text", "analyzer": "whitespace", "norms": False, "index_options": "docs"}
 # index_options type -> first server version that accepts it
 INDEX_TYPES = {"hnsw": (8, 0), "int8_hnsw": (8, 12), "bbq_hnsw": (8, 16)}
 MAX_INNER_PRODUCT_SINCE = (8, 11)
@@ -172,6 +177,7 @@ class ElasticsearchStore(VectorStore):
         vec = mappings.get("properties", {}).get(VECTOR_FIELD, {})
         meta.setdefault("dims", vec.get("dims"))
         meta["similarity"] = vec.get("similarity", "dot_product")
+        meta["has_names"] = NAME_FIELD in mappings.get("properties", {})
         return meta
 
     def _meta_or_none(self) -> dict | None:
@@ -207,6 +213,10 @@ class ElasticsearchStore(VectorStore):
                 f"Index '{self.index}' holds {meta.get('dims')}-dimensional vectors but model "
                 f"'{model_id}' makes {dim}; rebuild it with --rebuild"
             )
+        if not meta.get("has_names"):  # made before the names field: add it (its mapping is strict)
+            with self._errors(f"adding the {NAME_FIELD} field to index '{self.index}'"):
+                self.client.indices.put_mapping(index=self.index, properties={NAME_FIELD: NAME_MAPPING})
+            meta["has_names"] = True
         self._meta = meta
 
     def mapping(self, model_id: str, dim: int, unit_vectors: bool = True) -> dict:
@@ -219,6 +229,7 @@ class ElasticsearchStore(VectorStore):
                 "image_id": keyword,
                 "image_name": keyword,
                 "relative_path": keyword,
+                NAME_FIELD: NAME_MAPPING,
                 "path": keyword,
                 "folder": keyword,
                 "root": keyword,
@@ -332,6 +343,7 @@ class ElasticsearchStore(VectorStore):
             "image_id": record.id,
             "image_name": record.name,
             "relative_path": record.relative_path,
+            NAME_FIELD: " ".join(name_words(record.relative_path)),
             "path": record.path,
             "folder": record.folder,
             "root": record.root,
@@ -460,6 +472,35 @@ class ElasticsearchStore(VectorStore):
         return [
             Hit(_record_from_fields(h["_id"], h["fields"]), inner_product_from_score(h["_score"], similarity) * scale)
             for h in resp["hits"]["hits"]
+        ]
+
+    def name_matches(
+        self, words: list[str], k: int, filters: Filters | None = None
+    ) -> list[tuple[ImageRecord, np.ndarray]]:
+        """One query on the indexed path words: each word a constant-score prefix clause, so a
+        document's score is how many of the words it matched. Documents indexed before the field
+        existed have no words: `flask index --rebuild` gives them theirs."""
+        terms = list(dict.fromkeys(t for w in words for t in name_words(w)))
+        if self._meta_or_none() is None or not terms or k <= 0:
+            return []
+        query = {
+            "bool": {
+                "should": [{"prefix": {NAME_FIELD: t}} for t in terms],
+                "minimum_should_match": 1,
+                "filter": filter_clauses(filters) if filters else [],
+            }
+        }
+        with self._errors("matching file names"):
+            resp = self.client.options(ignore_status=404).search(
+                index=self.index,
+                query=query,
+                size=min(int(k), MAX_NUM_CANDIDATES),
+                source=[VECTOR_FIELD],
+                fields=RECORD_FIELDS,
+            )
+        return [
+            (_record_from_fields(h["_id"], h["fields"]), np.asarray(h["_source"][VECTOR_FIELD], dtype=np.float32))
+            for h in resp.get("hits", {}).get("hits", [])
         ]
 
     def iter_records(self) -> Iterator[ImageRecord]:

@@ -3,6 +3,8 @@
 Layout in the data directory:
   images.sqlite  -- one row per image: metadata and its float32 vector (WAL mode, transactions);
                     rowids only grow (AUTOINCREMENT) and a trigger logs every deleted rowid
+                    names       -- an FTS5 index of each image's path below its indexed folder, kept by
+                    triggers, for the low-confidence file-name fallback
   vectors.faiss  -- exact index up to ANN_THRESHOLD vectors, HNSW above, keyed by rowid, with a
                     header saying which SQLite state it reflects (last rowid, last deletion seen)
 Every write bumps `generation` in SQLite and gives it a random token (table `generations`); an index
@@ -12,6 +14,10 @@ A searcher (the web app while `flask index` runs) that sees a new generation cat
 it adds rows past its last rowid and drops logged deletions (removed from a flat index, tombstoned in
 HNSW, which cannot remove). A missing, damaged or too-old file (the deletion log was trimmed past it)
 is rebuilt from SQLite.
+
+Reads run concurrently: each thread reads SQLite through its own connection (WAL readers never
+block each other or the writer), and searches share the faiss index under a readers-writer lock
+(faiss releases the GIL while it searches); only catching the index up takes it exclusively.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import shutil
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +38,7 @@ from urllib.parse import quote
 
 import faiss
 import numpy as np
+from readerwriterlock import rwlock
 
 from image_search.atomic import leftovers
 from image_search.errors import StoreError
@@ -63,6 +71,21 @@ CREATE TABLE IF NOT EXISTS generations (generation INTEGER PRIMARY KEY, token TE
 CREATE TABLE IF NOT EXISTS deleted (seq INTEGER PRIMARY KEY AUTOINCREMENT, image_rowid INTEGER NOT NULL);
 {LOG_DELETIONS};
 """
+# The words of each path below its indexed folder ("trips/2023/Beach_day.jpg": trips 2023 beach day jpg),
+# lower-cased and without accents ("Café" is found by "cafe"); "_" separates words, as in the query.
+RELATIVE_PATH = (
+    "CASE WHEN substr({0}.path, 1, length({0}.root)) = {0}.root "
+    "THEN substr({0}.path, length({0}.root) + 1) ELSE {0}.path END"
+)
+NAMES_SCHEMA = [
+    "CREATE VIRTUAL TABLE names USING fts5(name, tokenize = 'unicode61 remove_diacritics 2')",
+    f"""CREATE TRIGGER names_added AFTER INSERT ON images
+    BEGIN INSERT INTO names (rowid, name) VALUES (new.rowid, {RELATIVE_PATH.format("new")}); END""",
+    "CREATE TRIGGER names_deleted AFTER DELETE ON images BEGIN DELETE FROM names WHERE rowid = old.rowid; END",
+    f"""CREATE TRIGGER names_moved AFTER UPDATE OF path, root ON images
+    BEGIN UPDATE names SET name = {RELATIVE_PATH.format("new")} WHERE rowid = new.rowid; END""",
+    f"INSERT INTO names (rowid, name) SELECT rowid, {RELATIVE_PATH.format('images')} FROM images",  # older stores
+]
 # With a filter this selective, HNSW would wander a graph of mostly excluded nodes: score exactly.
 EXACT_FILTER_LIMIT = 20_000
 OPEN_TIMEOUT_S = 30
@@ -97,7 +120,11 @@ class EmbeddedStore(VectorStore):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.db_path = self.data_dir / "images.sqlite"
         self.index_path = self.data_dir / "vectors.faiss"
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the write connection, and the index's bookkeeping
+        self._index_lock = rwlock.RWLockWrite()  # searches share self._index; catching it up is exclusive
+        self._local = threading.local()  # each thread's read connection
+        self._readers: list[tuple[weakref.ref, sqlite3.Connection]] = []  # (thread, connection), to close
+        self._readers_lock = threading.Lock()  # not self._lock: a new thread reads while a write runs
         # A backup or a shared disk: searched as it is, the faiss index kept in memory only (_save skips it)
         self.read_only = not os.access(self.data_dir, os.W_OK)
         self._db = self._open_read_only() if self.read_only else self._open_database()
@@ -121,6 +148,7 @@ class EmbeddedStore(VectorStore):
                 db.execute("PRAGMA recursive_triggers=ON")  # so REPLACE's deletions are logged too
                 self._migrate()
                 db.executescript(SCHEMA)
+                self._add_names_index()
                 if self._meta("store_id") is None:  # names this database in its index file, so a new
                     with db:  # database never adopts an old database's index
                         db.execute(
@@ -163,6 +191,10 @@ class EmbeddedStore(VectorStore):
             if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'generations'").fetchone() is None:
                 # A store from before generation tokens: an empty stand-in, in memory, so reads need no branch
                 db.execute("CREATE TEMP TABLE generations (generation INTEGER PRIMARY KEY, token TEXT NOT NULL)")
+            if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'names'").fetchone() is None:
+                # A store from before the names index: one in memory, filled from its rows
+                db.execute(NAMES_SCHEMA[0].replace("CREATE VIRTUAL TABLE names", "CREATE VIRTUAL TABLE temp.names"))
+                db.execute(NAMES_SCHEMA[-1])
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open the image store {self.db_path}: {exc}") from None
         return db
@@ -183,16 +215,45 @@ class EmbeddedStore(VectorStore):
                 self._db.rollback()
                 raise
 
+    def _add_names_index(self) -> None:
+        """Stores made before the names index get it, filled from their rows, all or nothing."""
+        if self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'names'").fetchone():
+            return
+        self._db.execute("BEGIN")
+        try:
+            for statement in NAMES_SCHEMA:
+                self._db.execute(statement)
+            self._db.commit()
+        except BaseException:
+            self._db.rollback()
+            raise
+
+    def _reader(self) -> sqlite3.Connection:
+        """This thread's read connection: WAL readers see the last commit and never wait for each other."""
+        if self.read_only:  # its one read-only (maybe immutable) connection: a new one could not open the WAL
+            return self._db
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.db_path, check_same_thread=False, timeout=OPEN_TIMEOUT_S)
+            db.execute("PRAGMA query_only=ON")
+            with self._readers_lock:
+                for _, old in [r for r in self._readers if r[0]() is None]:  # threads gone since
+                    old.close()
+                self._readers = [r for r in self._readers if r[0]() is not None]
+                self._readers.append((weakref.ref(threading.current_thread()), db))
+            self._local.db = db
+        return db
+
     # --- meta -------------------------------------------------------------------------
-    def _meta(self, key: str) -> str | None:
-        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    def _meta(self, key: str, db: sqlite3.Connection | None = None) -> str | None:
+        row = (db or self._db).execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
     def _set_meta(self, key: str, value) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, str(value)))
 
-    def _generation(self) -> int:
-        return int(self._meta("generation") or 0)
+    def _generation(self, db: sqlite3.Connection | None = None) -> int:
+        return int(self._meta("generation", db) or 0)
 
     def _token(self, generation: int) -> str | None:
         """The random token written with `generation` (None for generation 0 and stores older than tokens)."""
@@ -214,8 +275,7 @@ class EmbeddedStore(VectorStore):
     @property
     @sqlite_errors
     def model_id(self) -> str | None:
-        with self._lock:
-            return self._meta("model_id")
+        return self._meta("model_id", self._reader())
 
     @property
     @sqlite_errors
@@ -295,6 +355,10 @@ class EmbeddedStore(VectorStore):
                     # Dropped, not emptied: its trigger goes with it, so no deletion is logged per old row.
                     for statement in ("DROP TABLE main.images", IMAGES_TABLE, IMAGES_BY_DATE, LOG_DELETIONS):
                         self._db.execute(statement)
+                    # The names index's triggers went with the table: made again, they fill it as rows come in
+                    self._db.execute("DELETE FROM main.names")
+                    for statement in NAMES_SCHEMA[1:-1]:
+                        self._db.execute(statement)
                     for table in ("images", "deleted", "generations", "meta", "sqlite_sequence"):
                         self._db.execute(f"DELETE FROM main.{table}")
                         self._db.execute(f"INSERT INTO main.{table} SELECT * FROM staging.{table}")
@@ -310,7 +374,8 @@ class EmbeddedStore(VectorStore):
         """Bring the index up to date, rebuild it when it has outgrown its kind or collected too
         many tombstones, and save it, so searchers (and the next start) load instead of building."""
         with self._lock:
-            index = self._current_index()
+            with self._index_lock.gen_wlock():
+                index = self._current_index()
             live = index.ntotal - len(self._tombstones)
             hnsw = faiss_index.is_hnsw(index)
             outgrown = live > self.ann.threshold if not hnsw else live <= self.ann.threshold // 2
@@ -318,9 +383,11 @@ class EmbeddedStore(VectorStore):
             trained_on = live if self._state.trained_on is None else self._state.trained_on
             retrain = trained_on * 10 < min(live, 1_000_000)
             if outgrown or retrain or len(self._tombstones) > self.ann.rebuild_fraction * max(index.ntotal, 1):
-                index = self._current_index(rebuild=True)  # sized for `live`, no tombstones
+                with self._index_lock.gen_wlock():
+                    index = self._current_index(rebuild=True)  # sized for `live`, no tombstones
             if self._saved_generation != self._state.generation:
-                self._save()
+                with self._index_lock.gen_rlock():  # searches go on while it is written
+                    self._save()
             log_rows = self._db.execute("SELECT COUNT(*) FROM deleted").fetchone()[0]
             if log_rows > max(10_000, self.ann.rebuild_fraction * index.ntotal) and not self._tombstones:
                 with self._db:  # others reload the file just saved, which is past the trimmed log
@@ -332,16 +399,16 @@ class EmbeddedStore(VectorStore):
 
     @sqlite_errors
     def get(self, image_id: str) -> ImageRecord | None:
-        with self._lock:
-            row = self._db.execute(
-                f"SELECT {', '.join(RECORD_COLUMNS)} FROM images WHERE id = ?", (image_id,)
-            ).fetchone()
+        row = (
+            self._reader()
+            .execute(f"SELECT {', '.join(RECORD_COLUMNS)} FROM images WHERE id = ?", (image_id,))
+            .fetchone()
+        )
         return self._record(row) if row else None
 
     @sqlite_errors
     def get_vector(self, image_id: str) -> np.ndarray | None:
-        with self._lock:
-            row = self._db.execute("SELECT vector FROM images WHERE id = ?", (image_id,)).fetchone()
+        row = self._reader().execute("SELECT vector FROM images WHERE id = ?", (image_id,)).fetchone()
         return np.frombuffer(row[0], dtype=np.float32).copy() if row else None
 
     def _log_head(self) -> int:
@@ -359,13 +426,11 @@ class EmbeddedStore(VectorStore):
 
     @sqlite_errors
     def count(self) -> int:
-        with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM images").fetchone()[0]
+        return self._reader().execute("SELECT COUNT(*) FROM images").fetchone()[0]
 
     @sqlite_errors
     def iter_records(self) -> Iterator[ImageRecord]:
-        with self._lock:
-            rows = self._db.execute(f"SELECT {', '.join(RECORD_COLUMNS)} FROM images").fetchall()
+        rows = self._reader().execute(f"SELECT {', '.join(RECORD_COLUMNS)} FROM images").fetchall()
         return (self._record(row) for row in rows)
 
     def iter_vectors(self, chunk: int = VECTOR_CHUNK) -> Iterator[tuple[list[ImageRecord], np.ndarray]]:
@@ -392,10 +457,38 @@ class EmbeddedStore(VectorStore):
             return f"{self._meta('store_id')} generation {generation} {self._token(generation)}"
 
     @sqlite_errors
+    def name_matches(
+        self, words: list[str], k: int, filters: Filters | None = None
+    ) -> list[tuple[ImageRecord, np.ndarray]]:
+        """From the FTS5 names index: no scan over the records, whatever the collection's size."""
+        words = list(dict.fromkeys(words))
+        if not words or k <= 0:
+            return []
+        db = self._reader()
+        # One prefix query per word ("beach"* finds Beach_day.jpg); a row's count is how many words it matched.
+        matched = " UNION ALL ".join(["SELECT rowid FROM names WHERE names MATCH ?"] * len(words))
+        args: list[object] = ['"' + w.replace('"', '""') + '"*' for w in words]
+        where, filter_args = self._filter_sql(filters) if filters else ("1", [])
+        ranked = db.execute(
+            f"WITH m(r) AS ({matched}) SELECT m.r, COUNT(*) AS n FROM m JOIN images ON images.rowid = m.r "
+            f"WHERE {where} GROUP BY m.r ORDER BY n DESC, m.r LIMIT ?",
+            [*args, *filter_args, k],
+        ).fetchall()
+        if not ranked:
+            return []
+        marks = ",".join("?" * len(ranked))
+        rows = db.execute(
+            f"SELECT rowid, {', '.join(RECORD_COLUMNS)}, vector FROM images WHERE rowid IN ({marks})",
+            [r for r, _ in ranked],
+        ).fetchall()
+        by_rowid = {row[0]: (self._record(row[1:-1]), np.frombuffer(row[-1], dtype=np.float32)) for row in rows}
+        return [by_rowid[r] for r, _ in ranked if r in by_rowid]
+
+    @sqlite_errors
     def knn(self, vector: np.ndarray, k: int, filters: Filters | None = None) -> list[Hit]:
         query = np.ascontiguousarray(np.asarray(vector, dtype=np.float32).reshape(1, -1))
-        with self._lock:
-            index = self._current_index()
+        db = self._reader()
+        with self._searchable(db) as index:
             live = index.ntotal - len(self._tombstones)
             if live <= 0 or k <= 0:
                 return []
@@ -405,21 +498,36 @@ class EmbeddedStore(VectorStore):
             if filters:
                 where, args = self._filter_sql(filters)
                 allowed = np.array(
-                    [r for (r,) in self._db.execute(f"SELECT rowid FROM images WHERE {where}", args)], dtype=np.int64
+                    [r for (r,) in db.execute(f"SELECT rowid FROM images WHERE {where}", args)], dtype=np.int64
                 )
                 if len(allowed) == 0:
                     return []
                 if faiss_index.is_hnsw(index) and len(allowed) <= EXACT_FILTER_LIMIT:
-                    return self._exact_knn(query, k, where, args)
+                    return self._exact_knn(db, query, k, where, args)
                 sel = faiss.IDSelectorBatch(allowed)  # only live rows: tombstones are excluded too
                 ef_scale = min(live / len(allowed), 16.0)
                 live = len(allowed)
             fetch = min(k * faiss_index.RESCORE_FACTOR[self.ann.codec], live)
             params = faiss_index.search_params(index, self.ann, sel, fetch, ef_scale)
             scores, rowids = index.search(query, fetch, params=params)
-            if self.ann.codec != "float32":
-                return self._rescored(query, rowids[0][rowids[0] >= 0], k)
-            return self._hits(rowids[0], scores[0])
+        if self.ann.codec != "float32":
+            return self._rescored(db, query, rowids[0][rowids[0] >= 0], k)
+        return self._hits(db, rowids[0], scores[0])
+
+    @contextmanager
+    def _searchable(self, db: sqlite3.Connection) -> Iterator[faiss.Index]:
+        """The index of SQLite's current generation, shared with other searches while the caller uses it.
+        Only a search that finds it behind catches it up, alone."""
+        generation = self._generation(db)
+        with self._index_lock.gen_rlock():
+            if self._index is not None and self._state.generation == generation:
+                yield self._index
+                return
+        with self._lock, self._index_lock.gen_wlock():
+            self._current_index()
+        with self._index_lock.gen_rlock():
+            assert self._index is not None  # just caught up; later replaced, never unset
+            yield self._index
 
     def _not_tombstoned_selector(self):
         if self._tombstones and self._not_tombstoned is None:
@@ -427,32 +535,30 @@ class EmbeddedStore(VectorStore):
             self._not_tombstoned = (faiss.IDSelectorNot(batch), batch)  # keep `batch` alive
         return self._not_tombstoned[0] if self._tombstones and self._not_tombstoned else None
 
-    def _exact_knn(self, query: np.ndarray, k: int, where: str, args: list) -> list[Hit]:
-        rows = self._db.execute(f"SELECT rowid, vector FROM images WHERE {where}", args).fetchall()
-        return self._top_exact(query, rows, k)
+    def _exact_knn(self, db: sqlite3.Connection, query: np.ndarray, k: int, where: str, args: list) -> list[Hit]:
+        rows = db.execute(f"SELECT rowid, vector FROM images WHERE {where}", args).fetchall()
+        return self._top_exact(db, query, rows, k)
 
-    def _rescored(self, query: np.ndarray, rowids: np.ndarray, k: int) -> list[Hit]:
+    def _rescored(self, db: sqlite3.Connection, query: np.ndarray, rowids: np.ndarray, k: int) -> list[Hit]:
         """Exact scores from SQLite's float32 vectors for the candidates a compact index found."""
         marks = ",".join("?" * len(rowids))
-        rows = self._db.execute(
-            f"SELECT rowid, vector FROM images WHERE rowid IN ({marks})", rowids.tolist()
-        ).fetchall()
-        return self._top_exact(query, rows, k)
+        rows = db.execute(f"SELECT rowid, vector FROM images WHERE rowid IN ({marks})", rowids.tolist()).fetchall()
+        return self._top_exact(db, query, rows, k)
 
-    def _top_exact(self, query: np.ndarray, rows: list, k: int) -> list[Hit]:
+    def _top_exact(self, db: sqlite3.Connection, query: np.ndarray, rows: list, k: int) -> list[Hit]:
         if not rows:
             return []
         vectors = np.frombuffer(b"".join(v for _, v in rows), dtype=np.float32).reshape(len(rows), -1)
         scores = vectors @ query[0]
         top = np.argsort(-scores, kind="stable")[:k]
-        return self._hits(np.array([rows[i][0] for i in top]), scores[top])
+        return self._hits(db, np.array([rows[i][0] for i in top]), scores[top])
 
-    def _hits(self, rowids: np.ndarray, scores: np.ndarray) -> list[Hit]:
+    def _hits(self, db: sqlite3.Connection, rowids: np.ndarray, scores: np.ndarray) -> list[Hit]:
         found = [(int(r), float(s)) for r, s in zip(rowids, scores, strict=True) if r >= 0]
         if not found:
             return []
         marks = ",".join("?" * len(found))
-        rows = self._db.execute(
+        rows = db.execute(
             f"SELECT rowid, {', '.join(RECORD_COLUMNS)} FROM images WHERE rowid IN ({marks})", [r for r, _ in found]
         ).fetchall()
         by_rowid = {row[0]: self._record(row[1:]) for row in rows}
@@ -495,6 +601,7 @@ class EmbeddedStore(VectorStore):
                 loaded, state = faiss_index.read(self.index_path) or (None, None)
                 index = self._adopt(loaded, state, floor, dim)
             self._catch_up(index)
+            self._not_tombstoned_selector()  # built here, under the exclusive lock, so searches only read it
         finally:
             self._db.commit()
         if self._saved_generation == -1:
@@ -604,5 +711,9 @@ class EmbeddedStore(VectorStore):
 
     @sqlite_errors
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._readers_lock:
+            for _, reader in self._readers:
+                reader.close()
+            self._readers = []
+            self._local = threading.local()
             self._db.close()
