@@ -389,12 +389,20 @@ def warm_up(port: int, uploads: list[bytes], ids: list[str]) -> None:
 
 
 def run_offline(
-    sizes: list[int], seconds: float, rounds: int, clients: int, threads: int, workdir: Path, models: Path
+    sizes: list[int],
+    seconds: float,
+    rounds: int,
+    clients: int,
+    threads: int,
+    workdir: Path,
+    models: Path,
+    server_env: dict[str, str],
 ) -> dict:
     started_prep = time.monotonic()
     data_dirs, ids, uploads = offline_collections(workdir, sizes, models)
     prep_s = time.monotonic() - started_prep
     env = {"IMAGE_SEARCH_MODEL": "offline", "IMAGE_SEARCH_EMBEDDER_FACTORY": "", "IMAGE_SEARCH_WEB_THREADS": "1"}
+    env.update(server_env)
     servers = {size: start_server(data_dirs[size], threads, **env) for size in sizes}
     results: dict[int, dict] = {size: {"latencies": [], "errors": [], "kinds": [], "seconds": 0.0} for size in sizes}
     try:
@@ -430,6 +438,7 @@ def run_offline(
         "model": "offline (EfficientNet-Lite0 int8 + e5-small + MiniLM), IMAGE_SEARCH_MODEL=offline",
         "server": f"waitress, {threads} threads, WEB_THREADS=1; {clients} clients; {rounds} rounds of {seconds:g} s",
         "collections built in (s)": round(prep_s, 1),
+        "server settings": " ".join(f"{k}={v}" for k, v in server_env.items()) or "defaults",
     }
     for size in sizes:
         out = results[size]
@@ -467,12 +476,18 @@ def main() -> int:
         type=Path,
         help="with --offline: where the collections go (a temp dir inside) and the model files stay",
     )
+    parser.add_argument(
+        "--server-env", action="append", default=[], metavar="NAME=VALUE", help="with --offline: a server setting"
+    )
     args = parser.parse_args()
     if args.offline:
         with tempfile.TemporaryDirectory(prefix="load-test-", dir=args.workdir) as tmp:
             sizes = sorted(int(s) for s in args.sizes.split(","))
             models = (args.workdir or Path(tmp)) / "models"  # exported once, kept when --workdir is given
-            figures = run_offline(sizes, args.seconds, args.rounds, args.clients, args.threads, Path(tmp), models)
+            server_env = dict(item.split("=", 1) for item in args.server_env)
+            figures = run_offline(
+                sizes, args.seconds, args.rounds, args.clients, args.threads, Path(tmp), models, server_env
+            )
     else:
         figures = run(args.requests, args.seconds, args.clients, args.threads, args.images, args.index_during)
     for key, value in figures.items():

@@ -3,7 +3,8 @@
 It implements only what image_search's ElasticsearchStore and ElasticsearchTextEmbedder use, with
 request/response shapes taken from Elasticsearch 8.19's REST API specification (rest-api-spec /
 elasticsearch-specification) and docs: info, index create (dense_vector mapping validated) / exists /
-get / mapping (get, add fields) / delete, aliases (create with `aliases`, _alias get, _aliases add / remove / remove_index,
+get / mapping (get, add fields) / delete, aliases (create with `aliases`, _alias get, _aliases add / remove /
+remove_index,
 names resolved through an alias of one index, `require_alias` on _bulk), _bulk (which, like Elasticsearch,
 auto-creates a missing index with dynamic mappings), _refresh, doc get/delete, _search (top-level knn with filter, query
 match_all/ids/term/terms/prefix/range/bool, _source, fields, size, scroll; a bool query scores
