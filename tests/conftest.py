@@ -2,6 +2,7 @@
 tiny random CLIP pair (tests/doubles/tiny_clip.py). Test doubles live in tests/ and say what they are."""
 
 import os
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -111,3 +112,27 @@ def id_of(app, path) -> str:
 def first_tile_name(page: str) -> str:
     """The file name shown on the first result tile of a results page."""
     return page.split('class="tile"', 1)[1].split('<span class="name">', 1)[1].split("<", 1)[0]
+
+
+@pytest.fixture
+def read_only(tmp_path):
+    """make(folder): the folder becomes read-only, as a backup or a shared disk is: mode 555 for a user,
+    a read-only bind mount for root (whom modes do not stop); skipped where neither can be made."""
+    mounted = []
+
+    def make(folder):
+        if os.geteuid() != 0:
+            for path in [folder, *folder.rglob("*")]:
+                path.chmod(0o555 if path.is_dir() else 0o444)
+            return
+        done = subprocess.run(["mount", "--bind", "-o", "ro", folder, folder], capture_output=True, text=True)
+        if done.returncode != 0:
+            pytest.skip(f"cannot make a read-only folder as root here: {done.stderr.strip()}")
+        mounted.append(folder)
+
+    yield make
+    for folder in mounted:
+        subprocess.run(["umount", "--lazy", folder], check=True)  # the app may still hold a file open
+    for path in tmp_path.rglob("*"):
+        if not path.is_symlink():
+            path.chmod(0o755 if path.is_dir() else 0o644)

@@ -2,7 +2,6 @@
 beside a newer index file, a read-only data directory, and --rebuild swapping a new store in atomically."""
 
 import os
-import subprocess
 import uuid
 
 import numpy as np
@@ -104,30 +103,6 @@ def test_a_restored_database_written_again_never_adopts_the_index_of_the_lost_hi
     expected.upsert(records(1, "/y"), embedder.embed_texts(["green"]))
     assert scores(reopened, embedder, "red") == scores(expected, embedder, "red")
     assert len(scores(reopened, embedder, "red")) == 3
-
-
-@pytest.fixture
-def read_only(tmp_path):
-    """make(folder): the folder becomes read-only, as a backup or a shared disk is: mode 555 for a user,
-    a read-only bind mount for root (whom modes do not stop); skipped where neither can be made."""
-    mounted = []
-
-    def make(folder):
-        if os.geteuid() != 0:
-            for path in [folder, *folder.rglob("*")]:
-                path.chmod(0o555 if path.is_dir() else 0o444)
-            return
-        done = subprocess.run(["mount", "--bind", "-o", "ro", folder, folder], capture_output=True, text=True)
-        if done.returncode != 0:
-            pytest.skip(f"cannot make a read-only folder as root here: {done.stderr.strip()}")
-        mounted.append(folder)
-
-    yield make
-    for folder in mounted:
-        subprocess.run(["umount", "--lazy", folder], check=True)  # the app may still hold a file open
-    for path in tmp_path.rglob("*"):
-        if not path.is_symlink():
-            path.chmod(0o755 if path.is_dir() else 0o644)
 
 
 @pytest.mark.parametrize("store_config", ["embedded"], indirect=True)
