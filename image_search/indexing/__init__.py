@@ -10,6 +10,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
+from image_search.atomic import leftovers
 from image_search.embedders import Embedder
 from image_search.errors import QueryError
 from image_search.images import PixelBudget
@@ -45,6 +46,14 @@ class IndexProgress:
 NO_PROGRESS = IndexProgress()
 
 
+def remove_leftovers(data_dir: Path) -> None:
+    """Temporary files of the run reports that a killed indexer left (held under the index lock; a
+    `flask duplicates` running meanwhile would then fail to save, saying so)."""
+    for name in ("last_run.json", "duplicates.json"):
+        for leftover in leftovers(data_dir / name):
+            leftover.unlink(missing_ok=True)
+
+
 def index_paths(
     store: VectorStore,
     load_embedder: Callable[[], Embedder],
@@ -67,6 +76,7 @@ def index_paths(
     with IndexLock(Path(data_dir) / "index.lock"):
         # Loaded under the lock: a second indexer is refused before it spends seconds loading a model.
         embedder = load_embedder()
+        remove_leftovers(Path(data_dir))
         with ExitStack() as scope:
             # --rebuild fills a new store beside this one, swapped in at the end: searches never see it empty
             target = scope.enter_context(store.rebuilding()) if options.rebuild else store
