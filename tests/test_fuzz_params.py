@@ -7,20 +7,12 @@ import json
 from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import id_of
 from tests.photos import image_bytes, solid
-
-# Fixed seed: the same inputs every run, so a failure reproduces.
-FUZZ = settings(
-    max_examples=150,
-    deadline=None,
-    database=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+from tests.test_hostile_input import FUZZ  # one fixed-seed Hypothesis profile for both fuzz modules
 
 # Values parsers have tripped over, or that sit on a limit, beside random text of every code point.
 TRICKY = [
