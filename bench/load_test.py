@@ -317,12 +317,14 @@ def synthetic_picture(rng: random.Random, width: int, height: int):
 
 
 def offline_collections(
-    workdir: Path, sizes: list[int], models: Path
-) -> tuple[dict[int, Path], dict[int, list[str]], list[bytes]]:
-    """One data dir per size, filled directly: records and vectors, the faiss index saved by flush()."""
+    workdir: Path, sizes: list[int], models: Path, server_env: dict[str, str] | None = None
+) -> tuple[dict[int, Path], dict[int, list[str]], list[bytes], dict[int, str]]:
+    """One data dir per size, filled directly: records and vectors, the faiss index saved by flush() with the
+    server's index settings (exact or HNSW, codec), as `flask index` would leave it."""
     import numpy as np
 
     from image_search.embedders.offline.embedder import OfflineEmbedder
+    from image_search.settings import load_settings
     from image_search.stores.base import ImageRecord
     from image_search.stores.embedded.store import EmbeddedStore
 
@@ -340,12 +342,13 @@ def offline_collections(
         buffer = io.BytesIO()
         synthetic_picture(rng, 640, 480).save(buffer, "JPEG", quality=92)  # ~200 KB
         uploads.append(buffer.getvalue())
-    data_dirs, ids = {}, {}
+    data_dirs, ids, kinds = {}, {}, {}
     for size in sizes:
         data_dir = workdir / f"data-{size}"
         data_dir.mkdir()
         (data_dir / "models").symlink_to(models)  # one export of the model for all
-        store = EmbeddedStore(data_dir)
+        settings = {k.removeprefix("IMAGE_SEARCH_"): v for k, v in (server_env or {}).items()}
+        store = EmbeddedStore(data_dir, load_settings(settings).ann)
         store.claim(embedder.model_id, embedder.dim, embedder.unit_vectors)
         gen = np.random.default_rng(size)
         for start in range(0, size, 5000):
@@ -362,9 +365,10 @@ def offline_collections(
             store.upsert(records, (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32))
         store.flush()
         ids[size] = [r.id for r in store.iter_records()]
+        kinds[size] = store.stats()["kind"]
         store.close()
         data_dirs[size] = data_dir
-    return data_dirs, ids, uploads
+    return data_dirs, ids, uploads, kinds
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -399,7 +403,7 @@ def run_offline(
     server_env: dict[str, str],
 ) -> dict:
     started_prep = time.monotonic()
-    data_dirs, ids, uploads = offline_collections(workdir, sizes, models)
+    data_dirs, ids, uploads, kinds = offline_collections(workdir, sizes, models, server_env)
     prep_s = time.monotonic() - started_prep
     env = {"IMAGE_SEARCH_MODEL": "offline", "IMAGE_SEARCH_EMBEDDER_FACTORY": "", "IMAGE_SEARCH_WEB_THREADS": "1"}
     env.update(server_env)
@@ -448,7 +452,7 @@ def run_offline(
             for kind in ("text", "upload", "similar")
         }
         figures[f"{size} images"] = (
-            f"{len(latencies) + len(out['errors'])} requests, {len(latencies) / out['seconds']:.1f} req/s, "
+            f"{kinds[size]}; {len(latencies) + len(out['errors'])} requests, {len(latencies) / out['seconds']:.1f} req/s, "
             f"p50 {percentile(latencies, 50):.1f} ms, p95 {percentile(latencies, 95):.1f} ms, "
             f"{len(out['errors'])} errors {sorted(set(out['errors']))}; "
             + ", ".join(f"{kind} p95 {percentile(v, 95):.1f} ms" for kind, v in by_kind.items())

@@ -243,3 +243,20 @@ def test_compact_codecs_rescore_exactly(tmp_path, codec, threshold):
         hits = store.knn(q, 10)
         assert len({h.record.path for h in hits} & exact_top(data, q, 10)) >= 9
         assert all(abs(h.score - data[int(h.record.name[:-4])] @ q) < 1e-5 for h in hits)  # exact scores
+
+
+def test_unset_threshold_follows_the_dimension(tmp_path, monkeypatch):
+    """Unset ANN_THRESHOLD: exact while a scan reads at most EXACT_SCAN_FLOATS, so wider vectors go HNSW sooner."""
+    from image_search.stores.embedded import faiss_index
+
+    assert AnnParams().exact_limit(512) == 195_312 and AnnParams().exact_limit(2280) == 43_859
+    assert AnnParams(threshold=7).exact_limit(2280) == 7
+    monkeypatch.setattr(faiss_index, "EXACT_SCAN_FLOATS", 50 * DIM)  # 50 vectors of DIM
+    store = EmbeddedStore(tmp_path, AnnParams())
+    store.claim("m", DIM)
+    store.upsert(records(0, 50), vectors(50))
+    store.flush()
+    assert not faiss_index.is_hnsw(store._index)
+    store.upsert(records(50, 450), vectors(500)[50:])
+    store.flush()
+    assert faiss_index.is_hnsw(store._index) and "HNSW" in store.stats()["kind"]

@@ -378,7 +378,8 @@ class EmbeddedStore(VectorStore):
                 index = self._current_index()
             live = index.ntotal - len(self._tombstones)
             hnsw = faiss_index.is_hnsw(index)
-            outgrown = live > self.ann.threshold if not hnsw else live <= self.ann.threshold // 2
+            limit = self.ann.exact_limit(index.d)
+            outgrown = live > limit if not hnsw else live <= limit // 2
             # int8 ranges learnt from the first few vectors: learn again as the collection grows
             trained_on = live if self._state.trained_on is None else self._state.trained_on
             retrain = trained_on * 10 < min(live, 1_000_000)
@@ -468,10 +469,12 @@ class EmbeddedStore(VectorStore):
         # One prefix query per word ("beach"* finds Beach_day.jpg); a row's count is how many words it matched.
         matched = " UNION ALL ".join(["SELECT rowid FROM names WHERE names MATCH ?"] * len(words))
         args: list[object] = ['"' + w.replace('"', '""') + '"*' for w in words]
+        # The join to images is only for filters: looking up every matched row there cost 25 ms of the 28 of a
+        # query whose words each match 5 % of 100,000 names.
         where, filter_args = self._filter_sql(filters) if filters else ("1", [])
+        join = f"JOIN images ON images.rowid = m.r WHERE {where}" if filters else ""
         ranked = db.execute(
-            f"WITH m(r) AS ({matched}) SELECT m.r, COUNT(*) AS n FROM m JOIN images ON images.rowid = m.r "
-            f"WHERE {where} GROUP BY m.r ORDER BY n DESC, m.r LIMIT ?",
+            f"WITH m(r) AS ({matched}) SELECT m.r, COUNT(*) AS n FROM m {join} GROUP BY m.r ORDER BY n DESC, m.r LIMIT ?",
             [*args, *filter_args, k],
         ).fetchall()
         if not ranked:
@@ -699,7 +702,11 @@ class EmbeddedStore(VectorStore):
         size += self.index_path.stat().st_size if self.index_path.exists() else 0
         count = self.count()
         with self._lock:  # never build an index just to name its kind
-            hnsw = faiss_index.is_hnsw(self._index) if self._index is not None else count > self.ann.threshold
+            hnsw = (
+                faiss_index.is_hnsw(self._index)
+                if self._index is not None
+                else count > self.ann.exact_limit(self.dim or 1)
+            )
         kind = ("HNSW" if hnsw else "exact") + (f", {self.ann.codec}" if self.ann.codec != "float32" else "")
         return {
             "kind": f"embedded (SQLite + faiss {kind})",
