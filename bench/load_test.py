@@ -452,7 +452,8 @@ def run_offline(
             for kind in ("text", "upload", "similar")
         }
         figures[f"{size} images"] = (
-            f"{kinds[size]}; {len(latencies) + len(out['errors'])} requests, {len(latencies) / out['seconds']:.1f} req/s, "
+            f"{kinds[size]}; {len(latencies) + len(out['errors'])} requests, "
+            f"{len(latencies) / out['seconds']:.1f} req/s, "
             f"p50 {percentile(latencies, 50):.1f} ms, p95 {percentile(latencies, 95):.1f} ms, "
             f"{len(out['errors'])} errors {sorted(set(out['errors']))}; "
             + ", ".join(f"{kind} p95 {percentile(v, 95):.1f} ms" for kind, v in by_kind.items())

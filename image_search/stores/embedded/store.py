@@ -474,7 +474,8 @@ class EmbeddedStore(VectorStore):
         where, filter_args = self._filter_sql(filters) if filters else ("1", [])
         join = f"JOIN images ON images.rowid = m.r WHERE {where}" if filters else ""
         ranked = db.execute(
-            f"WITH m(r) AS ({matched}) SELECT m.r, COUNT(*) AS n FROM m {join} GROUP BY m.r ORDER BY n DESC, m.r LIMIT ?",
+            f"WITH m(r) AS ({matched}) SELECT m.r, COUNT(*) AS n FROM m {join} "
+            "GROUP BY m.r ORDER BY n DESC, m.r LIMIT ?",
             [*args, *filter_args, k],
         ).fetchall()
         if not ranked:
