@@ -1,7 +1,7 @@
 import os
 
 from tests.conftest import store_of
-from tests.doubles.colour_embedder import ColourEmbedder
+from tests.doubles.colour_embedder import ColourEmbedder, LoadRecordingColourEmbedder
 
 
 def test_index_reports_added_and_skipped(runner, photo_dir, app):
@@ -37,6 +37,9 @@ def test_another_model_is_refused_until_rebuild(runner, photo_dir, make_app):
     runner.invoke(args=["index", str(photo_dir)])
     app = make_app(EMBEDDER=ColourEmbedder("another-model"))
     runner = app.test_cli_runner()
+    result = runner.invoke(args=["index", str(photo_dir)])  # nothing to embed: the model is not even loaded
+    assert result.exit_code == 0 and "test-colour-v1 (not loaded: nothing to embed)" in result.output
+    os.utime(photo_dir / "red.jpg", ns=(1, 1))
     result = runner.invoke(args=["index", str(photo_dir)])
     assert result.exit_code == 1
     assert "built with model 'test-colour-v1'" in result.output and "--rebuild" in result.output
@@ -107,8 +110,28 @@ def test_index_prepares_the_text_model_and_only_notes_when_it_is_not_ready(photo
         raise ModelUnavailable("the text model's package is missing")
 
     monkeypatch.setattr(embedder, "embed_texts", not_ready)
-    result = runner.invoke(args=["index", str(photo_dir)])
+    assert "not ready" not in runner.invoke(args=["index", str(photo_dir)]).output  # the same model: not again
+    result = runner.invoke(args=["index", "--rebuild", str(photo_dir)])  # a new store: its model is new
     assert (
         result.exit_code == 0
         and "note: the text model is not ready yet: the text model's package is missing" in result.output
     )
+
+
+def test_a_run_with_nothing_to_do_loads_no_model(photo_dir, make_app):
+    """EMBEDDER_FACTORY makes the model as the app would load it: the double counts loads and texts."""
+    LoadRecordingColourEmbedder.reset()
+    factory = {"EMBEDDER": None, "EMBEDDER_FACTORY": "tests.doubles.colour_embedder:LoadRecordingColourEmbedder"}
+    first = make_app(**factory).test_cli_runner().invoke(args=["index", str(photo_dir)])
+    assert "7 added" in first.output and LoadRecordingColourEmbedder.loads == 1
+    assert LoadRecordingColourEmbedder.texts == 1  # a new model: its text side prepared after the run
+    again = make_app(**factory).test_cli_runner().invoke(args=["index", "--prune", str(photo_dir)])
+    assert again.exit_code == 0 and "0 added, 0 updated, 7 unchanged, 0 pruned" in again.output
+    assert (LoadRecordingColourEmbedder.loads, LoadRecordingColourEmbedder.texts) == (1, 1)
+    (photo_dir / "green.png").unlink()  # pruning needs no model either
+    pruned = make_app(**factory).test_cli_runner().invoke(args=["index", "--prune", str(photo_dir)])
+    assert "1 pruned" in pruned.output and LoadRecordingColourEmbedder.loads == 1
+    os.utime(photo_dir / "red.jpg", ns=(1, 1))  # a changed file: loaded, but the text side is not new
+    changed = make_app(**factory).test_cli_runner().invoke(args=["index", str(photo_dir)])
+    assert "1 updated" in changed.output
+    assert (LoadRecordingColourEmbedder.loads, LoadRecordingColourEmbedder.texts) == (2, 1)

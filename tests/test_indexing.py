@@ -135,3 +135,44 @@ def test_index_paths_tells_its_progress_and_saves_the_run(app, photo_dir):
     assert (total, model_id) == (9, "test-colour-v1") and store_kind.startswith(app.config["STORE"])
     assert progress.batches == [4, 4, 1]
     assert report.added == 7 and load_last_run(app.config["DATA_DIR"])["added"] == 7
+
+
+def test_planning_compares_the_walk_with_the_store_a_chunk_at_a_time(tmp_path, photo_dir, embedder, monkeypatch):
+    from image_search.indexing import plan as planning
+
+    store = EmbeddedStore(tmp_path / "store")
+    run_plan(store, embedder, plan_run(store, [photo_dir]))
+    asked: list[int] = []
+    known_files = store.known_files
+
+    def counting(paths):
+        asked.append(len(paths))
+        return known_files(paths)
+
+    def every_record():
+        raise AssertionError("planning read every record")
+
+    monkeypatch.setattr(planning, "PLAN_CHUNK", 3)
+    monkeypatch.setattr(store, "known_files", counting)
+    monkeypatch.setattr(store, "iter_records", every_record)
+    os.utime(photo_dir / "red.jpg", ns=(1, 1))
+    plan = plan_run(store, [photo_dir, photo_dir / "red.jpg", photo_dir])  # overlapping roots: each file once
+    assert plan.unchanged == 6 and [c.path for c in plan.todo if c.known] == [str(photo_dir / "red.jpg")]
+    assert len(plan.todo) == 3 and sum(asked) == 9 and max(asked) == 3  # 7 photos, a broken and an empty file
+
+
+def test_a_removed_folder_is_pruned_and_a_file_root_too(tmp_path, photo_dir, embedder):
+    import shutil
+
+    store = EmbeddedStore(tmp_path / "store")
+    sub = photo_dir / "sub"
+    sub.mkdir()
+    shutil.copy(photo_dir / "red.jpg", sub / "red-again.jpg")
+    run_plan(store, embedder, plan_run(store, [photo_dir]))
+    assert store.count() == 8
+    shutil.rmtree(sub)
+    (photo_dir / "green.png").unlink()
+    plan = plan_run(store, [sub, photo_dir / "green.png"], prune=True)  # both gone: walked as nothing
+    assert not plan.todo and not plan.skipped and len(plan.gone_ids) == 2
+    run_plan(store, embedder, plan)
+    assert store.count() == 6

@@ -306,3 +306,19 @@ def test_name_matches_follow_deletes_and_replacements(store):
     assert set(match_names(store, ["beach"])) == {"trips/2023/Beach_day.jpg", "photos_of_beaches/x.jpg"}
     assert match_names(store, ["out"]) == ["family/day_out.jpg"]
     assert match_names(store, ["sunset"]) == ["sunset.png"]
+
+
+def test_known_files_answers_a_chunk_of_paths(store):
+    assert store.known_files(["/photos/a/img000.jpg"]) == {}  # nothing claimed yet
+    records, _ = filled(store, 20)
+    asked = [r.path for r in records[:12]] + ["/photos/a/never.jpg", "/elsewhere/img000.jpg"]
+    assert store.known_files(asked) == {r.path: (r.size, r.mtime_ns) for r in records[:12]}
+    assert store.known_files([]) == {}
+
+
+def test_records_under_a_folder_and_not_its_neighbours(store):
+    records, _ = filled(store, 40)
+    under = sorted(r.path for r in store.records_under("/photos/a/"))
+    assert under == sorted(r.path for r in records if r.path.startswith("/photos/a/"))
+    assert "/photos/ab/img003.jpg" not in under and "/photos/a/sub/img001.jpg" in under
+    assert list(store.records_under("/nowhere/")) == []

@@ -56,18 +56,19 @@ def index_command(paths, prune, rebuild, batch_size, shard, no_duplicates):
         click.echo(f"skipped {path}: {reason}")
     click.echo(report.summary())
     if not no_duplicates:
-        refresh_duplicates()
-    try:
-        service().prepare_text_side()
-    except ModelUnavailable as exc:  # only postponed: searching reports it
-        click.echo(f"note: the text model is not ready yet: {exc}")
+        refresh_duplicates(collection_changed=report.embedded + report.pruned > 0)
+    if report.claimed_model:  # a new model: build its text side now, not on the first search
+        try:
+            service().prepare_text_side()
+        except ModelUnavailable as exc:  # only postponed: searching reports it
+            click.echo(f"note: the text model is not ready yet: {exc}")
 
 
-def refresh_duplicates() -> None:
+def refresh_duplicates(collection_changed: bool) -> None:
     """The /duplicates page serves stored groups: bring them up to date while this process owns the machine."""
     started = time.monotonic()
     try:
-        if service().refresh_duplicates():
+        if service().refresh_duplicates(collection_changed):
             click.echo(f"Near-duplicate groups computed again in {time.monotonic() - started:.1f}s")
     except UserError as exc:  # the run itself succeeded: say so, don't fail it
         click.echo(f"note: near-duplicates not updated: {exc}")

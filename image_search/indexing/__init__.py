@@ -16,7 +16,7 @@ from image_search.errors import QueryError
 from image_search.images import PixelBudget
 from image_search.indexing.plan import plan_run
 from image_search.indexing.report import IndexReport, save_last_run
-from image_search.indexing.run import run_plan
+from image_search.indexing.run import any_decodes, run_plan
 from image_search.locking import IndexLock
 from image_search.stores import VectorStore
 from image_search.stores.base import image_id_for
@@ -74,15 +74,22 @@ def index_paths(
             "(sharded runs then keep that index up to date)."
         )
     with IndexLock(Path(data_dir) / "index.lock"):
-        # Loaded under the lock: a second indexer is refused before it spends seconds loading a model.
-        embedder = load_embedder()
         remove_leftovers(Path(data_dir))
+        # Loaded under the lock (a second indexer is refused before it spends seconds loading a model), and
+        # only when an image to embed decodes: a run with nothing to do never loads it. Until then the
+        # store's own record of its model stands; --rebuild claims a new store, so it always needs the model.
+        embedder = load_embedder() if options.rebuild else None
         with ExitStack() as scope:
             # --rebuild fills a new store beside this one, swapped in at the end: searches never see it empty
             target = scope.enter_context(store.rebuilding()) if options.rebuild else store
-            target.check_model(embedder.model_id)
             plan = plan_run(target, paths, prune=options.prune, shard=options.shard)
-            progress.on_start(len(plan.todo), embedder.model_id, target.stats()["kind"])
+            if embedder is None and any_decodes(plan, budget):
+                embedder = load_embedder()
+            if embedder is not None:
+                target.check_model(embedder.model_id)
+            model_id = embedder.model_id if embedder is not None else target.model_id
+            shown = f"{model_id or 'none'}" + ("" if embedder is not None else " (not loaded: nothing to embed)")
+            progress.on_start(len(plan.todo), shown, target.stats()["kind"])
             report = run_plan(
                 target, embedder, plan, batch_size, on_batch=progress.on_batch, workers=workers, budget=budget
             )
@@ -91,5 +98,5 @@ def index_paths(
                 thumbnails.keep_only(target.iter_records())
             else:
                 thumbnails.forget(plan.gone_ids + [image_id_for(c.path) for c in plan.todo if c.known])
-        save_last_run(data_dir, report, [str(p) for p in paths], embedder.model_id)
+        save_last_run(data_dir, report, [str(p) for p in paths], model_id)
     return report

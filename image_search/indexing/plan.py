@@ -1,17 +1,25 @@
-"""What an indexing run has to do: the folders compared with the store (to embed, unchanged, gone)."""
+"""What an indexing run has to do: the folders compared with the store (to embed, unchanged, gone).
+
+The walk is streamed and compared with the store a chunk of paths at a time (`VectorStore.known_files`),
+so planning holds only what changed: a run over a million known, unchanged files keeps no record of them.
+"""
 
 from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 from image_search.indexing.walk import in_shard, walk_images
 from image_search.paths import is_within_root
 from image_search.stores import VectorStore
+from image_search.stores.base import image_id_for
 from image_search.user_files import kind_of
+
+PLAN_CHUNK = 2000  # walked paths compared with the store per query
 
 
 @dataclass
@@ -31,43 +39,70 @@ class Plan:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
 
 
+def distinct_roots(roots: Iterable[Path | str]) -> list[Path]:
+    """Absolute roots, each once, without those inside another: its files are walked there (each file is
+    planned once, without a set of every path seen)."""
+    absolute = list(dict.fromkeys(Path(os.path.abspath(r)) for r in roots))
+    return [r for r in absolute if not any(o != r and o in r.parents for o in absolute)]
+
+
 def plan_run(
     store: VectorStore, roots: Iterable[Path | str], prune: bool = False, shard: tuple[int, int] | None = None
 ) -> Plan:
-    """Compare the folders with the store: what to embed, what is unchanged, what is gone."""
-    known = {r.path: r for r in store.iter_records()}
-    plan, seen = Plan(), set()
-    for root in roots:
-        root = Path(os.path.abspath(root))
-        for path in walk_images(root, plan.skipped):
-            if path in seen or not in_shard(path, shard):
-                continue
-            seen.add(path)
-            try:
-                st = os.stat(path)
-            except OSError as exc:
-                plan.skipped.append((path, f"cannot read file: {exc.strerror}"))
-                continue
-            if not stat.S_ISREG(st.st_mode):  # a named pipe would block the reader (and the lock) forever
-                plan.skipped.append((path, f"{kind_of(st.st_mode)}, not a regular file: not read"))
-                continue
-            if os.path.islink(path) and not is_within_root(path, str(root if root.is_dir() else root.parent)):
-                plan.skipped.append((path, "a link to a file outside the indexed folder"))
-                continue
-            record = known.get(path)
-            if record and (record.size, record.mtime_ns) == (st.st_size, st.st_mtime_ns):
-                plan.unchanged += 1
-            else:
-                folder = str(root if root.is_dir() else root.parent)
-                plan.todo.append(Candidate(path, folder, st.st_size, st.st_mtime_ns, record is not None))
+    """Compare the folders with the store: what to embed, what is unchanged, what is gone.
+
+    A root that no longer exists (a folder removed while `flask index --watch` ran) walks nothing;
+    with `prune` its records are gone."""
+    plan = Plan()
+    for root in distinct_roots(roots):
+        if os.path.lexists(root):
+            for chunk in _chunks(_stat_files(root, plan.skipped, shard), PLAN_CHUNK):
+                known = store.known_files([path for path, _ in chunk])
+                for path, st in chunk:
+                    state = known.get(path)
+                    if state == (st.st_size, st.st_mtime_ns):
+                        plan.unchanged += 1
+                    else:
+                        folder = str(root if root.is_dir() else root.parent)
+                        plan.todo.append(Candidate(path, folder, st.st_size, st.st_mtime_ns, state is not None))
         if prune:
-            prefix = str(root).rstrip("/") + "/"
-            plan.gone_ids += [
-                r.id
-                for p, r in known.items()
-                if (p.startswith(prefix) or p == str(root))
-                and p not in seen
-                and in_shard(p, shard)
-                and not os.path.exists(p)
-            ]
+            plan.gone_ids += _gone(store, root, shard)
     return plan
+
+
+def _stat_files(
+    root: Path, skipped: list[tuple[str, str]], shard: tuple[int, int] | None
+) -> Iterator[tuple[str, os.stat_result]]:
+    """(path, stat) of each regular image file under root, in this shard; the others skipped with why."""
+    folder = str(root if root.is_dir() else root.parent)
+    for path in walk_images(root, skipped):
+        if not in_shard(path, shard):
+            continue
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            skipped.append((path, f"cannot read file: {exc.strerror}"))
+            continue
+        if not stat.S_ISREG(st.st_mode):  # a named pipe would block the reader (and the lock) forever
+            skipped.append((path, f"{kind_of(st.st_mode)}, not a regular file: not read"))
+            continue
+        if os.path.islink(path) and not is_within_root(path, folder):
+            skipped.append((path, "a link to a file outside the indexed folder"))
+            continue
+        yield path, st
+
+
+def _gone(store: VectorStore, root: Path, shard: tuple[int, int] | None) -> list[str]:
+    """Ids of the records at or under root whose files no longer exist."""
+    records = store.records_under(str(root).rstrip("/") + "/")
+    exact = store.known_files([str(root)])
+    ids = [r.id for r in records if in_shard(r.path, shard) and not os.path.exists(r.path)]
+    if exact and in_shard(str(root), shard) and not os.path.exists(root):
+        ids.append(image_id_for(str(root)))
+    return ids
+
+
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk

@@ -23,6 +23,7 @@ class IndexReport:
     pruned: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+    claimed_model: bool = False  # this run claimed an unclaimed store for its model (a first run, --rebuild)
 
     @property
     def embedded(self) -> int:
@@ -36,7 +37,7 @@ class IndexReport:
         )
 
 
-def save_last_run(data_dir: Path, report: IndexReport, paths: list[str], model: str) -> None:
+def save_last_run(data_dir: Path, report: IndexReport, paths: list[str], model: str | None) -> None:
     """Written atomically, so the health page never reads half a file."""
     body = {
         "finished_at": time.time(),

@@ -34,6 +34,13 @@ def _decode(candidate: Candidate, draft_size: int, shrink_to: int | None, budget
         return f"cannot read file: {exc.strerror or exc}"
 
 
+def any_decodes(plan: Plan, budget: PixelBudget | None) -> bool:
+    """Whether any image to embed decodes, so the model is worth loading. Files that failed before (broken,
+    empty) are tried again every run, and must not cost a model load when nothing else changed. Tried at the
+    smallest draft size, which admits whatever a decode at the model's size would; stops at the first."""
+    return any(not isinstance(_decode(c, 1, None, budget), str) for c in plan.todo)
+
+
 def shrink(image: Image.Image, shorter_side: int) -> Image.Image:
     """Bicubic down to `shorter_side` (CLIP's own first step), so the model's resize is a no-op."""
     scale = shorter_side / min(image.size)
@@ -45,7 +52,7 @@ def shrink(image: Image.Image, shorter_side: int) -> Image.Image:
 
 def run_plan(
     store: VectorStore,
-    embedder: Embedder,
+    embedder: Embedder | None,
     plan: Plan,
     batch_size: int = 32,
     on_batch: Callable[[int], None] = lambda n: None,
@@ -58,12 +65,44 @@ def run_plan(
 
     JPEG draft mode decodes at `draft_size` or more (default: the model's input size, else 448).
     Images whose decode would hold more pixels than `budget` allows are skipped with the reason.
+    `embedder` is None when no image to embed decodes (see any_decodes): the model was not loaded.
+    A run that changes nothing leaves the store as it is (no flush: it would load the faiss index).
     """
     started = time.monotonic()
+    report = IndexReport(unchanged=plan.unchanged, skipped=list(plan.skipped))
+    if embedder is not None:
+        report.claimed_model = store.model_id is None
+        store.claim(embedder.model_id, embedder.dim, embedder.unit_vectors)
+        _embed_all(store, embedder, plan, report, batch_size, on_batch, workers, draft_size, shrink_in_workers, budget)
+    else:  # any_decodes found none: each is skipped with its reason
+        for candidate in plan.todo:
+            result = _decode(candidate, 1, None, budget)
+            reason = result if isinstance(result, str) else "changed while this run planned it: indexed next run"
+            report.skipped.append((candidate.path, reason))
+        on_batch(len(plan.todo))
+    if plan.gone_ids:
+        store.delete(plan.gone_ids)
+        report.pruned = len(plan.gone_ids)
+    if plan.todo or plan.gone_ids or report.claimed_model:
+        store.flush()
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _embed_all(
+    store: VectorStore,
+    embedder: Embedder,
+    plan: Plan,
+    report: IndexReport,
+    batch_size: int,
+    on_batch: Callable[[int], None],
+    workers: int,
+    draft_size: int | None,
+    shrink_in_workers: bool,
+    budget: PixelBudget | None,
+) -> None:
     shrink_to = embedder.input_size if shrink_in_workers else None
     draft_size = draft_size or embedder.input_size or 448
-    report = IndexReport(unchanged=plan.unchanged, skipped=list(plan.skipped))
-    store.claim(embedder.model_id, embedder.dim, embedder.unit_vectors)
     batches = [plan.todo[i : i + batch_size] for i in range(0, len(plan.todo), batch_size)]
     with ThreadPoolExecutor(max_workers=workers) as pool:
 
@@ -76,12 +115,6 @@ def run_plan(
             pending = start(batches[i + 1]) if i + 1 < len(batches) else []
             _embed_batch(store, embedder, batch, decoded, report)
             on_batch(len(batch))
-    if plan.gone_ids:
-        store.delete(plan.gone_ids)
-        report.pruned = len(plan.gone_ids)
-    store.flush()
-    report.seconds = time.monotonic() - started
-    return report
 
 
 def _embed_batch(

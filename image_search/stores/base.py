@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 
@@ -150,6 +150,21 @@ class VectorStore(ABC):
     @abstractmethod
     def iter_records(self) -> Iterator[ImageRecord]:
         """Every record (for incremental indexing and pruning)."""
+
+    def known_files(self, paths: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """(size, mtime_ns) of those of `paths` the store holds. Planning asks one chunk of walked paths at a
+        time, so it never holds every record. This fallback gets each by id; the stores ask once a chunk."""
+        found = {}
+        for path in paths:
+            record = self.get(image_id_for(path))
+            if record is not None and record.path == path:
+                found[path] = (record.size, record.mtime_ns)
+        return found
+
+    def records_under(self, prefix: str) -> Iterator[ImageRecord]:
+        """The records whose path starts with `prefix` (a folder ending in "/"), for pruning, streamed.
+        This fallback filters iter_records."""
+        return (r for r in self.iter_records() if r.path.startswith(prefix))
 
     def iter_vectors(self, chunk: int = VECTOR_CHUNK) -> Iterator[tuple[list[ImageRecord], np.ndarray]]:
         """Every record with its vector, `chunk` at a time (for bulk passes such as near-duplicates).

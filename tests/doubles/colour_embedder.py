@@ -75,3 +75,23 @@ class VerySlowColourEmbedder(SlowColourEmbedder):
 
     def __init__(self, model_id: str = "test-colour-v1"):
         super().__init__(model_id, delay=0.1)
+
+
+class LoadRecordingColourEmbedder(ColourEmbedder):
+    """Test double: the colour embedder, counting in the class how often it is made (each make is a model
+    load when the app's EMBEDDER_FACTORY names it) and how many texts it embedded (the text side)."""
+
+    loads = 0
+    texts = 0
+
+    def __init__(self, model_id: str = "test-colour-v1"):
+        super().__init__(model_id)
+        type(self).loads += 1
+
+    def embed_texts(self, texts):
+        type(self).texts += len(texts)
+        return super().embed_texts(texts)
+
+    @classmethod
+    def reset(cls) -> None:
+        cls.loads = cls.texts = 0

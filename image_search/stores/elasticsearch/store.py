@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
@@ -29,7 +29,7 @@ from elasticsearch import ConnectionError as EsConnectionError
 from elasticsearch.helpers import scan, streaming_bulk
 
 from image_search.errors import ModelMismatch, StoreError, WriteFailures
-from image_search.stores.base import VECTOR_CHUNK, Filters, Hit, ImageRecord, VectorStore
+from image_search.stores.base import VECTOR_CHUNK, Filters, Hit, ImageRecord, VectorStore, image_id_for
 from image_search.stores.elasticsearch.client import error_reason, make_client, one_line
 from image_search.stores.elasticsearch.options import DEFAULT_INDEX_OPTIONS, ElasticsearchOptions
 from image_search.stores.elasticsearch.pit import pit_pages
@@ -514,6 +514,19 @@ class ElasticsearchStore(VectorStore):
                 query={"query": {"match_all": {}}, "_source": {"excludes": [VECTOR_FIELD]}},
             ):
                 yield _record_from_source(hit["_source"])
+
+    def known_files(self, paths: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """One ids query for the whole chunk (ids derive from paths), fetching three small fields."""
+        ids = [image_id_for(p) for p in paths]
+        if self._meta_or_none() is None or not ids:
+            return {}
+        with self._errors("reading records"):
+            resp = self.client.options(ignore_status=404).search(
+                index=self.index, query={"ids": {"values": ids}}, size=len(ids), source=["path", "size", "mtime_ns"]
+            )
+        wanted = set(paths)
+        found = (hit["_source"] for hit in resp.get("hits", {}).get("hits", []))
+        return {src["path"]: (int(src["size"]), int(src["mtime_ns"])) for src in found if src["path"] in wanted}
 
     def iter_vectors(self, chunk: int = VECTOR_CHUNK) -> Iterator[tuple[list[ImageRecord], np.ndarray]]:
         """One PIT pass (see pit.py): the only full read that loads the vectors."""

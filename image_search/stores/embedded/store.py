@@ -23,6 +23,7 @@ block each other or the writer), and searches share the faiss index under a read
 from __future__ import annotations
 
 import functools
+import json
 import os
 import secrets
 import shutil
@@ -30,7 +31,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import ParamSpec, TypeVar
@@ -429,10 +430,41 @@ class EmbeddedStore(VectorStore):
     def count(self) -> int:
         return self._reader().execute("SELECT COUNT(*) FROM images").fetchone()[0]
 
-    @sqlite_errors
     def iter_records(self) -> Iterator[ImageRecord]:
-        rows = self._reader().execute(f"SELECT {', '.join(RECORD_COLUMNS)} FROM images").fetchall()
-        return (self._record(row) for row in rows)
+        """In rowid order, VECTOR_CHUNK rows per read: a million records are never all in memory."""
+        return self._records_where("1", [])
+
+    def records_under(self, prefix: str) -> Iterator[ImageRecord]:
+        """A range of the path index: only the records under the folder are read."""
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # the first path past every one starting with prefix
+        return self._records_where("path >= ? AND path < ?", [prefix, upper])
+
+    def _records_where(self, where: str, args: list) -> Iterator[ImageRecord]:
+        after = 0
+        while rows := self._record_rows(where, args, after):
+            after = rows[-1][0]
+            yield from (self._record(row[1:]) for row in rows)
+
+    @sqlite_errors
+    def _record_rows(self, where: str, args: list, after: int) -> list:
+        return (
+            self._reader()
+            .execute(
+                f"SELECT rowid, {', '.join(RECORD_COLUMNS)} FROM images WHERE ({where}) AND rowid > ? "
+                f"ORDER BY rowid LIMIT ?",
+                [*args, after, VECTOR_CHUNK],
+            )
+            .fetchall()
+        )
+
+    @sqlite_errors
+    def known_files(self, paths: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """One query on the path index for the whole chunk (the paths passed as one JSON array)."""
+        rows = self._reader().execute(
+            "SELECT path, size, mtime_ns FROM images WHERE path IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(paths)),),
+        )
+        return {path: (size, mtime_ns) for path, size, mtime_ns in rows}
 
     def iter_vectors(self, chunk: int = VECTOR_CHUNK) -> Iterator[tuple[list[ImageRecord], np.ndarray]]:
         """In rowid order, one short read per chunk (the lock is not held between chunks)."""

@@ -1,0 +1,98 @@
+"""A no-op incremental `flask index` beside a full one, each the whole process timed (start to exit).
+
+The folder is realistic in shape: small JPEGs of varied content in nested folders, plus a broken and an
+empty file (tried again by every run, which must not cost a model load). The model is the real one the
+app picks (`IMAGE_SEARCH_MODEL`, default `offline`: no download). Runs, in order, in one data dir:
+  full      -- a first run: loads the model, embeds everything, prepares the text side
+  no-op     -- nothing changed: no model loaded (goal <= 1.5 s)
+  one file  -- one file touched: the model is loaded to embed it (what every run cost before)
+The no-op and one-file runs are repeated (`--rounds`), taking turns, and their medians printed.
+
+    python bench/bench_noop.py [--files 10000] [--rounds 3] [--workdir /tmp/bench_noop]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+FLASK = [sys.executable, "-m", "flask", "--app", "image_search", "index"]
+
+
+def make_folder(folder: Path, count: int) -> None:
+    """`count` distinct 96x72 JPEGs (smooth colour gradients with noise), 500 to a folder."""
+    marker = folder / f".made-{count}"
+    if marker.exists():
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    rng = np.random.default_rng(0)
+    ramp = np.linspace(0, 1, 96, dtype=np.float32)[None, :, None]
+    for i in range(count):
+        sub = folder / f"album{i // 500:03}"
+        sub.mkdir(parents=True, exist_ok=True)
+        base, tilt = rng.random(3, dtype=np.float32) * 200, rng.random(3, dtype=np.float32) * 55
+        pixels = base + tilt * ramp + rng.normal(0, 8, (72, 96, 3)).astype(np.float32)
+        Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(sub / f"img{i:06}.jpg", quality=85)
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    (folder / "empty.png").write_bytes(b"")
+    marker.touch()
+
+
+def timed_run(folder: Path, env: dict[str, str]) -> tuple[float, str]:
+    started = time.perf_counter()
+    done = subprocess.run([*FLASK, str(folder)], env=env, cwd=ROOT, capture_output=True, text=True, timeout=3600)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"flask index failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    summary = next(line for line in done.stdout.splitlines() if " added, " in line)
+    return seconds, summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--files", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/bench_noop"))
+    args = parser.parse_args()
+    folder, data = args.workdir / "photos", args.workdir / "data"
+    make_folder(folder, args.files)
+    shutil.rmtree(data, ignore_errors=True)
+    models = Path(os.environ.get("BENCH_MODELS", "/tmp/bench_noop_models"))  # exported ONNX graphs, kept
+    (data / "models").parent.mkdir(parents=True, exist_ok=True)
+    if models.is_dir():
+        shutil.copytree(models, data / "models")
+    env = {**os.environ, "IMAGE_SEARCH_DATA_DIR": str(data), "PYTHONPATH": str(ROOT)}
+    env.setdefault("IMAGE_SEARCH_MODEL", "offline")
+    print(f"{args.files} JPEGs (96x72) + a broken and an empty file; model {env['IMAGE_SEARCH_MODEL']}")
+    full, summary = timed_run(folder, env)
+    print(f"full run      {full:7.2f} s   {summary}")
+    if not models.is_dir():
+        shutil.copytree(data / "models", models)
+    noop, one = [], []
+    touched = next(folder.glob("album000/*.jpg"))
+    for _ in range(args.rounds):
+        seconds, summary = timed_run(folder, env)
+        noop.append(seconds)
+        print(f"no-op run     {seconds:7.2f} s   {summary}")
+        touched.touch()
+        seconds, summary = timed_run(folder, env)
+        one.append(seconds)
+        print(f"one file      {seconds:7.2f} s   {summary}")
+    print(
+        f"median: no-op {statistics.median(noop):.2f} s (goal <= 1.5 s), one changed file "
+        f"{statistics.median(one):.2f} s, full {full:.2f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()
