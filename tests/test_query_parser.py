@@ -23,6 +23,13 @@ def parse_raw(query: str, allow_empty: bool = False):
         ("id:3f2a9c0d + at night", [Part("id", "3f2a9c0d", 1.0), Part("text", "at night", 1.0)]),
         ("3:id:3f2a9c0d", [Part("id", "3f2a9c0d", 3.0)]),
         ("t-shirt c++ dog+cat", [Part("text", "t-shirt c++ dog+cat", 1.0)]),  # no operators inside words
+        # a dash between words, or before punctuation, is text: only -word at a word's start negates
+        ("Tux and spider - two friends.", [Part("text", "Tux and spider - two friends.", 1.0)]),
+        ("dog - cat", [Part("text", "dog - cat", 1.0)]),
+        ("- dog -", [Part("text", "- dog -", 1.0)]),
+        ("1990 -- 2000 -.", [Part("text", "1990 -- 2000 -.", 1.0)]),
+        ("dog -2020", [Part("text", "dog", 1.0), Part("text", "2020", -1.0)]),
+        ("눈 덮인 산 -사람", [Part("text", "눈 덮인 산", 1.0), Part("text", "사람", -1.0)]),
         ("  lots   of\tspace  ", [Part("text", "lots of space", 1.0)]),
     ],
 )
@@ -46,7 +53,6 @@ def test_plain_text_is_flagged_for_the_low_confidence_fallback():
         ("11:dog", "at most 10"),
         ("2:", "nothing after"),
         ('dog -"red car', "unclosed quote"),
-        ("dog - cat", "'-' with nothing"),
         ('dog -""', "'-' with nothing"),
         ("id:../etc", "id: takes an indexed image"),
         (" + ".join(["a"] * 9), "At most 8 parts"),
@@ -59,3 +65,12 @@ def test_errors_say_what_is_wrong(query, message):
 
 def test_empty_is_allowed_beside_an_image():
     assert parse_raw("  ", allow_empty=True).parts == ()
+
+
+@pytest.mark.parametrize("query", ["-people", '-people -"red car"', "2:-dog"])
+def test_only_negatives_are_allowed_beside_an_image(query):
+    """The image is the positive part (an upload, image results, more like this)."""
+    parsed = parse(clean_query(query, 300, allow_empty=True), beside_image=True)
+    assert parsed.parts and all(p.weight < 0 for p in parsed.parts)
+    with pytest.raises(QueryError, match="only negatives"):
+        parse(clean_query(query, 300))

@@ -147,3 +147,14 @@ def test_an_index_of_another_model_is_refused_with_the_rebuild_command(indexed, 
         response = client.get(url)
         assert response.status_code == 409
         assert "flask --app image_search index --rebuild" in response.get_data(as_text=True)
+
+
+def test_a_dash_between_words_is_text_and_negatives_beside_an_image_work(indexed, client, photo_dir):
+    """Query grammar: "Tux and spider - two friends." is a sentence; "-yellow" alone works with an image."""
+    assert client.get("/search", query_string={"q": "red - a warm colour."}).status_code == 200
+    red_id = id_of(indexed, photo_dir / "red.jpg")
+    page = client.get(f"/similar/{red_id}?q=-yellow&all=1")
+    assert page.status_code == 200 and first_tile_name(page.get_data(as_text=True)) != "yellow.gif"
+    hits = client.get(f"/api/similar/{red_id}?q=-yellow&k=3").get_json()["hits"]
+    assert hits and not any(h["path"].endswith("yellow.gif") for h in hits)
+    assert client.get("/search?q=-yellow").status_code == 400  # without an image, still only negatives

@@ -85,3 +85,21 @@ def test_upload_with_words_keeps_them_in_the_results_url(indexed, client):
         content_type="multipart/form-data",
     )
     assert response.status_code == 400 and "Part 2 of the query is empty" in response.get_data(as_text=True)
+
+
+def test_upload_with_only_negative_words(indexed, client):
+    """The upload page suggests "-people": beside an image, the image is the positive part."""
+    response = client.post(
+        "/search/image",
+        data={"image": (io.BytesIO(image_bytes(solid((0, 0, 250)))), "q.png"), "q": "-green"},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 303 and response.headers["Location"].endswith("?q=-green")
+    page = client.get(response.headers["Location"])
+    assert page.status_code == 200 and first_tile_name(page.get_data(as_text=True)) != "green.png"
+    response = client.post(
+        "/api/search",
+        data={"image": (io.BytesIO(image_bytes(solid((0, 0, 250)))), "q.png"), "q": "-green", "k": "2"},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200 and response.get_json()["hits"]

@@ -5,10 +5,14 @@
     words    := (word | "-" word | '-"' several words '"')+
     weight   := a number greater than 0 and at most 10, e.g. 2 or 0.5
 
+A negative is a "-" at the start of a word, right before a letter, digit or quote: a dash between
+words ("Tux and spider - two friends."), in a word (t-shirt) or before punctuation is text.
+
 `beach sunset -people`  -> +1 "beach sunset", -1 "people"
 `2:dog + cat`           -> +2 "dog", +1 "cat"
 `id:3f2a... + at night` -> +1 the indexed image 3f2a..., +1 "at night"
 A negative takes its part's weight. A plain query ("a red car") is one text part of weight 1.
+Beside an image (an upload, "more like this") the image is the positive part, so "-people" alone is a query.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from image_search.errors import QueryError
 MAX_WEIGHT = 10.0
 MAX_PARTS = 8
 WEIGHT = re.compile(r"^(\d+(?:\.\d+)?|\.\d+):")
-NEGATIVE = re.compile(r'(?:(?<=\s)|^)-(?:"([^"]*)"|(\S+))')
+NEGATIVE = re.compile(r'(?:(?<=\s)|^)-(?:"([^"]*)"|([^\W_]\S*))')
 
 
 @dataclass(frozen=True)
@@ -62,9 +66,9 @@ def clean_query(text: str | None, max_chars: int, allow_empty: bool = False) -> 
     return text
 
 
-def parse(query: str) -> ParsedQuery:
+def parse(query: str, beside_image: bool = False) -> ParsedQuery:
     """Parts of a combined query already through clean_query (empty: no parts, e.g. beside an image),
-    or a QueryError saying what is wrong and where."""
+    or a QueryError saying what is wrong and where. `beside_image`: an image is the query's positive part."""
     if not query:
         return ParsedQuery(())
     chunks = re.split(r"\s\+\s", f" {query} ")
@@ -73,7 +77,7 @@ def parse(query: str) -> ParsedQuery:
     parts: list[Part] = []
     for n, chunk in enumerate(chunks, 1):
         parts += _parse_part(chunk.strip(), n)
-    if not any(p.weight > 0 for p in parts):
+    if not beside_image and not any(p.weight > 0 for p in parts):
         raise QueryError("Add something to look for: a query cannot be only negatives (-word).")
     return ParsedQuery(tuple(parts))
 
@@ -104,6 +108,4 @@ def _parse_part(chunk: str, n: int) -> list[Part]:
             raise QueryError(f"Part {n} has a '-' with nothing after it: write -word or -\"two words\".")
         negatives.append(Part("text", words, -weight))
     positive = " ".join(NEGATIVE.sub(" ", chunk).replace('"', " ").split())
-    if "-" in positive.split():
-        raise QueryError(f"Part {n} has a '-' with nothing after it: write -word or -\"two words\".")
     return ([Part("text", positive, weight)] if positive else []) + negatives

@@ -88,7 +88,7 @@ class SearchService:
         started = time.perf_counter()
         k, filters = options.k, options.filters
         query = query_parser.clean_query(query, self.settings.max_query_chars, allow_empty=image is not None)
-        parsed = query_parser.parse(query)
+        parsed = query_parser.parse(query, beside_image=image is not None)
         vector = self._combine(parsed, image)
         hits = [h for h in self._knn(vector, k + bool(exclude), filters) if h.id != exclude][:k]
         notice, extra = None, {}
