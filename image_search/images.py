@@ -13,10 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
 
+import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from image_search.errors import ImageError
 from image_search.user_files import open_regular
+
+# Phones save HEIC (iPhones) and AVIF: Pillow reads AVIF itself, pillow-heif adds HEIF/HEIC. Registered
+# here, where every decode and every list of readable types comes from.
+pillow_heif.register_heif_opener()
 
 EXIF_IFD = 0x8769
 DATETIME_ORIGINAL = 36867
@@ -24,7 +29,7 @@ ORIENTATION = 0x0112
 
 
 def image_extensions() -> set[str]:
-    """Every file extension Pillow can open (jpg, png, webp, gif, bmp, tiff, ...)."""
+    """Every file extension Pillow can open (jpg, png, webp, gif, bmp, tiff, heic, avif, ...)."""
     Image.init()
     return {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
 

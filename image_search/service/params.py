@@ -9,12 +9,13 @@ from datetime import datetime, timedelta
 
 from PIL import Image
 
+from image_search import images  # noqa: F401  (registers the HEIF opener before Image.OPEN is read)
 from image_search.errors import QueryError
 from image_search.service.ranking import SORTS, View
 from image_search.stores import Filters
 
 FILTER_NAMES = ("folder", "from", "to", "type", "min_width", "min_height")
-TYPE_ALIASES = {"JPG": "JPEG", "TIF": "TIFF"}
+TYPE_ALIASES = {"JPG": "JPEG", "TIF": "TIFF", "HEIC": "HEIF"}
 # Phones save JPEGs with a multi-picture extension that Pillow names MPO: to people they are JPEGs.
 SAME_TYPE = {"JPEG": ("JPEG", "MPO")}
 MAX_SIDE = 1_000_000

@@ -18,6 +18,14 @@ from image_search.web.current import service, settings
 
 bp = Blueprint("files", __name__)
 
+# What browsers draw in <img>; pages show other originals (HEIC, TIFF) by their JPEG thumbnail.
+BROWSER_FORMATS = frozenset({"JPEG", "MPO", "PNG", "GIF", "WEBP", "AVIF", "BMP", "ICO"})
+
+
+@bp.app_template_test("drawn_by_browsers")
+def drawn_by_browsers(record) -> bool:
+    return record.format.upper() in BROWSER_FORMATS
+
 
 @bp.get("/thumbnail/<image_id>")
 def thumbnail(image_id: str):
