@@ -72,7 +72,7 @@ def test_mapping_sent_is_valid_for_unit_vectors(fake):
         "dims": 8,
         "index": True,
         "similarity": "dot_product",
-        "index_options": {"type": "hnsw", "m": 16, "ef_construction": 100},
+        "index_options": {"type": "int8_hnsw", "m": 16, "ef_construction": 100},
     }
     assert mapping["_meta"]["model_id"] == "clip" and mapping["_meta"]["dims"] == 8
     assert mapping["properties"]["folder"] == {"type": "keyword"}
@@ -135,8 +135,9 @@ def test_server_rejection_of_the_mapping_becomes_a_store_error(fake):
     [
         ("8.15.3", {"type": "bbq_hnsw"}, True, "index_options type 'bbq_hnsw': needs 8.16"),
         ("8.11.4", {"type": "int8_hnsw"}, True, "index_options type 'int8_hnsw': needs 8.12"),
-        ("8.10.2", None, False, "max_inner_product .*: needs 8.11"),
-        ("8.3.3", None, True, "kNN search: needs 8.4"),
+        ("8.11.4", None, True, "index_options type 'int8_hnsw': needs 8.12 .*ES_INDEX_OPTIONS"),  # the default
+        ("8.10.2", {"type": "hnsw"}, False, "max_inner_product .*: needs 8.11"),
+        ("8.3.3", {"type": "hnsw"}, True, "kNN search: needs 8.4"),
     ],
 )
 def test_features_an_older_server_lacks_are_refused_before_creating(fake, version, options, unit_vectors, needs):
@@ -243,13 +244,20 @@ def test_writes_are_chunked_and_flush_refreshes_once(fake):
     assert len(list(store.iter_records())) == 10  # scan over several scroll pages of 4
 
 
-def test_knn_request_shape(fake):
-    store = make_store(fake, ES_NUM_CANDIDATES=50)
+@pytest.mark.parametrize(
+    "index_type,oversample,fetched,vector_read",
+    [("hnsw", "2", 3, False), ("int8_hnsw", "2", 6, True), ("int8_hnsw", "0", 3, False)],
+)
+def test_knn_request_shape(fake, index_type, oversample, fetched, vector_read):
+    store = make_store(
+        fake, ES_NUM_CANDIDATES=50, ES_INDEX_OPTIONS={"type": index_type}, ES_RESCORE_OVERSAMPLE=oversample
+    )
     store.claim("clip", 4)
     store.knn(unit(1, 4)[0], 3)
     body = next(body for method, path, body in fake.requests if path.endswith("_search"))
-    assert body["knn"]["k"] == 3 and body["knn"]["num_candidates"] == 50 and body["size"] == 3
+    assert body["knn"]["k"] == fetched and body["knn"]["num_candidates"] == 50 and body["size"] == fetched
     assert body["_source"] is False and {"field": "taken_at", "format": "epoch_millis"} in body["fields"]
+    assert ("image_embedding" in body["fields"]) == vector_read  # quantised: rescored from the floats
 
 
 def test_stats(fake):

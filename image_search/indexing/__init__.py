@@ -82,6 +82,7 @@ def index_paths(
         with ExitStack() as scope:
             # --rebuild fills a new store beside this one, swapped in at the end: searches never see it empty
             target = scope.enter_context(store.rebuilding()) if options.rebuild else store
+            scope.enter_context(target.bulk_load())  # e.g. Elasticsearch's refresh off until the writes end
             plan = plan_run(target, paths, prune=options.prune, shard=options.shard)
             if embedder is None and any_decodes(plan, budget):
                 embedder = load_embedder()
@@ -89,7 +90,7 @@ def index_paths(
                 target.check_model(embedder.model_id)
             model_id = embedder.model_id if embedder is not None else target.model_id
             shown = f"{model_id or 'none'}" + ("" if embedder is not None else " (not loaded: nothing to embed)")
-            progress.on_start(len(plan.todo), shown, target.stats()["kind"])
+            progress.on_start(len(plan.todo), shown, target.kind)
             report = run_plan(
                 target, embedder, plan, batch_size, on_batch=progress.on_batch, workers=workers, budget=budget
             )

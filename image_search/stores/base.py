@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -165,6 +165,25 @@ class VectorStore(ABC):
         """The records whose path starts with `prefix` (a folder ending in "/"), for pruning, streamed.
         This fallback filters iter_records."""
         return (r for r in self.iter_records() if r.path.startswith(prefix))
+
+    @abstractmethod
+    def root_counts(self) -> dict[str, int]:
+        """Records per indexed folder (ImageRecord.root), counted by the store (web requests ask: no pass
+        over every record)."""
+
+    @abstractmethod
+    def count_ids(self, ids: list[str]) -> int:
+        """How many of these ids are stored (by id lookups, never a pass over every record)."""
+
+    @property
+    def kind(self) -> str:
+        """The kind of store, for people (`flask index` names it without asking the store for its stats)."""
+        return type(self).__name__
+
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Around an indexing run's writes: a store may defer work until the end (also when the run fails)."""
+        yield
 
     def iter_vectors(self, chunk: int = VECTOR_CHUNK) -> Iterator[tuple[list[ImageRecord], np.ndarray]]:
         """Every record with its vector, `chunk` at a time (for bulk passes such as near-duplicates).

@@ -50,6 +50,7 @@ class EsError(Exception):
 class FakeIndex:
     def __init__(self, name: str, mappings: dict):
         self.name, self.mappings, self.uuid = name, mappings, uuid.uuid4().hex[:22]
+        self.settings: dict[str, str] = {"number_of_shards": "1", "number_of_replicas": "1"}  # flat, as strings
         self.docs: dict[str, dict] = {}  # realtime (GET by id)
         self.visible: dict[str, dict] = {}  # what searches see: docs as of the last refresh
         self.versions: dict[str, int] = defaultdict(int)
@@ -116,8 +117,10 @@ def date_millis(value, fmt: str = "epoch_second||epoch_millis") -> int:
 class FakeElasticsearch:
     """Start with `start()` (or as a context manager); state lives in `indices`; `requests` logs calls."""
 
-    def __init__(self, version: str = VERSION, api_key: str | None = None):
-        self.version, self.api_key = version, api_key
+    def __init__(self, version: str = VERSION, api_key: str | None = None, index_privileges_only: bool = False):
+        """index_privileges_only: answer as for a key with only index privileges (read, write, manage on its
+        indices): 403 for cluster-level APIs (GET /, _cluster, _nodes, _cat) and for an index's _stats."""
+        self.version, self.api_key, self.index_privileges_only = version, api_key, index_privileges_only
         self.indices: dict[str, FakeIndex] = {}
         self.aliases: dict[str, set[str]] = {}  # alias -> the indices it names
         self.models: dict[str, callable] = {}  # trained model id -> fn(text) -> list[float]
@@ -179,6 +182,13 @@ class FakeElasticsearch:
             self.requests.append((h.command, parts.path, body))
             if self.api_key and h.headers.get("Authorization") != f"ApiKey {self.api_key}":
                 raise EsError(401, "security_exception", "missing authentication credentials for REST request")
+            if self.index_privileges_only and needs_cluster_privilege(parts.path):
+                raise EsError(
+                    403,
+                    "security_exception",
+                    f"action [{parts.path}] is unauthorized for API key id [fake] of user [fake], this action "
+                    f"is granted by the cluster privileges [monitor,manage,all]",
+                )
             with self.lock:
                 status, payload = self._route(
                     h.command, [p for p in parts.path.split("/") if p], params, raw if ndjson else body
@@ -210,6 +220,12 @@ class FakeElasticsearch:
         if name not in self.indices:
             raise EsError(404, "index_not_found_exception", f"no such index [{name}]")
         return self.indices[name]
+
+    def _targets(self, name: str) -> list[FakeIndex]:
+        """The index of this name, or those an alias of it names."""
+        if name in self.aliases:
+            return [self.indices[n] for n in sorted(self.aliases[name])]
+        return [self._index(name)]
 
     def _get_alias(self, method: str, name: str):
         targets = self.aliases.get(name)
@@ -298,6 +314,12 @@ class FakeElasticsearch:
             validate_mappings({"properties": added})
             index.mappings.setdefault("properties", {}).update(added)
             return 200, {"acknowledged": True}
+        if op == "_settings" and method == "PUT":
+            for index in self._targets(name):
+                index.settings.update(flat_settings(body or {}))
+            return 200, {"acknowledged": True}
+        if op == "_settings" and method == "GET":
+            return 200, {index.name: {"settings": {"index": dict(index.settings)}} for index in self._targets(name)}
         if op == "_refresh":
             self._index(name).refresh()
             return 200, {"_shards": SHARDS}
@@ -329,6 +351,7 @@ class FakeElasticsearch:
             mappings = body.get("mappings", {})
             validate_mappings(mappings)
             self.indices[name] = FakeIndex(name, mappings)
+            self.indices[name].settings.update(flat_settings(body.get("settings", {})))
             for alias in body.get("aliases", {}):
                 self.aliases.setdefault(alias, set()).add(name)
             return 200, {"acknowledged": True, "shards_acknowledged": True, "index": name}
@@ -508,6 +531,10 @@ class FakeElasticsearch:
                 "hits": hits[:size],
             },
         }
+        if body.get("aggs"):
+            out["aggregations"] = {
+                name: composite_aggregation(index, [i for i, _ in scored], spec) for name, spec in body["aggs"].items()
+            }
         if "scroll" in params:
             scroll_id = uuid.uuid4().hex
             self.scrolls[scroll_id] = [hits[size:], size]
@@ -549,6 +576,8 @@ class FakeElasticsearch:
             shown = filter_source(source, body.get("_source"))
             if shown is not None:
                 hit["_source"] = shown
+            if body.get("fields"):
+                hit["fields"] = doc_fields(index, source, body["fields"])
             hits.append(hit)
             if len(hits) == size:
                 break
@@ -617,6 +646,44 @@ def es_score(matrix: np.ndarray, query: np.ndarray, similarity: str) -> np.ndarr
     if similarity == "dot_product":
         return ((1 + dots) / 2).astype(np.float32)
     return np.where(dots < 0, 1 / (1 - dots), dots + 1).astype(np.float32)  # max_inner_product
+
+
+def needs_cluster_privilege(path: str) -> bool:
+    """The requests a key with index privileges only may not make (in this fake; `manage` would grant an
+    index's _stats on a real server, but the indexer must not need even that)."""
+    parts = [p for p in path.split("/") if p]
+    return not parts or parts[0] in ("_cluster", "_nodes", "_cat", "_stats") or "_stats" in parts
+
+
+def flat_settings(settings: dict, prefix: str = "") -> dict[str, str]:
+    """{"index": {"refresh_interval": "1s"}} or {"number_of_shards": 1} -> {"refresh_interval": "1s", ...}."""
+    flat: dict[str, str] = {}
+    for key, value in settings.items():
+        key = key.removeprefix("index.") if not prefix else key
+        if isinstance(value, dict):
+            flat.update(flat_settings(value, "" if key == "index" and not prefix else f"{prefix}{key}."))
+        else:
+            flat[prefix + key] = str(value)
+    return flat
+
+
+def composite_aggregation(index: FakeIndex, doc_ids: list[str], spec: dict) -> dict:
+    """A composite aggregation of one terms source on a keyword field, paged by `size` and `after`."""
+    if set(spec) != {"composite"} or len(spec["composite"]["sources"]) != 1:
+        raise EsError(400, "illegal_argument_exception", "the fake aggregates by one composite terms source only")
+    composite = spec["composite"]
+    ((key, source),) = composite["sources"][0].items()
+    field = source["terms"]["field"]
+    counts: dict = defaultdict(int)
+    for doc_id in doc_ids:
+        if (value := index.visible[doc_id].get(field)) is not None:
+            counts[value] += 1
+    after = (composite.get("after") or {}).get(key)
+    keys = [k for k in sorted(counts) if after is None or k > after][: int(composite.get("size", 10))]
+    out: dict = {"buckets": [{"key": {key: k}, "doc_count": counts[k]} for k in keys]}
+    if keys:
+        out["after_key"] = {key: keys[-1]}
+    return out
 
 
 def filter_source(source: dict, spec, includes=None, excludes=None):

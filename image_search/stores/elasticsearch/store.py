@@ -26,7 +26,7 @@ from elasticsearch import (
     UnsupportedProductError,
 )
 from elasticsearch import ConnectionError as EsConnectionError
-from elasticsearch.helpers import scan, streaming_bulk
+from elasticsearch.helpers import streaming_bulk
 
 from image_search.errors import ModelMismatch, StoreError, WriteFailures
 from image_search.stores.base import VECTOR_CHUNK, Filters, Hit, ImageRecord, VectorStore, image_id_for
@@ -45,6 +45,8 @@ INDEX_TYPES = {"hnsw": (8, 0), "int8_hnsw": (8, 12), "bbq_hnsw": (8, 16)}
 MAX_INNER_PRODUCT_SINCE = (8, 11)
 KNN_SEARCH_SINCE = (8, 4)  # top-level `knn` in _search, with `filter`
 MAX_NUM_CANDIDATES = 10_000  # Elasticsearch's limit for knn num_candidates
+# Index types whose HNSW scores come from quantised vectors; their hits are rescored from the floats.
+QUANTIZED_TYPES = ("int8_hnsw", "bbq_hnsw")
 # Fields asked back from searches (`_source: false` + `fields`); dates in epoch millis.
 RECORD_FIELDS = [
     "image_id",
@@ -98,6 +100,10 @@ class ElasticsearchStore(VectorStore):
         max_retries: int = 5,
         initial_backoff: float = 1.0,
         url: str = "",
+        shards: int = ElasticsearchOptions.shards,
+        replicas: int = ElasticsearchOptions.replicas,
+        refresh_interval: str = ElasticsearchOptions.refresh_interval,
+        rescore_oversample: float = ElasticsearchOptions.rescore_oversample,
     ):
         self.client, self.index = client, index
         self.url = urlsplit(url)._replace(netloc=urlsplit(url).netloc.rsplit("@", 1)[-1]).geturl()  # no password
@@ -107,9 +113,22 @@ class ElasticsearchStore(VectorStore):
                 f"ES_INDEX_OPTIONS type must be one of {', '.join(INDEX_TYPES)}, not {self.index_options.get('type')!r}"
             )
         self.num_candidates, self.bulk_chunk = num_candidates, int(bulk_chunk)
+        if self.bulk_chunk < 1:
+            raise StoreError(f"ES_BULK_CHUNK must be 1 or more documents per bulk request, not {self.bulk_chunk}")
+        if shards < 1 or replicas < 0:
+            raise StoreError(f"ES_SHARDS must be 1 or more and ES_REPLICAS 0 or more, not {shards} and {replicas}")
+        if not re.fullmatch(r"-1|\d+(ms|s|m|h|d)", refresh_interval):
+            raise StoreError(
+                f"ES_REFRESH_INTERVAL must be a time such as 1s, 30s or 500ms, or -1, not {refresh_interval!r}"
+            )
+        self.shards, self.replicas, self.refresh_interval = int(shards), int(replicas), refresh_interval
+        if not (rescore_oversample == 0 or 1 <= rescore_oversample <= 100):
+            raise StoreError(f"ES_RESCORE_OVERSAMPLE must be 0 (off) or from 1 to 100, not {rescore_oversample}")
+        self.rescore_oversample = float(rescore_oversample)
         self.max_retries, self.initial_backoff = max_retries, initial_backoff
         self._meta: dict | None = None  # cached mapping _meta of the claimed index
         self._server_version: str | None = None
+        self._loading = False  # inside bulk_load(): refresh is off
 
     @classmethod
     def from_options(cls, options: ElasticsearchOptions) -> ElasticsearchStore:
@@ -121,6 +140,10 @@ class ElasticsearchStore(VectorStore):
             num_candidates=options.num_candidates,
             bulk_chunk=options.bulk_chunk,
             url=url,
+            shards=options.shards,
+            replicas=options.replicas,
+            refresh_interval=options.refresh_interval,
+            rescore_oversample=options.rescore_oversample,
         )
         store.server_version()  # connect now: a bad URL or credentials fail at startup, clearly
         return store
@@ -159,9 +182,14 @@ class ElasticsearchStore(VectorStore):
 
     # -- index and model --------------------------------------------------------------------------
     def server_version(self) -> str:
+        """The server's version number; "" when the credentials may not ask (GET / needs the cluster `monitor`
+        privilege, which the app's least-privilege key lacks: README). They did authenticate, though."""
         if self._server_version is None:
             with self._errors("connecting"):
-                self._server_version = self.client.info()["version"]["number"]
+                try:
+                    self._server_version = self.client.info()["version"]["number"]
+                except AuthorizationException:
+                    self._server_version = ""
         return self._server_version
 
     def _read_meta(self) -> dict | None:
@@ -177,6 +205,7 @@ class ElasticsearchStore(VectorStore):
         vec = mappings.get("properties", {}).get(VECTOR_FIELD, {})
         meta.setdefault("dims", vec.get("dims"))
         meta["similarity"] = vec.get("similarity", "dot_product")
+        meta["index_type"] = (vec.get("index_options") or {}).get("type")
         meta["has_names"] = NAME_FIELD in mappings.get("properties", {})
         return meta
 
@@ -187,8 +216,19 @@ class ElasticsearchStore(VectorStore):
 
     @property
     def model_id(self) -> str | None:
-        meta = self._read_meta()  # not cached: another process may have rebuilt the index
+        """From the mapping read once per process (searches check it on every request); check_model reads
+        it again before it reports a mismatch, so another process's rebuild is seen."""
+        meta = self._meta_or_none()
         return meta.get("model_id") if meta else None
+
+    def check_model(self, model_id: str) -> None:
+        if self.model_id not in (None, model_id):
+            self._meta = None  # perhaps rebuilt for this model since it was read
+        super().check_model(model_id)
+
+    @property
+    def kind(self) -> str:
+        return "elasticsearch"
 
     def claim(self, model_id: str, dim: int, unit_vectors: bool = True) -> None:
         """Create the index for `model_id` vectors, or check that it holds them already.
@@ -250,20 +290,32 @@ class ElasticsearchStore(VectorStore):
             },
         }
 
+    def index_settings(self) -> dict:
+        return {
+            "number_of_shards": self.shards,
+            "number_of_replicas": self.replicas,
+            "refresh_interval": "-1" if self._loading else self.refresh_interval,
+        }
+
     def _create_index(self, model_id: str, dim: int, unit_vectors: bool) -> None:
-        version = _version_tuple(self.server_version())
+        # Unknown without `monitor`: the server itself then refuses a mapping it cannot take (a StoreError).
+        version = _version_tuple(self.server_version()) if self.server_version() else (99, 0)
         kind = self.index_options["type"]
         requirements = [(KNN_SEARCH_SINCE, "kNN search"), (INDEX_TYPES[kind], f"index_options type '{kind}'")]
         if not unit_vectors:
             requirements.append((MAX_INNER_PRODUCT_SINCE, "max_inner_product (vectors that are not unit length)"))
         for needs, what in requirements:
             if version < needs:
+                hint = ' (or set IMAGE_SEARCH_ES_INDEX_OPTIONS={"type": "hnsw"})' if what.startswith("index_") else ""
                 raise StoreError(
-                    f"Elasticsearch {self.server_version()} is too old for {what}: needs {needs[0]}.{needs[1]} or newer"
+                    f"Elasticsearch {self.server_version()} is too old for {what}: needs {needs[0]}.{needs[1]} "
+                    f"or newer{hint}"
                 )
         with self._errors(f"creating index '{self.index}'"):
             try:
-                self.client.indices.create(index=self.index, mappings=self.mapping(model_id, dim, unit_vectors))
+                self.client.indices.create(
+                    index=self.index, mappings=self.mapping(model_id, dim, unit_vectors), settings=self.index_settings()
+                )
             except BadRequestError as e:
                 if e.error != "resource_already_exists_exception":
                     raise
@@ -308,7 +360,12 @@ class ElasticsearchStore(VectorStore):
             max_retries=self.max_retries,
             initial_backoff=self.initial_backoff,
             url=self.url,
+            shards=self.shards,
+            replicas=self.replicas,
+            refresh_interval=self.refresh_interval,
+            rescore_oversample=self.rescore_oversample,
         )
+        staging._server_version = self._server_version  # the same server: not asked again
         try:
             yield staging
             staging.flush()
@@ -326,6 +383,28 @@ class ElasticsearchStore(VectorStore):
         with self._errors("deleting the replaced index"):
             for old in current:
                 self.client.options(ignore_status=404).indices.delete(index=old)
+
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Refresh off (-1) while an indexing run writes, ES_REFRESH_INTERVAL again after, also when the run
+        fails: the cluster then builds segments once instead of every second. An index made meanwhile (the
+        first run, --rebuild's new one) is created with refresh off. A killed run leaves it off until the
+        next run ends; searches meanwhile see the documents of the last refresh."""
+        self._loading = True
+        try:
+            if self._meta_or_none() is not None:
+                self._set_refresh("-1")
+            yield
+        finally:
+            self._loading = False
+            if self._meta_or_none() is not None:
+                self._set_refresh(self.refresh_interval)
+
+    def _set_refresh(self, interval: str) -> None:
+        with self._errors(f"setting refresh_interval {interval} on index '{self.index}'"):
+            self.client.options(ignore_status=404).indices.put_settings(
+                index=self.index, settings={"index": {"refresh_interval": interval}}
+            )
 
     def flush(self) -> None:
         with self._errors("refreshing the index"):
@@ -431,8 +510,15 @@ class ElasticsearchStore(VectorStore):
         return _record_from_source(src) if src is not None else None
 
     def get_vector(self, image_id: str) -> np.ndarray | None:
-        src = self._get_source(image_id, source_includes=[VECTOR_FIELD])
-        return np.asarray(src[VECTOR_FIELD], dtype=np.float32) if src else None
+        """Through `fields`, not `_source`: from 9.2 vectors leave `_source` by default, `fields` still has them."""
+        if self._meta_or_none() is None:
+            return None
+        with self._errors("reading a vector"):
+            resp = self.client.options(ignore_status=404).search(
+                index=self.index, query={"ids": {"values": [image_id]}}, size=1, source=False, fields=[VECTOR_FIELD]
+            )
+        hits = resp.get("hits", {}).get("hits", [])
+        return np.asarray(hits[0]["fields"][VECTOR_FIELD], dtype=np.float32) if hits else None
 
     def count(self) -> int:
         if self._meta_or_none() is None:
@@ -447,31 +533,46 @@ class ElasticsearchStore(VectorStore):
             return []
         query = np.asarray(vector, dtype=np.float32).reshape(-1)
         if query.shape[0] != meta["dims"]:
-            raise StoreError(f"Query vector has {query.shape[0]} dimensions, the index {meta['dims']}")
+            self._meta = None  # read once per process: perhaps rebuilt for another model since
+            meta = self._meta_or_none()
+            if meta is None:
+                return []
+            if query.shape[0] != meta["dims"]:
+                raise StoreError(f"Query vector has {query.shape[0]} dimensions, the index {meta['dims']}")
         similarity = meta["similarity"]
         scale = 1.0
         if similarity == "dot_product":  # ES requires a unit query vector; rescale scores afterwards
             scale = float(np.linalg.norm(query)) or 1.0
             query = query / scale
         k = min(int(k), MAX_NUM_CANDIDATES)
-        candidates = self.num_candidates or max(100, 2 * k)
+        rescored = meta.get("index_type") in QUANTIZED_TYPES and self.rescore_oversample >= 1
+        fetched = min(math.ceil(k * self.rescore_oversample), MAX_NUM_CANDIDATES) if rescored else k
+        candidates = self.num_candidates or max(100, 2 * fetched)
+        query_vector = [float(x) for x in query]
         knn = {
             "field": VECTOR_FIELD,
-            "query_vector": [float(x) for x in query],
-            "k": k,
-            "num_candidates": min(max(int(candidates), k), MAX_NUM_CANDIDATES),
+            "query_vector": query_vector,
+            "k": fetched,
+            "num_candidates": min(max(int(candidates), fetched), MAX_NUM_CANDIDATES),
         }
         if filters:
             knn["filter"] = filter_clauses(filters)
+        fields = [*RECORD_FIELDS, VECTOR_FIELD] if rescored else RECORD_FIELDS
         with self._errors("searching"):
             try:
-                resp = self.client.search(index=self.index, knn=knn, size=k, source=False, fields=RECORD_FIELDS)
+                resp = self.client.search(index=self.index, knn=knn, size=fetched, source=False, fields=fields)
             except NotFoundError:  # the index was deleted meanwhile (a rebuild in another process)
                 self._meta = None
                 return []
+            except BadRequestError:
+                self._meta = None  # perhaps the mapping changed (another process's rebuild): read it again next time
+                raise
+        hits = resp["hits"]["hits"]
+        if rescored:
+            return exact_top(hits, np.asarray(vector, dtype=np.float32).reshape(-1), k)
         return [
             Hit(_record_from_fields(h["_id"], h["fields"]), inner_product_from_score(h["_score"], similarity) * scale)
-            for h in resp["hits"]["hits"]
+            for h in hits
         ]
 
     def name_matches(
@@ -495,11 +596,11 @@ class ElasticsearchStore(VectorStore):
                 index=self.index,
                 query=query,
                 size=min(int(k), MAX_NUM_CANDIDATES),
-                source=[VECTOR_FIELD],
-                fields=RECORD_FIELDS,
+                source=False,
+                fields=[*RECORD_FIELDS, VECTOR_FIELD],
             )
         return [
-            (_record_from_fields(h["_id"], h["fields"]), np.asarray(h["_source"][VECTOR_FIELD], dtype=np.float32))
+            (_record_from_fields(h["_id"], h["fields"]), np.asarray(h["fields"].pop(VECTOR_FIELD), dtype=np.float32))
             for h in resp.get("hits", {}).get("hits", [])
         ]
 
@@ -507,13 +608,8 @@ class ElasticsearchStore(VectorStore):
         if self._meta_or_none() is None:
             return
         with self._errors("reading all records"):
-            for hit in scan(
-                self.client,
-                index=self.index,
-                size=self.bulk_chunk,
-                query={"query": {"match_all": {}}, "_source": {"excludes": [VECTOR_FIELD]}},
-            ):
-                yield _record_from_source(hit["_source"])
+            for hits in pit_pages(self.client, self.index, VECTOR_CHUNK, source=False, fields=RECORD_FIELDS):
+                yield from (_record_from_fields(h["_id"], h["fields"]) for h in hits)
 
     def known_files(self, paths: Sequence[str]) -> dict[str, tuple[int, int]]:
         """One ids query for the whole chunk (ids derive from paths), fetching three small fields."""
@@ -533,33 +629,80 @@ class ElasticsearchStore(VectorStore):
         if self._meta_or_none() is None:
             return
         with self._errors("reading all vectors"):
-            for hits in pit_pages(self.client, self.index, chunk):
-                sources = [h["_source"] for h in hits]
-                yield (
-                    [_record_from_source(s) for s in sources],
-                    np.asarray([s[VECTOR_FIELD] for s in sources], dtype=np.float32),
+            for hits in pit_pages(self.client, self.index, chunk, source=False, fields=[*RECORD_FIELDS, VECTOR_FIELD]):
+                vectors = np.asarray([h["fields"].pop(VECTOR_FIELD) for h in hits], dtype=np.float32)
+                yield [_record_from_fields(h["_id"], h["fields"]) for h in hits], vectors
+
+    def root_counts(self) -> dict[str, int]:
+        """Documents per indexed folder, from one terms aggregation (a composite one pages past 10,000 folders)."""
+        counts: dict[str, int] = {}
+        if self._meta_or_none() is None:
+            return counts
+        composite: dict = {"size": 10_000, "sources": [{"root": {"terms": {"field": "root"}}}]}
+        with self._errors("counting documents per folder"):
+            while True:
+                resp = self.client.options(ignore_status=404).search(
+                    index=self.index, size=0, aggs={"roots": {"composite": composite}}, track_total_hits=False
                 )
+                agg = resp.get("aggregations", {}).get("roots", {})
+                counts.update({b["key"]["root"]: int(b["doc_count"]) for b in agg.get("buckets", [])})
+                if len(agg.get("buckets", [])) < composite["size"] or "after_key" not in agg:
+                    return counts
+                composite["after"] = agg["after_key"]
+
+    def count_ids(self, ids: list[str]) -> int:
+        """How many of these ids are stored: `_count` of an ids query, 10,000 ids a request."""
+        if self._meta_or_none() is None:
+            return 0
+        total = 0
+        with self._errors("counting documents"):
+            for start in range(0, len(ids), 10_000):
+                query = {"ids": {"values": ids[start : start + 10_000]}}
+                total += int(
+                    self.client.options(ignore_status=404).count(index=self.index, query=query).get("count", 0)
+                )
+        return total
+
+    def size_bytes(self) -> int | None:
+        """Disk used by the index and its replicas; None when the credentials lack the `monitor` index
+        privilege that `_stats` needs (only `flask stats` and /health ask; `flask index` never does)."""
+        if self._meta_or_none() is None:
+            return 0
+        with self._errors("reading index stats"):
+            try:
+                indices = self.client.indices.stats(index=self.index, metric="store")["indices"]
+            except AuthorizationException:
+                return None
+        return sum(i["total"]["store"]["size_in_bytes"] for i in indices.values())
 
     def stats(self) -> dict:
-        size = 0
-        if self._meta_or_none() is not None:
-            with self._errors("reading index stats"):
-                indices = self.client.indices.stats(index=self.index, metric="store")["indices"]
-            size = sum(i["total"]["store"]["size_in_bytes"] for i in indices.values())
+        size = self.size_bytes()
         meta = self._meta or {}
         return {
-            "kind": "elasticsearch",
+            "kind": self.kind,
             "count": self.count(),
             "model": self.model_id,
             "size_bytes": size,
             "index": self.index,
-            "server_version": self.server_version(),
+            "server_version": self.server_version() or "unknown (no cluster monitor privilege)",
             "similarity": meta.get("similarity"),
             "index_options": self.index_options,
         }
 
     def close(self) -> None:
         self.client.close()
+
+
+def exact_top(hits: list[dict], query: np.ndarray, k: int) -> list[Hit]:
+    """The k best of the fetched hits by exact inner product with their float vectors (`fields`, so also on
+    9.x), replacing the quantised scores of int8_hnsw / bbq_hnsw. Done here, not by a `rescore` script:
+    that needs the lang-painless module, which not every cluster has (make es's has none)."""
+    if not hits:
+        return []
+    vectors = np.asarray([h["fields"].pop(VECTOR_FIELD) for h in hits], dtype=np.float32)
+    scores = vectors @ query
+    order = np.argsort(-scores, kind="stable")[:k]
+    return [Hit(_record_from_fields(hits[i]["_id"], hits[i]["fields"]), float(scores[i])) for i in order]
 
 
 def filter_clauses(filters: Filters) -> list[dict]:

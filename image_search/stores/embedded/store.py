@@ -466,6 +466,19 @@ class EmbeddedStore(VectorStore):
         )
         return {path: (size, mtime_ns) for path, size, mtime_ns in rows}
 
+    @sqlite_errors
+    def root_counts(self) -> dict[str, int]:
+        return dict(self._reader().execute("SELECT root, COUNT(*) FROM images GROUP BY root").fetchall())
+
+    @sqlite_errors
+    def count_ids(self, ids: list[str]) -> int:
+        db, total = self._reader(), 0
+        for start in range(0, len(ids), 500):  # under SQLite's limit of bound parameters
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            total += db.execute(f"SELECT COUNT(*) FROM images WHERE id IN ({marks})", chunk).fetchone()[0]
+        return total
+
     def iter_vectors(self, chunk: int = VECTOR_CHUNK) -> Iterator[tuple[list[ImageRecord], np.ndarray]]:
         """In rowid order, one short read per chunk (the lock is not held between chunks)."""
         after = 0
@@ -728,6 +741,10 @@ class EmbeddedStore(VectorStore):
                 self._saved_generation = self._state.generation
         except OSError:
             pass  # a read-only data dir still searches, from memory
+
+    @property
+    def kind(self) -> str:
+        return str(self.stats()["kind"])
 
     @sqlite_errors
     def stats(self) -> dict:
