@@ -12,8 +12,11 @@ import numpy as np
 import pytest
 from elasticsearch import Elasticsearch
 
+from image_search import create_app
+from image_search.cli.index import EXIT_REFUSED
 from image_search.errors import ModelMismatch, StoreError
 from image_search.indexing import IndexOptions, index_paths
+from image_search.indexing.report import load_last_run
 from image_search.service.health import folder_counts
 from image_search.settings import load_settings
 from image_search.stores.base import ImageRecord
@@ -253,3 +256,36 @@ def test_the_version_checks_still_run_when_the_version_can_be_read(cluster):
     if tuple(int(x) for x in version.split(".")[:2]) < (8, 16):  # the real 8.14 cluster, and the fake set so
         with pytest.raises(StoreError, match=f"{version} is too old for index_options type 'bbq_hnsw': needs 8.16"):
             store.claim("m", 64)
+
+
+class OneTooLongEmbedder(ColourEmbedder):
+    """Test double: a ColourEmbedder whose vector of mostly green images is twice unit length, which an index
+    with `dot_product` similarity refuses (as a cluster refuses documents it cannot take)."""
+
+    def embed_images(self, images):
+        vectors = super().embed_images(images)
+        vectors[vectors[:, 1] > 0.8] *= 2
+        return vectors
+
+
+def test_a_partial_run_exits_3_and_last_run_json_keeps_the_reasons(cluster, tmp_path, photo_dir):
+    url, _, _, made = cluster
+    made.append(name := f"es-scale-test-{uuid.uuid4().hex[:8]}")
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATA_DIR": data_dir(tmp_path),
+            "EMBEDDER": OneTooLongEmbedder(),
+            "STORE": "elasticsearch",
+            "ES_URL": url,
+            "ES_INDEX": name,
+        }
+    )
+    result = app.test_cli_runner().invoke(args=["index", "--no-duplicates", str(photo_dir)])
+    assert result.exit_code == EXIT_REFUSED == 3, result.output
+    assert f"skipped {photo_dir / 'green.png'}: not stored:" in result.output
+    assert "the store refused 1 image(s)" in result.output
+    run = load_last_run(data_dir(tmp_path))
+    assert run["refused"] == 1 and run["added"] == 6
+    (refused,) = [f for f in run["failures"] if f["path"].endswith("green.png")]
+    assert "unit-length" in refused["reason"] or "dot_product" in refused["reason"], refused

@@ -15,6 +15,10 @@ from image_search.errors import ModelUnavailable, UserError
 from image_search.indexing import IndexOptions, IndexProgress
 from image_search.paths import printable_path
 
+# `flask index` exit status when the run finished but the store refused some images (a partial run):
+# they are listed above the summary and kept, with the reasons, in last_run.json.
+EXIT_REFUSED = 3
+
 
 def parse_shard(_ctx, _param, value: str | None) -> tuple[int, int] | None:
     if value is None:
@@ -62,6 +66,9 @@ def index_command(paths, prune, rebuild, batch_size, shard, no_duplicates):
             service().prepare_text_side()
         except ModelUnavailable as exc:  # only postponed: searching reports it
             click.echo(f"note: the text model is not ready yet: {exc}")
+    if report.refused:
+        click.echo(f"Error: the store refused {report.refused} image(s), listed above as 'not stored'", err=True)
+        raise SystemExit(EXIT_REFUSED)
 
 
 def refresh_duplicates(collection_changed: bool) -> None:

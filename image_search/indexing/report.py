@@ -24,6 +24,7 @@ class IndexReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
     claimed_model: bool = False  # this run claimed an unclaimed store for its model (a first run, --rebuild)
+    refused: int = 0  # of the skipped, images the store refused to write (e.g. a cluster's per-document errors)
 
     @property
     def embedded(self) -> int:
@@ -49,6 +50,7 @@ def save_last_run(data_dir: Path, report: IndexReport, paths: list[str], model: 
         "unchanged": report.unchanged,
         "pruned": report.pruned,
         "failed": len(report.skipped),
+        "refused": report.refused,
         "failures": [{"path": p, "reason": r} for p, r in report.skipped[:MAX_FAILURES]],
     }
     atomic_write(Path(data_dir) / LAST_RUN, lambda tmp: Path(tmp).write_text(json.dumps(body, indent=1)))

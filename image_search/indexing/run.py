@@ -148,6 +148,7 @@ def _embed_batch(
         store.upsert(records, embedder.embed_images(images))
     except WriteFailures as exc:  # the store kept the rest of the batch
         report.skipped += [(path, f"not stored: {reason}") for path, reason in exc.failures.items()]
+        report.refused += len(exc.failures)
         stored -= set(exc.failures)
     report.updated += len(stored & updates)
     report.added += len(stored - updates)
