@@ -289,3 +289,20 @@ def test_a_partial_run_exits_3_and_last_run_json_keeps_the_reasons(cluster, tmp_
     assert run["refused"] == 1 and run["added"] == 6
     (refused,) = [f for f in run["failures"] if f["path"].endswith("green.png")]
     assert "unit-length" in refused["reason"] or "dot_product" in refused["reason"], refused
+
+
+def test_es_bulk_chunk_sets_the_documents_per_bulk_request_across_model_batches(cluster, tmp_path, photo_dir):
+    store = make_store(cluster, ES_BULK_CHUNK="5")
+    sizes: list[int] = []
+    transport = store.client.transport
+    send = transport.perform_request
+
+    def counting(method, target, **kwargs):  # a spy on the transport: the documents each bulk request carries
+        if target.split("?")[0].endswith("/_bulk"):
+            lines = [line.decode() if isinstance(line, bytes) else str(line) for line in kwargs["body"]]
+            sizes.append(sum(line.startswith('{"index"') for line in lines))
+        return send(method, target, **kwargs)
+
+    transport.perform_request = counting  # type: ignore[method-assign]
+    index_paths(store, ColourEmbedder, [photo_dir], IndexOptions(), data_dir(tmp_path), batch_size=2, workers=1)
+    assert sizes == [5, 2] and store.count() == 7  # 7 images in model batches of 2

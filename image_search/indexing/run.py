@@ -15,10 +15,11 @@ from concurrent.futures import ThreadPoolExecutor
 from PIL import Image
 
 from image_search.embedders import Embedder
-from image_search.errors import ImageError, WriteFailures
+from image_search.errors import ImageError
 from image_search.images import Decoded, PixelBudget, decode
 from image_search.indexing.plan import Candidate, Plan
 from image_search.indexing.report import IndexReport
+from image_search.indexing.writer import StoreWriter
 from image_search.stores import ImageRecord, VectorStore
 
 
@@ -61,7 +62,7 @@ def run_plan(
     shrink_in_workers: bool = True,
     budget: PixelBudget | None = None,
 ) -> IndexReport:
-    """Embed `plan.todo` in batches, write each batch in one store transaction, prune, flush.
+    """Embed `plan.todo` in batches, write them in the store's write size (writer.py), prune, flush.
 
     JPEG draft mode decodes at `draft_size` or more (default: the model's input size, else 448).
     Images whose decode would hold more pixels than `budget` allows are skipped with the reason.
@@ -103,6 +104,7 @@ def _embed_all(
 ) -> None:
     shrink_to = embedder.input_size if shrink_in_workers else None
     draft_size = draft_size or embedder.input_size or 448
+    writer = StoreWriter(store, report)
     batches = [plan.todo[i : i + batch_size] for i in range(0, len(plan.todo), batch_size)]
     with ThreadPoolExecutor(max_workers=workers) as pool:
 
@@ -113,12 +115,13 @@ def _embed_all(
         for i, batch in enumerate(batches):
             decoded = [f.result() for f in pending]
             pending = start(batches[i + 1]) if i + 1 < len(batches) else []
-            _embed_batch(store, embedder, batch, decoded, report)
+            _embed_batch(writer, embedder, batch, decoded, report)
             on_batch(len(batch))
+    writer.finish()
 
 
 def _embed_batch(
-    store: VectorStore, embedder: Embedder, batch: list[Candidate], decoded: list[Decoded | str], report: IndexReport
+    writer: StoreWriter, embedder: Embedder, batch: list[Candidate], decoded: list[Decoded | str], report: IndexReport
 ) -> None:
     records, images, updates = [], [], set()
     for candidate, result in zip(batch, decoded, strict=True):
@@ -143,12 +146,4 @@ def _embed_batch(
             updates.add(candidate.path)
     if not records:
         return
-    stored = {r.path for r in records}
-    try:
-        store.upsert(records, embedder.embed_images(images))
-    except WriteFailures as exc:  # the store kept the rest of the batch
-        report.skipped += [(path, f"not stored: {reason}") for path, reason in exc.failures.items()]
-        report.refused += len(exc.failures)
-        stored -= set(exc.failures)
-    report.updated += len(stored & updates)
-    report.added += len(stored - updates)
+    writer.add(records, embedder.embed_images(images), updates)

@@ -176,6 +176,12 @@ class VectorStore(ABC):
         """How many of these ids are stored (by id lookups, never a pass over every record)."""
 
     @property
+    def write_size(self) -> int:
+        """Records per upsert that the store writes best; an indexing run gathers its batches to this size
+        (1: each model batch is written as it comes, one transaction each)."""
+        return 1
+
+    @property
     def kind(self) -> str:
         """The kind of store, for people (`flask index` names it without asking the store for its stats)."""
         return type(self).__name__

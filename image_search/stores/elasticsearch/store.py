@@ -227,6 +227,10 @@ class ElasticsearchStore(VectorStore):
         super().check_model(model_id)
 
     @property
+    def write_size(self) -> int:
+        return self.bulk_chunk  # ES_BULK_CHUNK documents per bulk request, however small the model batches
+
+    @property
     def kind(self) -> str:
         return "elasticsearch"
 
