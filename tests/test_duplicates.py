@@ -19,7 +19,7 @@ from tests.reference_duplicates import per_image_duplicates
 ES_URL = os.environ.get("ES_URL")
 
 
-def test_groups_near_duplicates_transitively_and_leaves_the_rest_out(tmp_path, photo_dir, embedder):
+def test_groups_near_duplicates_and_leaves_the_rest_out(tmp_path, photo_dir, embedder):
     shutil.copy(photo_dir / "red.jpg", photo_dir / "nested" / "red copy.jpg")
     solid((225, 30, 25)).save(photo_dir / "red-edited.png")
     store = EmbeddedStore(tmp_path / "store")
@@ -98,8 +98,36 @@ def test_the_bulk_pass_finds_the_groups_of_one_knn_per_image(kind, n, thresholds
             bulk, reference = find_duplicates(store, threshold), per_image_duplicates(store, threshold)
             assert len(bulk) >= 3
             assert [[r.id for r in g.records] for g in bulk] == [[r.id for r in g.records] for g in reference]
-            # Links joined strongest first: a group's similarity is at least the former, order-dependent one.
-            assert all(b.similarity >= r.similarity - 1e-6 for b, r in zip(bulk, reference, strict=True))
+            assert all(abs(b.similarity - r.similarity) < 1e-5 for b, r in zip(bulk, reference, strict=True))
     finally:
         if kind != "embedded":
             store.clear()
+
+
+def test_a_chain_of_similar_steps_does_not_join_unrelated_images(tmp_path):
+    """Eight images 25° apart in turn: each is 0.91 like the next, the ends -0.5. At 0.6 every group holds
+    only images all 0.6 alike (transitive linking made one group of all eight)."""
+    angles = np.radians(25.0 * np.arange(8))
+    vectors = np.zeros((8, 16), dtype=np.float32)
+    vectors[:, 0], vectors[:, 1] = np.cos(angles), np.sin(angles)
+    store = EmbeddedStore(tmp_path / "store")
+    store.claim("m", 16)
+    store.upsert([ImageRecord(f"/p/{i}.jpg", "/p", 1000, 0, 10, 10, 0.0, "JPEG") for i in range(8)], vectors)
+    groups = find_duplicates(store, threshold=0.6)
+    assert groups and all(len(g.records) <= 3 for g in groups)
+    for g in groups:
+        rows = [int(r.name.split(".")[0]) for r in g.records]
+        pairwise = vectors[rows] @ vectors[rows].T
+        assert pairwise.min() >= 0.6 - 1e-6 and abs(g.similarity - pairwise.min()) < 1e-5
+
+
+def test_the_suggested_keeper_has_the_most_pixels_then_the_largest_file():
+    from image_search.service.duplicates import DuplicateGroup
+
+    small = ImageRecord("/p/a-small.jpg", "/p", 9000, 0, 320, 240, 5.0, "JPEG")
+    big_light = ImageRecord("/p/b.jpg", "/p", 2000, 0, 1024, 768, 9.0, "JPEG")
+    big_heavy = ImageRecord("/p/c.png", "/p", 8000, 0, 1024, 768, 9.0, "PNG")
+    big_heavy_older = ImageRecord("/p/d/z.png", "/p", 8000, 0, 1024, 768, 1.0, "PNG")
+    assert DuplicateGroup([small, big_light, big_heavy], 0.99).suggested_keeper is big_heavy
+    assert DuplicateGroup([big_heavy, big_heavy_older], 0.99).suggested_keeper is big_heavy_older
+    assert DuplicateGroup([big_heavy, small], 0.99).key == min(big_heavy.id, small.id)

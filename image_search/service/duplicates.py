@@ -1,5 +1,5 @@
 """Near-duplicate groups from the stored vectors, in bulk: one chunked pass over the store into a faiss
-exact index, a batched kNN of every image against it, then union-find over the pairs found.
+exact index, a batched kNN of every image against it, then complete-linkage grouping of the pairs found.
 
 No image is embedded again, and any VectorStore works (its iter_vectors). This is O(n) work and more,
 so only `flask duplicates` and the indexer run it; requests read what it stored (stored_duplicates.py).
@@ -26,6 +26,17 @@ class DuplicateGroup:
     @property
     def total_size(self) -> int:
         return sum(r.size for r in self.records)
+
+    @property
+    def key(self) -> str:
+        """Names the group in a keep choice: its smallest id, whatever order its records come in."""
+        return min(r.id for r in self.records)
+
+    @property
+    def suggested_keeper(self) -> ImageRecord:
+        """The one to keep unless the user chooses: most pixels, then the largest file (least compressed),
+        then the earliest taken (the original before its copies), then the shortest path."""
+        return min(self.records, key=lambda r: (-r.width * r.height, -r.size, r.taken_at, len(r.path), r.path))
 
 
 @dataclass
@@ -72,36 +83,38 @@ def find_pairs(store: VectorStore, threshold: float, neighbours: int = NEIGHBOUR
 
 
 def group(pairs: Pairs, threshold: float) -> list[DuplicateGroup]:
-    """Groups of images linked (transitively) by pairs with cosine >= threshold, largest first.
+    """Groups in which every two images have cosine >= threshold (complete linkage), largest first.
 
-    Links are joined strongest first, so a group's similarity is the highest cosine at which it holds
-    together (the weakest link of its strongest chain)."""
-    parent: dict[str, str] = {}
+    Linking transitively (single linkage) chained unrelated images through steps that were each similar:
+    at 0.6, eight unrelated images formed one group. Links are taken strongest first, and two groups merge
+    only when every pair across them is a known pair at or above the threshold. Only each image's
+    NEIGHBOURS nearest are known, so a group holds at most NEIGHBOURS + 1 images. A group's similarity is
+    its weakest pair's cosine."""
+    strong = sorted((p for p in pairs.pairs if p[2] >= threshold), key=lambda p: (-p[2], p[0], p[1]))
+    cosine_of = {frozenset((a, b)): cosine for a, b, cosine in strong}
+    group_of: dict[str, str] = {}  # image id -> its group's key (the id that started it)
+    members: dict[str, list[str]] = {}
     weakest: dict[str, float] = {}
-
-    def root(x: str) -> str:
-        while parent.get(x, x) != x:
-            parent[x] = parent.get(parent[x], parent[x])  # path halving
-            x = parent[x]
-        return x
-
-    for a, b, cosine in sorted((p for p in pairs.pairs if p[2] >= threshold), key=lambda p: -p[2]):
-        ra, rb = root(a), root(b)
-        if ra != rb:
-            parent.setdefault(ra, ra)
-            parent[rb] = ra
-            weakest[ra] = cosine  # the strongest links came first
-    members: dict[str, list[ImageRecord]] = {}
-    for image_id in parent:
-        members.setdefault(root(image_id), []).append(pairs.records[image_id])
+    for a, b, _ in strong:
+        ga, gb = group_of.get(a, a), group_of.get(b, b)
+        if ga == gb:
+            continue
+        left, right = members.get(ga, [a]), members.get(gb, [b])
+        cross = [cosine_of.get(frozenset((x, y))) for x in left for y in right]
+        if None in cross:
+            continue  # some image of one is not close to some image of the other
+        members[ga] = left + right
+        members.pop(gb, None)
+        weakest[ga] = min([weakest.get(ga, 1.0), weakest.pop(gb, 1.0), *(c for c in cross if c is not None)])
+        for x in members[ga]:
+            group_of[x] = ga
     groups = [
-        DuplicateGroup(sorted(m, key=lambda r: r.path), weakest.get(key, 1.0))
-        for key, m in members.items()
-        if len(m) > 1
+        DuplicateGroup(sorted((pairs.records[i] for i in ids), key=lambda r: r.path), weakest[key])
+        for key, ids in members.items()
     ]
     return sorted(groups, key=lambda g: (-len(g.records), -g.total_size, g.records[0].path))
 
 
 def find_duplicates(store: VectorStore, threshold: float, neighbours: int = NEIGHBOURS) -> list[DuplicateGroup]:
-    """Groups of images whose vectors have cosine >= threshold (linked transitively), largest first."""
+    """Groups of images whose vectors all have cosine >= threshold with each other, largest first."""
     return group(find_pairs(store, threshold, neighbours), threshold)

@@ -24,7 +24,8 @@ from image_search.indexing import IndexOptions, IndexProgress, IndexReport
 from image_search.indexing.report import load_last_run
 from image_search.inference import query as query_parser
 from image_search.inference import vectors as inference
-from image_search.service import stored_duplicates
+from image_search.locking import IndexLock
+from image_search.service import duplicate_moves, stored_duplicates
 from image_search.service.duplicates import find_pairs, group
 from image_search.service.health import folder_counts
 from image_search.service.name_matches import blend_name_matches
@@ -270,6 +271,31 @@ class SearchService:
         if answer.changed_since:
             answer.notice = f"The collection has changed since these were computed: run `{RECOMPUTE}` to update them."
         return answer
+
+    def duplicates_to_move(
+        self, threshold: float | None, keep: dict[str, str] | None = None, paths: list[str] | None = None
+    ) -> list[ImageRecord]:
+        """All but one image of each stored group: those listed in `paths`, else all but the one `keep`
+        names for its group (by group key), else all but the suggested keeper."""
+        groups = self.duplicates(threshold).groups
+        if paths is not None:
+            return duplicate_moves.listed(groups, paths)
+        return duplicate_moves.others_than_kept(groups, keep or {})
+
+    def move_duplicates(self, records: list[ImageRecord], dest: Path) -> duplicate_moves.MoveReport:
+        """Move `records`' files into `dest` (never deleting one), under the index lock; the moved ones leave
+        the index and the groups are computed again."""
+        dest = duplicate_moves.check_destination(dest, {r.root for r in records})
+        with IndexLock(self.settings.data_dir / "index.lock"):
+            report = duplicate_moves.move(records, dest)
+            ids = [r.id for r, _ in report.moved]
+            if ids:
+                self.store.delete(ids)
+                self.store.flush()
+                self.thumbnails.forget(ids)
+                stored = self._load_stored_duplicates()
+                self._save_duplicates(stored.pairs.threshold if stored else self.settings.duplicate_threshold)
+        return report
 
     def _load_stored_duplicates(self) -> StoredDuplicates | None:
         """The file, parsed again only when it was replaced."""

@@ -204,8 +204,14 @@ class DuplicateImage(Schema):
 
 
 class DuplicateGroup(Schema):
-    similarity = Rounded(required=True, metadata={"description": "the weakest link's cosine"})
+    similarity = Rounded(required=True, metadata={"description": "the weakest pair's cosine (every pair is at least)"})
     images = fields.List(fields.Nested(DuplicateImage), required=True, attribute="records")
+    key = fields.String(required=True, metadata={"description": "names the group in /duplicates/export's keep-KEY"})
+    suggested_keeper = fields.Function(
+        lambda group: group.suggested_keeper.id,
+        required=True,
+        metadata={"description": "the image kept unless chosen otherwise: most pixels, then largest file"},
+    )
 
 
 class Duplicates(Schema):

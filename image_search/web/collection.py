@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, Response, render_template, request
 
 from image_search.web.current import service
 from image_search.web.params import threshold_param
@@ -16,6 +16,19 @@ def duplicates():
     answer = service().duplicates(threshold_param())  # the stored groups: no O(n) work in a request
     return render_template(
         "duplicates.html", answer=answer, groups=answer.groups, threshold=answer.threshold, form=UploadForm()
+    )
+
+
+@bp.get("/duplicates/export")
+def export_duplicates():
+    """The paths of all but the kept image of each group, as a text file for `flask duplicates --move-to DIR
+    --paths FILE`: `keep-<group key>=<image id>` chooses a group's keeper, else its suggested one stays."""
+    keep = {name.removeprefix("keep-"): value for name, value in request.args.items() if name.startswith("keep-")}
+    records = service().duplicates_to_move(threshold_param(), keep=keep)
+    return Response(
+        "".join(f"{r.path}\n" for r in records),
+        mimetype="text/plain",
+        headers={"Content-Disposition": "attachment; filename=duplicates-to-move.txt"},
     )
 
 
