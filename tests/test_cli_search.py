@@ -43,5 +43,5 @@ def test_duplicates_lists_groups_with_sizes_and_dimensions(indexed, runner, phot
     result = runner.invoke(args=["duplicates", "--threshold", "0.99"])
     assert result.exit_code == 0
     assert "group 1: 2 images" in result.output
-    assert f"  {photo_dir / 'white.bmp'}  " in result.output and "64x48  BMP" in result.output
+    assert f"  keep {photo_dir / 'white.bmp'}  " in result.output and "64x48  BMP" in result.output
     assert runner.invoke(args=["duplicates", "--threshold", "2"]).exit_code == 2
