@@ -56,6 +56,8 @@ class Settings:
     duplicate_threshold: float = 0.95  # cosine at or above which two images count as near-duplicates
     web_threads: int = 1  # per-request math threads in the web process (it serves requests in parallel)
     index_threads: int = 2  # math threads for `flask index` (it owns the machine)
+    watch_quiet_seconds: float = 1.0  # `flask index --watch` runs a batch once changes pause this long,
+    watch_max_wait_seconds: float = 10.0  # or this long after its first change while changes keep coming
     embedder_factory: str | None = None  # "module:Name" of an Embedder class, overriding model (tests, benchmarks)
     access_token: str | None = None  # when set, pages need a login with it and the API `Authorization: Bearer` it
     # Host names the web app answers to (ports aside): loopback only, so a page elsewhere can't reach it by

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 import time
 from contextlib import ExitStack
 from typing import Any
@@ -41,14 +43,22 @@ def parse_shard(_ctx, _param, value: str | None) -> tuple[int, int] | None:
     help="Index only share I of N (by a hash of the path), for N machines working together.",
 )
 @click.option(
+    "--watch",
+    is_flag=True,
+    help="After this run, keep indexing the folders' changes (new, changed, moved, deleted files) until Ctrl-C.",
+)
+@click.option(
     "--no-duplicates",
     is_flag=True,
     help="Don't compute the near-duplicate groups again after a run that changed the collection.",
 )
 @with_appcontext
-def index_command(paths, prune, rebuild, batch_size, shard, no_duplicates):
+def index_command(paths, prune, rebuild, batch_size, shard, watch, no_duplicates):
     """Index the images under PATHS (recursively); unchanged files are skipped."""
     options = IndexOptions(prune=prune, rebuild=rebuild, batch_size=batch_size, shard=shard)
+    files = [p for p in paths if not os.path.isdir(p)]
+    if watch and files:
+        fail(f"--watch watches folders: {printable_path(os.path.abspath(files[0]))} is not one")
     try:
         with ExitStack() as bar_scope:  # closes the progress bar however the run ends
             report = service().index_paths(list(paths), options, ProgressBar(bar_scope))
@@ -68,7 +78,29 @@ def index_command(paths, prune, rebuild, batch_size, shard, no_duplicates):
             click.echo(f"note: the text model is not ready yet: {exc}")
     if report.refused:
         click.echo(f"Error: the store refused {report.refused} image(s), listed above as 'not stored'", err=True)
-        raise SystemExit(EXIT_REFUSED)
+        if not watch:  # a watch goes on: its batches may store them
+            raise SystemExit(EXIT_REFUSED)
+    if watch:
+        watch_changes(list(paths), options)
+
+
+def watch_changes(paths: list[str], options: IndexOptions) -> None:
+    """One line per batch; Ctrl-C stops with one line and exit status 0 (the index lock is held only
+    while a batch runs, and released by it however it ends)."""
+    shown = ", ".join(printable_path(os.path.abspath(p)) for p in paths)
+    try:
+        service().watch_paths(
+            paths,
+            options,
+            on_report=lambda report: click.echo(f"{time.strftime('%H:%M:%S')} {report.summary()}"),
+            stop=threading.Event(),
+            on_note=lambda message: click.echo(f"{time.strftime('%H:%M:%S')} note: {message}"),
+            on_ready=lambda: click.echo(f"Watching {shown} for changes; Ctrl-C stops."),
+        )
+    except KeyboardInterrupt:
+        click.echo("Stopped watching.")
+    except OSError as exc:  # watchdog cannot watch (the inotify watch limit, a folder unreadable)
+        fail(f"cannot watch {shown}: {exc.strerror or exc}")
 
 
 def refresh_duplicates(collection_changed: bool) -> None:

@@ -5,6 +5,7 @@ walk (which files), plan (what to do), run (embedding), report (what was done, l
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ class IndexOptions:
     rebuild: bool = False  # build a new store from these folders and swap it in (e.g. after changing the model)
     batch_size: int | None = None  # images per model call; None: the app's BATCH_SIZE
     shard: tuple[int, int] | None = None  # (I, N): only share I of N, for N machines working together
+    within: tuple[str, ...] = ()  # indexed folders the paths lie in (a watch's changes): the records' root
 
 
 class IndexProgress:
@@ -74,6 +76,7 @@ def index_paths(
             "(sharded runs then keep that index up to date)."
         )
     with IndexLock(Path(data_dir) / "index.lock"):
+        started = time.monotonic()
         remove_leftovers(Path(data_dir))
         # Loaded under the lock (a second indexer is refused before it spends seconds loading a model), and
         # only when an image to embed decodes: a run with nothing to do never loads it. Until then the
@@ -83,7 +86,7 @@ def index_paths(
             # --rebuild fills a new store beside this one, swapped in at the end: searches never see it empty
             target = scope.enter_context(store.rebuilding()) if options.rebuild else store
             scope.enter_context(target.bulk_load())  # e.g. Elasticsearch's refresh off until the writes end
-            plan = plan_run(target, paths, prune=options.prune, shard=options.shard)
+            plan = plan_run(target, paths, prune=options.prune, shard=options.shard, within=options.within)
             if embedder is None and any_decodes(plan, budget):
                 embedder = load_embedder()
             if embedder is not None:
@@ -99,5 +102,6 @@ def index_paths(
                 thumbnails.keep_only(target.iter_records())
             else:
                 thumbnails.forget(plan.gone_ids + [image_id_for(c.path) for c in plan.todo if c.known])
+        report.seconds = time.monotonic() - started  # planning included: all of a run with nothing to embed
         save_last_run(data_dir, report, [str(p) for p in paths], model_id)
     return report

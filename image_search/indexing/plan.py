@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
@@ -47,34 +47,47 @@ def distinct_roots(roots: Iterable[Path | str]) -> list[Path]:
 
 
 def plan_run(
-    store: VectorStore, roots: Iterable[Path | str], prune: bool = False, shard: tuple[int, int] | None = None
+    store: VectorStore,
+    roots: Iterable[Path | str],
+    prune: bool = False,
+    shard: tuple[int, int] | None = None,
+    within: Sequence[str] = (),
 ) -> Plan:
     """Compare the folders with the store: what to embed, what is unchanged, what is gone.
 
-    A root that no longer exists (a folder removed while `flask index --watch` ran) walks nothing;
-    with `prune` its records are gone."""
+    A root that no longer exists (a file or folder deleted while `flask index --watch` ran) walks nothing;
+    with `prune` its records are gone. `within`: indexed folders the roots may lie in (a watch's changed
+    paths): a record's root is the one it lies in, else its root's folder."""
     plan = Plan()
     for root in distinct_roots(roots):
+        folder = indexed_folder(root, within)
         if os.path.lexists(root):
-            for chunk in _chunks(_stat_files(root, plan.skipped, shard), PLAN_CHUNK):
+            for chunk in _chunks(_stat_files(root, folder, plan.skipped, shard), PLAN_CHUNK):
                 known = store.known_files([path for path, _ in chunk])
                 for path, st in chunk:
                     state = known.get(path)
                     if state == (st.st_size, st.st_mtime_ns):
                         plan.unchanged += 1
                     else:
-                        folder = str(root if root.is_dir() else root.parent)
                         plan.todo.append(Candidate(path, folder, st.st_size, st.st_mtime_ns, state is not None))
         if prune:
             plan.gone_ids += _gone(store, root, shard)
     return plan
 
 
+def indexed_folder(root: Path, within: Sequence[str]) -> str:
+    """The folder records found under root are indexed from: the innermost of `within` holding it, else
+    root itself (a folder) or its folder (a file)."""
+    holding = [w for w in within if root == Path(w) or Path(w) in root.parents]
+    if holding:
+        return max(holding, key=len)
+    return str(root if root.is_dir() else root.parent)
+
+
 def _stat_files(
-    root: Path, skipped: list[tuple[str, str]], shard: tuple[int, int] | None
+    root: Path, folder: str, skipped: list[tuple[str, str]], shard: tuple[int, int] | None
 ) -> Iterator[tuple[str, os.stat_result]]:
     """(path, stat) of each regular image file under root, in this shard; the others skipped with why."""
-    folder = str(root if root.is_dir() else root.parent)
     for path in walk_images(root, skipped):
         if not in_shard(path, shard):
             continue

@@ -32,6 +32,15 @@ NOT_PHOTOS = {
 }
 
 
+def photo_extensions() -> set[str]:
+    return image_extensions() - NOT_PHOTOS
+
+
+def is_image_name(path: str) -> bool:
+    """Whether a file of this name would be walked as a photo (its extension; `--watch` filters events)."""
+    return os.path.splitext(path)[1].lower() in photo_extensions()
+
+
 def in_shard(path: str, shard: tuple[int, int] | None) -> bool:
     """A deterministic share of the files, so N machines can index one collection together."""
     if shard is None:
@@ -46,7 +55,7 @@ def walk_images(root: Path, skipped: list[tuple[str, str]]) -> Iterator[str]:
 
     Names that are not valid UTF-8 are skipped with a reason: the stores, the pages and JSON hold text,
     and such a name cannot be one (nor be shown, but as escapes). Their folders are not entered."""
-    extensions = image_extensions() - NOT_PHOTOS
+    extensions = photo_extensions()
 
     def unreadable(error: OSError) -> None:
         skipped.append((printable_path(error.filename or str(root)), f"cannot read folder: {error.strerror}"))

@@ -7,7 +7,9 @@ stored_query or image_query and passed as `image=`.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -194,6 +196,32 @@ class SearchService:
             workers=threads,
             budget=PixelBudget(self.settings.max_index_pixels, "MAX_INDEX_PIXELS"),
             progress=progress,
+        )
+
+    def watch_paths(
+        self,
+        paths: Sequence[str | Path],
+        options: IndexOptions,
+        on_report: Callable[[IndexReport], None],
+        stop: threading.Event,
+        on_note: Callable[[str], None] = lambda message: None,
+        on_ready: Callable[[], None] = lambda: None,
+    ) -> None:
+        """Index each batch of changes under the folders `paths` (see indexing.watch) until `stop` is set
+        or KeyboardInterrupt: incremental runs with pruning, in the same shard, records keeping their
+        watched folder as root. Searches (in any process) see each batch once its run ends."""
+        from image_search.indexing.watch import watch  # watchdog: only for this command
+
+        roots = [Path(os.path.abspath(p)) for p in paths]
+        batch = dataclasses.replace(options, prune=True, rebuild=False, within=tuple(str(r) for r in roots))
+        watch(
+            roots,
+            lambda changed: on_report(self.index_paths(changed, batch)),
+            quiet=self.settings.watch_quiet_seconds,
+            max_wait=self.settings.watch_max_wait_seconds,
+            stop=stop,
+            on_note=on_note,
+            on_ready=on_ready,
         )
 
     def prepare_text_side(self) -> None:
