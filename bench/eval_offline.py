@@ -1,6 +1,8 @@
 """Evaluate the offline embedder on a folder without the app: python bench/eval_offline.py FOLDER
-[--lang en,de,fr,ko] [--cache DIR] [--threads N] [--json] [--reference] [--float]. Images are embedded once for all
-languages. (Inside the app: flask --app image_search eval FOLDER [--lang de] [--json], offline model active.)
+[--lang en,de,fr,ko,ja] [--cache DIR] [--threads N] [--json] [--reference] [--float] [--split]. Images are embedded
+once for all languages. --split also scores the queries of the tuning split and of the held-out split of the Tux
+Paint stamps apart (bench/tuning_split.py), each against all images. (Inside the app: flask --app image_search
+eval FOLDER [--lang de] [--json], offline model active.)
 
 --reference also scores, on the same images and English captions, the recipe of the trial whose figures
 issue #3 quotes (MRR .27, R@10 39 %, P@5 67 % on its own clip-art set): all-MiniLM-L6-v2, class vectors =
@@ -19,6 +21,7 @@ import numpy as np
 from image_search.embedders.evaluation import collect, evaluate, format_table, image_metrics, load_rgb, text_metrics
 from image_search.embedders.offline import bridge as bridge
 from image_search.embedders.offline.embedder import OfflineEmbedder
+from tuning_split import in_split
 
 parser = argparse.ArgumentParser()
 parser.add_argument("folder", type=Path)
@@ -28,6 +31,7 @@ parser.add_argument("--threads", type=int, default=2)
 parser.add_argument("--float", action="store_true", help="the float image net instead of the int8 one")
 parser.add_argument("--json", action="store_true")
 parser.add_argument("--reference", action="store_true", help="also score the trial's recipe (see above)")
+parser.add_argument("--split", action="store_true", help="also score the tuning and held-out splits apart")
 args = parser.parse_args()
 
 
@@ -55,6 +59,27 @@ vectors = bridge.stored_vectors(features, logits)  # what embed_images stores, f
 results = {}
 for lang in args.lang.split(","):
     results[lang] = evaluate(args.folder, emb, lang=None if lang == "en" else lang, vectors=vectors)
+
+
+def split_metrics(emb: OfflineEmbedder, lang: str, split: str, vectors: np.ndarray) -> dict:
+    items = collect(args.folder, None if lang == "en" else lang)
+    captions = defaultdict(set)
+    inside_split = in_split(args.folder, [it["path"] for it in items], split)
+    for i, (it, inside) in enumerate(zip(items, inside_split, strict=True)):
+        if it["caption"] and inside:
+            captions[it["caption"]].add(i)
+    scores = emb.embed_texts(list(captions)) @ vectors.T
+    return {
+        "lang": f"{lang}, {split} split queries",
+        "text_queries": len(captions),
+        **text_metrics(scores, list(captions.values())),
+    }
+
+
+if args.split:
+    for split in ("tune", "held"):
+        for lang in args.lang.split(","):
+            results[f"{lang} {split}"] = split_metrics(emb, lang, split, vectors)
 if args.reference:
     results["reference"] = reference_recipe(emb, items, features, logits)
 if args.json:

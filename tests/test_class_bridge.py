@@ -3,7 +3,9 @@
 import hashlib
 
 import numpy as np
+import pytest
 
+from image_search.embedders.offline import bridge as offline_bridge
 from image_search.embedders.offline.text import class_bridge
 from image_search.embedders.offline.text.base import TextModel
 from image_search.embedders.offline.text.class_bridge import TextBridge
@@ -48,3 +50,20 @@ def test_recent_queries_are_not_encoded_again_and_the_least_recent_drop_out(tmp_
     bridge.forget()
     bridge.vectors(["a"])
     assert model.encoded[-1] == "a" and bridge.vectors([]).shape == (0, 8)
+
+
+def test_foreign_names_are_built_once_and_count_as_the_classes_best_cosine(tmp_path):
+    model = CountingModel()
+    foreign = {"ko": [[["호랑이"], [], []]] + [[[], [], []]] * 999}
+    bridge = TextBridge(model, tmp_path, CLASSES, foreign=foreign)
+    query = bridge.vectors(["호랑이"])
+    english, korean = bridge.matrices()
+    assert not korean[1:].any() and np.linalg.norm(korean[0]) == pytest.approx(1)  # unnamed classes stay zero
+    expected = query[0] @ english.T
+    expected[0] = max(expected[0], query[0] @ korean[0] - offline_bridge.FOREIGN_PENALTY)
+    np.testing.assert_allclose(bridge.cosines(query)[0], expected, atol=1e-6)
+    assert list((tmp_path).glob("classes-counting-test-names-*.npy"))
+    model.encoded.clear()
+    again = TextBridge(model, tmp_path, CLASSES, foreign=foreign)
+    np.testing.assert_array_equal(again.matrices()[1], bridge.matrices()[1])
+    assert model.encoded == []  # both matrices come from the cache

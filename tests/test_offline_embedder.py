@@ -85,6 +85,43 @@ def test_hypernyms_join_classes_to_common_names():
     assert with_gloss[0] @ with_gloss[1] > 0 and with_gloss[0, vocab["ram"]] > with_gloss[0, vocab["sheep"]] > 0
 
 
+def test_a_class_cosine_is_its_best_over_the_languages_with_foreign_names_counting_less():
+    english = np.eye(3, 4, dtype=np.float32)  # classes 0, 1, 2 along axes 0, 1, 2
+    korean = np.zeros((3, 4), np.float32)
+    korean[1, 3] = 1  # only class 1 has a Korean name, along axis 3
+    query = np.array([[0.0, 0.0, 0.6, 0.8]], np.float32)  # nearer class 1's Korean name than any English one
+    cosines = bridge.language_cosines(query, [english, korean])
+    np.testing.assert_allclose(cosines, [[0.0, 0.8 - bridge.FOREIGN_PENALTY, 0.6]], atol=1e-6)
+    # a class without a name in that language keeps its English cosine, even when that is negative
+    assert bridge.language_cosines(-query, [english, korean])[0, 2] == pytest.approx(-0.6)
+    weights = bridge.softmax_weights(cosines, 0.1)
+    assert int(np.argmax(weights[0])) == 1 and weights.sum() == pytest.approx(1.0)
+
+
+def test_language_matrix_rows_are_unit_or_zero_for_unnamed_classes():
+    vocab: dict[str, int] = {}
+
+    def embed(prompts):
+        return np.eye(16, dtype=np.float32)[[vocab.setdefault(p.split()[-1].strip("."), len(vocab)) for p in prompts]]
+
+    names = [[["호랑이"], [], []], [[], [], []], [[], ["개"], ["동물"]]]
+    matrix = bridge.build_language_matrix(names, embed)
+    np.testing.assert_allclose(np.linalg.norm(matrix, axis=1), [1, 0, 1], atol=1e-6)
+    assert matrix[2, vocab["개"]] > matrix[2, vocab["동물"]] > 0  # parents weigh more than grandparents
+    assert bridge.build_language_matrix([[[], [], []]], embed).shape[0] == 1
+    assert bridge.names_fingerprint({"ko": names}) != bridge.names_fingerprint({"ko": names[::-1]})
+
+
+def test_shipped_foreign_names_follow_the_class_order():
+    names = bridge.load_class_names()
+    tiger = next(i for i, synonyms in enumerate(names) if synonyms[0] == "tiger")
+    expected = {"ko": "호랑이", "ja": "トラ", "de": "Tiger", "fr": "tigre"}
+    for lang in bridge.FOREIGN_LANGUAGES:
+        foreign = bridge.load_foreign_names(lang)
+        assert len(foreign) == NCLS and expected[lang] in foreign[tiger][0]
+        assert sum(1 for levels in foreign if any(levels)) > 500  # directly or through a WordNet parent
+
+
 # -- the real models -----------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def embedder(tmp_path_factory):
@@ -139,6 +176,9 @@ def test_text_confidence(embedder):
         ("eine Tasse Kaffee", "coffee"),
         ("une fusée", "rocket"),
         ("커피 한 잔", "coffee"),
+        ("고양이", "cat"),
+        ("ネコ", "cat"),
+        ("로켓", "rocket"),
     ],
 )
 def test_photo_ranks_right_query_first(embedder, photos, query, expected):
@@ -172,6 +212,14 @@ def test_blend_mixes_rows_and_stays_a_distribution():
     mixed = bridge.blend(multilingual, english, np.array([0.25, 0.0]))
     np.testing.assert_allclose(mixed, [[0.75, 0.25, 0.0], [0.5, 0.5, 0.0]], atol=1e-6)
     np.testing.assert_allclose(mixed.sum(axis=1), 1, atol=1e-6)
+
+
+def test_korean_and_japanese_words_reach_their_classes(embedder):
+    """e5 alone puts 호랑이 (tiger) nearer "howler monkey" and トラ nearer "tray": the classes' own names in those
+    languages (image_search/data/imagenet-1k-names-*.txt) bring them to the tiger class."""
+    names = bridge.load_class_names()
+    for query in ("호랑이", "トラ", "Tiger", "tigre"):
+        assert names[int(np.argmax(embedder.class_weights([query])[0]))][0] == "tiger", query
 
 
 def test_english_model_blended_into_english_queries_only(embedder):

