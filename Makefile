@@ -2,6 +2,7 @@
 # `make serve`: the same under waitress, the production server
 # `make test`: the test suite (what CI runs)
 # `make lint`: ruff (lint and format check) and mypy (what CI runs before the tests)
+# `make messages`: extract the interface's messages into translations/messages.pot and merge them into each .po
 # `make es` / `make es-stop`: a local 3-node Elasticsearch cluster on http://127.0.0.1:9200, no Docker needed
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -13,9 +14,23 @@ DEMO := demo/photos
 ES_DIR ?= $(HOME)/.cache/image-search/elasticsearch
 ES_PORT ?= 9200
 
-.PHONY: install run serve test lint demo-photos index bench clean es es-stop
+.PHONY: install run serve test lint demo-photos index bench clean es es-stop messages
 
-install: $(VENV)/.installed
+# The interface's catalogs: translations/<lang>/LC_MESSAGES/messages.po in the repository, compiled here
+# (the .mo files are not committed).
+CATALOGS := $(wildcard translations/*/LC_MESSAGES/messages.po)
+PYBABEL := $(VENV)/bin/pybabel
+
+install: $(VENV)/.installed $(CATALOGS:.po=.mo)
+
+translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po $(VENV)/.installed
+	$(PYBABEL) compile --statistics -i $< -o $@
+
+# lazy_gettext: the form labels and messages, made once at import and translated per request.
+messages: install
+	$(PYBABEL) extract -F babel.cfg -k lazy_gettext --add-location=file --sort-by-file --project=image_search \
+	   -o translations/messages.pot .
+	$(PYBABEL) update -i translations/messages.pot -d translations --no-fuzzy-matching --width=120
 
 # torch is pinned to the CPU build on this disk/PyPI; an unpinned torch pulls several GB of CUDA.
 $(VENV)/.installed: setup.cfg pyproject.toml
@@ -78,4 +93,4 @@ es-stop:
 	es/local-cluster stop $(ES_DIR)
 
 clean:
-	rm -rf $(VENV) demo instance/data
+	rm -rf $(VENV) demo instance/data translations/*/LC_MESSAGES/*.mo

@@ -56,7 +56,10 @@ def register_services(app: Flask, settings: Settings) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from image_search.web import i18n
+
     csrf.init_app(app)
+    i18n.init_app(app)
 
 
 def register_security(app: Flask) -> None:

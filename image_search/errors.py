@@ -1,9 +1,12 @@
 """What can go wrong for a user, in one place: each error's message says why and what to do.
 
 The pages and the API map these to HTTP statuses by HTTP_STATUS; the CLI prints the message on one line.
+Messages are made with Flask-Babel's gettext: in a request, in the reader's language; elsewhere (the CLI), English.
 """
 
 from __future__ import annotations
+
+from flask_babel import gettext
 
 
 class UserError(Exception):
@@ -41,9 +44,13 @@ class ModelMismatch(StoreError):
     def __init__(self, store_model: str, active_model: str):
         self.store_model, self.active_model = store_model, active_model
         super().__init__(
-            f"The index was built with model '{store_model}' but the active model is '{active_model}'. "
-            f"Rebuild it with: flask --app image_search index --rebuild PATH [PATH...] "
-            f"(or select the model it was built with)."
+            gettext(
+                "The index was built with model '%(store_model)s' but the active model is '%(active_model)s'. "
+                "Rebuild it with: flask --app image_search index --rebuild PATH [PATH...] "
+                "(or select the model it was built with).",
+                store_model=store_model,
+                active_model=active_model,
+            )
         )
 
 

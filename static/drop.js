@@ -3,6 +3,7 @@
 (() => {
   const body = document.body;
   const overlay = document.querySelector(".drop-overlay");
+  const say = overlay.dataset;  // the messages, in the page's language (templates/base.html)
   const firstImage = (files) => [...(files || [])].find((f) => f.type.startsWith("image/"));
   const hasFiles = (event) => [...(event.dataTransfer?.types || [])].includes("Files");
 
@@ -17,14 +18,14 @@
     form.append("image", file, file.name || "pasted.png");
     const words = document.querySelector("#upload-form input[name=q]");
     if (words && words.value.trim()) form.append("q", words.value.trim());
-    show("Searching…");
+    show(say.searching);
     try {
       const response = await fetch(body.dataset.uploadUrl, { method: "POST", body: form });
       if (response.ok) return location.assign(response.url);  // fetch followed the 303 redirect
       const page = new DOMParser().parseFromString(await response.text(), "text/html");
-      show(page.querySelector(".error")?.textContent || `The search failed (${response.status}).`);
+      show(page.querySelector(".error")?.textContent || say.failedStatus.replace("{status}", response.status));
     } catch (error) {
-      show("The search failed: the server did not answer.");
+      show(say.noAnswer);
     }
     setTimeout(() => { overlay.hidden = true; }, 4000);
   }
@@ -32,7 +33,7 @@
   document.addEventListener("dragover", (event) => {
     if (!hasFiles(event)) return;
     event.preventDefault();
-    show("Drop the picture to search with it");
+    show(say.drop);
   });
   document.addEventListener("dragleave", (event) => {
     if (event.relatedTarget === null) overlay.hidden = true;
@@ -42,7 +43,7 @@
     event.preventDefault();
     const file = firstImage(event.dataTransfer.files);
     if (file) search(file);
-    else show("That is not a picture: drop an image file.");
+    else show(say.notAPicture);
   });
   document.addEventListener("paste", (event) => {
     const file = firstImage(event.clipboardData?.files);

@@ -13,9 +13,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from image_search import create_app
+from tests.catalogs import compile_catalogs
 from tests.doubles.colour_embedder import ColourEmbedder
 from tests.doubles.fake_elasticsearch import FakeElasticsearch
 from tests.photos import write_photo_folder
+
+# `make install` compiles the catalogs; a test run straight from a checkout (pytest in a fresh worktree) gets
+# the same compilation of its own .po files, so the Korean tests never read a stale or missing .mo.
+compile_catalogs()
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """End to end in headless Chromium: search, more like this, keyboard, upload, drop, back button.
 
-Needs Debian's chromium and chromium-driver (CI installs them in .ci/run) and selenium; skips
-with the reason otherwise. Set SCREENSHOT_DIR to keep screenshots of the pages it visits.
+Needs Debian's chromium and chromium-driver (CI installs them in .ci/run, with fonts-nanum for Hangul) and
+selenium; skips with the reason otherwise. Set SCREENSHOT_DIR to keep screenshots of the pages it visits; the
+main pages in Korean and English are always saved, under test-artifacts/browser/ (gitignored).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import base64
 import os
 import shutil
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +24,7 @@ from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 CHROMEDRIVER = "/usr/bin/chromedriver"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "browser"
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
     not (BROWSER and os.path.exists(CHROMEDRIVER)),
@@ -48,10 +51,11 @@ def server(tmp_path_factory):
     httpd.shutdown()
 
 
-@pytest.fixture(scope="module")
-def browser():
+def start_browser(accept_language: str):
     options = webdriver.ChromeOptions()
     options.binary_location = BROWSER
+    options.add_argument(f"--lang={accept_language.split(',')[0]}")
+    options.add_experimental_option("prefs", {"intl.accept_languages": accept_language})
     for arg in (
         "--headless=new",
         "--no-sandbox",
@@ -63,6 +67,20 @@ def browser():
         options.add_argument(arg)
     driver = webdriver.Chrome(service=webdriver.ChromeService(executable_path=CHROMEDRIVER), options=options)
     driver.implicitly_wait(5)
+    return driver
+
+
+@pytest.fixture(scope="module")
+def browser():
+    driver = start_browser("en-US,en")
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def korean_browser():
+    """A browser whose user prefers Korean: Accept-Language ko-KR, ko."""
+    driver = start_browser("ko-KR,ko")
     yield driver
     driver.quit()
 
@@ -139,3 +157,80 @@ def test_upload_and_drop_an_image(server, browser):
     )
     wait_for(browser, lambda d: "/search/image/" in d.current_url)
     assert browser.find_element(By.CSS_SELECTOR, ".tile .name").text == "green.png"
+
+
+# --- the interface in Korean and English ---------------------------------------------------------------
+def main_pages(driver, base: str) -> list[tuple[str, str]]:
+    """(name, url) of the main pages, the ids read from a results page."""
+    driver.get(base + "/search?q=red")
+    detail = driver.find_element(By.CSS_SELECTOR, ".tile a.thumb").get_attribute("href")
+    similar = driver.find_element(By.CSS_SELECTOR, ".tile a.more").get_attribute("href")
+    return [
+        ("home", base + "/"),
+        ("results", base + "/search?q=red"),
+        ("upload", base + "/search/image"),
+        ("similar", similar),
+        ("detail", detail),
+        ("duplicates", base + "/duplicates"),
+        ("health", base + "/health"),
+        ("error", base + "/image/no-such-id"),
+    ]
+
+
+def save_artifact(driver, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+
+
+def page_language(driver) -> str:
+    return driver.execute_script("return document.documentElement.lang")
+
+
+def show_drop_overlay(driver) -> str:
+    """What the drop overlay says while a file is dragged over the page (static/drop.js)."""
+    driver.execute_script(
+        """
+        const transfer = new DataTransfer();
+        transfer.items.add(new File(["x"], "note.txt", {type: "text/plain"}));
+        const over = new DragEvent("dragover", {dataTransfer: transfer, bubbles: true, cancelable: true});
+        document.body.dispatchEvent(over);
+    """
+    )
+    overlay = driver.find_element(By.CSS_SELECTOR, ".drop-overlay")
+    wait_for(driver, lambda d: overlay.is_displayed())
+    return overlay.text
+
+
+@pytest.mark.parametrize("lang", ["ko", "en"])
+def test_main_pages_in_korean_and_english(server, browser, korean_browser, lang):
+    base, _ = server
+    driver = korean_browser if lang == "ko" else browser
+    for name, url in main_pages(driver, base):
+        driver.get(url)
+        assert page_language(driver) == lang, url
+        text = driver.find_element(By.TAG_NAME, "body").text.replace("한국어", "")  # the switch names Korean
+        has_hangul = any("\uac00" <= char <= "\ud7a3" for char in text)
+        assert has_hangul == (lang == "ko"), (url, text)
+        save_artifact(driver, f"{lang}-{name}")
+    driver.get(base + "/search/image")
+    expected = {"ko": "사진을 놓으면 그 사진으로 검색합니다", "en": "Drop the picture to search with it"}[lang]
+    assert show_drop_overlay(driver) == expected
+    save_artifact(driver, f"{lang}-drop-overlay")
+
+
+def test_the_language_switch_sticks(server, browser):
+    base, _ = server
+    try:
+        browser.get(base + "/health")
+        assert page_language(browser) == "en"
+        browser.find_element(By.LINK_TEXT, "한국어").click()
+        wait_for(browser, lambda d: page_language(d) == "ko")
+        assert browser.find_element(By.TAG_NAME, "h1").text == "모음 상태"
+        browser.get(base + "/duplicates")  # no ?lang: the cookie keeps Korean over the browser's English
+        assert page_language(browser) == "ko" and browser.find_element(By.TAG_NAME, "h1").text == "거의 같은 이미지"
+        browser.find_element(By.LINK_TEXT, "English").click()
+        wait_for(browser, lambda d: page_language(d) == "en")
+        browser.get(base + "/")
+        assert page_language(browser) == "en"
+    finally:
+        browser.delete_all_cookies()  # the other tests read English

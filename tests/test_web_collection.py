@@ -1,3 +1,6 @@
+import re
+
+
 def test_duplicates_page_lists_groups_with_paths_sizes_and_dimensions(indexed, client, photo_dir):
     page = client.get("/duplicates").get_data(as_text=True)
     assert "1 group of images whose vectors have cosine ≥ 0.95" in page
@@ -11,7 +14,7 @@ def test_duplicates_page_lists_groups_with_paths_sizes_and_dimensions(indexed, c
 def test_health_page(indexed, client, photo_dir):
     page = client.get("/health").get_data(as_text=True)
     assert f"<td>{photo_dir}</td><td>9</td><td>7</td>" in page
-    assert "7 added, 0 updated, 0 unchanged,\n    0 pruned, 2 failed" in page
+    assert "7 added, 0 updated, 0 unchanged, 0 pruned, 2 failed" in page
     assert str(photo_dir / "broken.jpg") in page and "Failures in the last run" in page
     assert "test-colour-v1" in page
 
@@ -39,7 +42,9 @@ def test_duplicates_say_when_they_were_computed_and_when_the_collection_changed(
     body = client.get("/api/duplicates").get_json()
     assert body["computed_at"] and body["computed_threshold"] == 0.95 and body["images"] == 7
     assert body["changed_since"] is False and body["notice"] is None and body["threshold"] == 0.95
-    assert "Computed 20" in client.get("/duplicates").get_data(as_text=True)
+    assert re.search(
+        r"Computed \d+/\d+/\d+, \d+:\d+\s[AP]M over 7 images", client.get("/duplicates").get_data(as_text=True)
+    )
     shutil.copy(photo_dir / "red.jpg", photo_dir / "red2.jpg")
     assert runner.invoke(args=["index", "--no-duplicates", str(photo_dir)]).exit_code == 0
     body = client.get("/api/duplicates").get_json()

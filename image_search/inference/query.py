@@ -20,12 +20,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from flask_babel import gettext
+
 from image_search.errors import QueryError
 
 MAX_WEIGHT = 10.0
 MAX_PARTS = 8
 WEIGHT = re.compile(r"^(\d+(?:\.\d+)?|\.\d+):")
 NEGATIVE = re.compile(r'(?:(?<=\s)|^)-(?:"([^"]*)"|([^\W_]\S*))')
+
+
+def dangling_minus(n: int) -> str:
+    return gettext("Part %(n)s has a '-' with nothing after it: write -word or -\"two words\".", n=n)
 
 
 @dataclass(frozen=True)
@@ -56,13 +62,18 @@ def clean_query(text: str | None, max_chars: int, allow_empty: bool = False) -> 
         text.encode("utf-8")
     except UnicodeEncodeError as exc:  # JSON's "\ud800", an undecodable argv byte: the text models refuse it
         raise QueryError(
-            f"The query holds U+{ord(text[exc.start]):04X}, which is not a character (half of a UTF-16 surrogate "
-            "pair, or a byte that is not UTF-8); send the text as UTF-8."
+            gettext(
+                "The query holds U+%(code)s, which is not a character (half of a UTF-16 surrogate "
+                "pair, or a byte that is not UTF-8); send the text as UTF-8.",
+                code=f"{ord(text[exc.start]):04X}",
+            )
         ) from None
     if not text and not allow_empty:
-        raise QueryError("Type a few words describing the picture you are looking for.")
+        raise QueryError(gettext("Type a few words describing the picture you are looking for."))
     if len(text) > max_chars:
-        raise QueryError(f"The query is too long ({len(text)} characters; at most {max_chars}).")
+        raise QueryError(
+            gettext("The query is too long (%(num)s characters; at most %(most)s).", num=len(text), most=max_chars)
+        )
     return text
 
 
@@ -73,39 +84,50 @@ def parse(query: str, beside_image: bool = False) -> ParsedQuery:
         return ParsedQuery(())
     chunks = re.split(r"\s\+\s", f" {query} ")
     if len(chunks) > MAX_PARTS:
-        raise QueryError(f"At most {MAX_PARTS} parts joined by ' + '.")
+        raise QueryError(gettext("At most %(num)s parts joined by ' + '.", num=MAX_PARTS))
     parts: list[Part] = []
     for n, chunk in enumerate(chunks, 1):
         parts += _parse_part(chunk.strip(), n)
     if not beside_image and not any(p.weight > 0 for p in parts):
-        raise QueryError("Add something to look for: a query cannot be only negatives (-word).")
+        raise QueryError(gettext("Add something to look for: a query cannot be only negatives (-word)."))
     return ParsedQuery(tuple(parts))
 
 
 def _parse_part(chunk: str, n: int) -> list[Part]:
     if not chunk:
-        raise QueryError(f"Part {n} of the query is empty: put words on both sides of ' + '.")
+        raise QueryError(gettext("Part %(n)s of the query is empty: put words on both sides of ' + '.", n=n))
     weight = 1.0
     match = WEIGHT.match(chunk)
     if match:
         weight = float(match[1])
         if not 0 < weight <= MAX_WEIGHT:
-            raise QueryError(f"Weight {match[1]} in part {n}: use a number above 0 and at most {MAX_WEIGHT:g}.")
+            raise QueryError(
+                gettext(
+                    "Weight %(weight)s in part %(n)s: use a number above 0 and at most %(most)s.",
+                    weight=match[1],
+                    n=n,
+                    most=f"{MAX_WEIGHT:g}",
+                )
+            )
         chunk = chunk[match.end() :].strip()
         if not chunk:
-            raise QueryError(f"Weight {match[1]}: in part {n} has nothing after it.")
+            raise QueryError(gettext("Weight %(weight)s: in part %(n)s has nothing after it.", weight=match[1], n=n))
     if chunk.startswith("id:"):
         image_id = chunk[3:]
         if not re.fullmatch(r"[0-9a-f]{6,64}", image_id):
-            raise QueryError(f"'{chunk[:40]}' in part {n}: id: takes an indexed image's id, e.g. id:3f2a9c...")
+            raise QueryError(
+                gettext(
+                    "'%(text)s' in part %(n)s: id: takes an indexed image's id, e.g. id:3f2a9c...", text=chunk[:40], n=n
+                )
+            )
         return [Part("id", image_id, weight)]
     if chunk.count('"') % 2:
-        raise QueryError(f'Part {n} has an unclosed quote: write -"two words".')
+        raise QueryError(gettext('Part %(n)s has an unclosed quote: write -"two words".', n=n))
     negatives = []
     for match in NEGATIVE.finditer(chunk):
         words = " ".join((match[1] if match[1] is not None else match[2]).split())
         if not words:
-            raise QueryError(f"Part {n} has a '-' with nothing after it: write -word or -\"two words\".")
+            raise QueryError(dangling_minus(n))
         negatives.append(Part("text", words, -weight))
     positive = " ".join(NEGATIVE.sub(" ", chunk).replace('"', " ").split())
     return ([Part("text", positive, weight)] if positive else []) + negatives

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from flask_babel import gettext
 from PIL import Image
 
 from image_search.embedders import Embedder
@@ -20,11 +21,11 @@ def query_image(data: bytes | None, input_size: int | None, max_pixels: int) -> 
     """Every query image (upload page, API, `flask search --image`) is decoded here: as the indexer
     decodes (JPEG draft mode, reduced towards the model's input size) and within `max_pixels`."""
     if not data:
-        raise QueryError("The uploaded file is empty: choose an image file.")
+        raise QueryError(gettext("The uploaded file is empty: choose an image file."))
     try:
         return decode(data, input_size or 448, PixelBudget(max_pixels, "MAX_QUERY_PIXELS")).image
     except ImageError as exc:
-        raise QueryError(f"The uploaded file is not a usable image ({exc}).") from None
+        raise QueryError(gettext("The uploaded file is not a usable image (%(reason)s).", reason=exc)) from None
 
 
 def image_vector(embedder: Embedder, data: bytes | None, max_pixels: int) -> np.ndarray:

@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
+from flask_babel import gettext
 from PIL import Image
 
 from image_search import images  # noqa: F401  (registers the HEIF opener before Image.OPEN is read)
@@ -31,10 +32,14 @@ def parse_filters(values: Mapping[str, str]) -> Filters:
     get = lambda name: (values.get(name) or "").strip()  # noqa: E731
     folder = get("folder")
     if folder and not os.path.isabs(folder):
-        raise QueryError(f"'folder' must be an absolute folder path, like /home/me/Pictures, not {folder[:80]!r}.")
+        raise QueryError(
+            gettext(
+                "'folder' must be an absolute folder path, like /home/me/Pictures, not %(given)r.", given=folder[:80]
+            )
+        )
     date_from, date_to = _date(get("from"), "from"), _date(get("to"), "to")
     if date_from and date_to and date_from > date_to:
-        raise QueryError("'from' must be on or before 'to'.")
+        raise QueryError(gettext("'from' must be on or before 'to'."))
     return Filters(
         folder=os.path.normpath(folder) if folder else None,
         date_from=date_from.timestamp() if date_from else None,
@@ -52,10 +57,14 @@ def _date(raw: str, name: str) -> datetime | None:
     try:
         day = datetime.strptime(raw, "%Y-%m-%d")  # local midnight, like EXIF times in taken_at
     except ValueError:
-        raise QueryError(f"'{name}' must be a date as YYYY-MM-DD, not {raw[:40]!r}.") from None
+        raise QueryError(
+            gettext("'%(name)s' must be a date as YYYY-MM-DD, not %(given)r.", name=name, given=raw[:40])
+        ) from None
     # Epoch conversion fails at datetime's edges (year 1, year 9999 + a day): no photo is that old.
     if not 1800 <= day.year <= 9000:
-        raise QueryError(f"'{name}' must be a year between 1800 and 9000, not {day.year}.")
+        raise QueryError(
+            gettext("'%(name)s' must be a year between 1800 and 9000, not %(year)s.", name=name, year=day.year)
+        )
     return day
 
 
@@ -64,8 +73,10 @@ def _formats(raw: str) -> tuple[str, ...]:
     unknown = [n for n in names if n not in known_formats()]
     if unknown:
         raise QueryError(
-            f"Unknown file type {unknown[0].lower()!r}: use e.g. jpeg, png, webp, gif, tiff, bmp "
-            f"(several separated by commas)."
+            gettext(
+                "Unknown file type %(given)r: use e.g. jpeg, png, webp, gif, tiff, bmp (several separated by commas).",
+                given=unknown[0].lower(),
+            )
         )
     return tuple(dict.fromkeys(f for n in names for f in SAME_TYPE.get(n, (n,))))
 
@@ -75,15 +86,24 @@ def _side(raw: str, name: str) -> int:
         return 0
     # ASCII digits only: str.isdigit() also takes '²', which int() then refuses (a 500 before)
     if not re.fullmatch(r"[0-9]+", raw) or int(raw) > MAX_SIDE:
-        raise QueryError(f"'{name}' must be a whole number of pixels from 0 to {MAX_SIDE}, not {raw[:40]!r}.")
+        raise QueryError(
+            gettext(
+                "'%(name)s' must be a whole number of pixels from 0 to %(most)s, not %(given)r.",
+                name=name,
+                most=MAX_SIDE,
+                given=raw[:40],
+            )
+        )
     return int(raw)
 
 
 def parse_view(values: Mapping[str, str], show_all_default: bool = False) -> View:
     sort = (values.get("sort") or "relevance").strip()
     if sort not in SORTS:
-        raise QueryError(f"'sort' must be one of {', '.join(SORTS)}, not {sort[:40]!r}.")
+        raise QueryError(
+            gettext("'sort' must be one of %(choices)s, not %(given)r.", choices=", ".join(SORTS), given=sort[:40])
+        )
     raw = (values.get("all") or "").strip().lower()
     if raw not in ("", "0", "1", "true", "false"):
-        raise QueryError(f"'all' must be 1 or 0, not {raw[:40]!r}.")
+        raise QueryError(gettext("'all' must be 1 or 0, not %(given)r.", given=raw[:40]))
     return View(sort=sort, show_all=show_all_default if not raw else raw in ("1", "true"))

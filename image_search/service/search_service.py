@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 from cachetools import TTLCache
+from flask_babel import gettext
 
 from image_search import indexing
 from image_search.embedders import Embedder
@@ -98,7 +99,7 @@ class SearchService:
         if parsed.is_plain_text and image is None:
             confidence = extra["confidence"] = self.embedder.text_confidence(query)
             if confidence is not None and confidence < self._confidence_threshold():
-                notice = (
+                notice = gettext(
                     "The model is unsure what this query shows; file and folder names that match "
                     "the words are listed first."
                 )
@@ -123,14 +124,14 @@ class SearchService:
         with self._query_vectors_lock:
             vector = self._query_vectors.get(key)
         if vector is None:
-            raise NotFound("This image search has expired: upload the image again.")
+            raise NotFound(gettext("This image search has expired: upload the image again."))
         return vector
 
     def stored_query(self, image_id: str) -> np.ndarray:
         """More like this: the query vector of an indexed image's stored vector."""
         stored = self.store.get_vector(image_id)
         if stored is None:
-            raise NotFound(f"No indexed image has the id {image_id!r}.")
+            raise NotFound(gettext("No indexed image has the id %(id)r.", id=image_id))
         return self.embedder.image_query(stored[None, :])[0]
 
     def _combine(self, parsed: query_parser.ParsedQuery, image: np.ndarray | None) -> np.ndarray:
@@ -154,7 +155,9 @@ class SearchService:
         combined = np.asarray(weights, dtype=np.float32) @ units
         norm = float(np.linalg.norm(combined))
         if norm < 1e-6:
-            raise QueryError("The parts of this query cancel each other out; remove a negative or change a weight.")
+            raise QueryError(
+                gettext("The parts of this query cancel each other out; remove a negative or change a weight.")
+            )
         return (combined / norm).astype(np.float32)
 
     def _confidence_threshold(self) -> float:
@@ -267,7 +270,11 @@ class SearchService:
             stored_duplicates.save(self.settings.data_dir, stored)
         except OSError as exc:
             self._stored_duplicates = (None, stored)  # still shown by this process (the CLI prints them)
-            return f"The near-duplicate groups could not be saved in {self.settings.data_dir}: {exc.strerror or exc}."
+            return gettext(
+                "The near-duplicate groups could not be saved in %(folder)s: %(reason)s.",
+                folder=self.settings.data_dir,
+                reason=exc.strerror or exc,
+            )
         return None
 
     def duplicates(self, threshold: float | None = None) -> DuplicatesAnswer:
@@ -279,8 +286,11 @@ class SearchService:
         if stored is None:
             return DuplicatesAnswer(
                 asked,
-                notice=f"Near-duplicates have not been computed yet: run `{RECOMPUTE}` "
-                "(flask index also does, after a run that changed the collection).",
+                notice=gettext(
+                    "Near-duplicates have not been computed yet: run `%(command)s` "
+                    "(flask index also does, after a run that changed the collection).",
+                    command=RECOMPUTE,
+                ),
             )
         answer = DuplicatesAnswer(
             asked,
@@ -290,14 +300,19 @@ class SearchService:
             changed_since=stored_duplicates.changed_since(stored, self.store.generation(), self.store.model_id),
         )
         if asked < stored.pairs.threshold:
-            answer.notice = (
-                f"Near-duplicates were computed for similarity ≥ {stored.pairs.threshold:g} only: "
-                f"run `{RECOMPUTE} --threshold {asked:g}` to find looser ones."
+            answer.notice = gettext(
+                "Near-duplicates were computed for similarity ≥ %(computed)s only: "
+                "run `%(command)s` to find looser ones.",
+                computed=f"{stored.pairs.threshold:g}",
+                command=f"{RECOMPUTE} --threshold {asked:g}",
             )
             return answer
         answer.groups = group(stored.pairs, asked)
         if answer.changed_since:
-            answer.notice = f"The collection has changed since these were computed: run `{RECOMPUTE}` to update them."
+            answer.notice = gettext(
+                "The collection has changed since these were computed: run `%(command)s` to update them.",
+                command=RECOMPUTE,
+            )
         return answer
 
     def duplicates_to_move(
@@ -355,7 +370,7 @@ class SearchService:
     def record(self, image_id: str) -> ImageRecord:
         record = self.store.get(image_id)
         if record is None:
-            raise NotFound(f"No indexed image has the id {image_id!r}.")
+            raise NotFound(gettext("No indexed image has the id %(id)r.", id=image_id))
         return record
 
     def thumbnail(self, image_id: str) -> Path | bytes:

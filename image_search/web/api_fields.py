@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from flask_babel import gettext, lazy_gettext
+from flask_babel.speaklater import LazyString
 from marshmallow import ValidationError, fields, missing, validate
 
 from image_search.errors import QueryError
@@ -23,8 +25,9 @@ MAX_FOLDER_CHARS = 4096  # PATH_MAX on Linux: no folder prefix is longer
 WORDS = r"^[\s\x1c-\x1f\x85]*[^\s\x1c-\x1f\x85]"
 # YYYY-MM-DD (strptime also takes one-digit months and days), years 1800 to 9000 as service/params.py takes.
 DATE = r"^(1[89][0-9]{2}|[2-8][0-9]{3}|9000)-[0-9]{1,2}-[0-9]{1,2}$"
-SEND_TEXTS = 'Send JSON {"texts": ["...", ...]} or a multipart file field named "image".'
-SEND_TEXTS_MESSAGE = SEND_TEXTS.replace("{", "{{").replace("}", "}}")  # marshmallow formats field messages
+# Lazy: these are made at import and read in each request's language.
+SEND_TEXTS = lazy_gettext('Send JSON {"texts": ["...", ...]} or a multipart file field named "image".')
+SEND_TEXTS_MESSAGE = LazyString(lambda: str(SEND_TEXTS).replace("{", "{{").replace("}", "}}"))  # marshmallow formats
 ERROR_REASONS = {
     400: "unusable query, parameter or image",
     401: "missing or wrong access token (when one is set)",
@@ -87,7 +90,9 @@ class FileTypes(validate.Validator):
 
     def __call__(self, value: str) -> str:
         if not all(t.lower() in self.choices for t in value.replace(" ", ",").split(",") if t):
-            raise ValidationError(f"Unknown file type in {value[:40]!r}: use e.g. jpeg, png, webp.")
+            raise ValidationError(
+                gettext("Unknown file type in %(given)r: use e.g. jpeg, png, webp.", given=value[:40])
+            )
         return value
 
 
@@ -152,7 +157,12 @@ def date_field(name: str, meaning: str) -> ParsedString:
         data_key=name,
         parse=filter_parser(name),
         validate=validate.Regexp(
-            DATE, error=f"'{name}' must be a date as YYYY-MM-DD, years 1800 to 9000, not {{input!r}}."
+            DATE,
+            error=LazyString(
+                lambda: gettext(
+                    "'%(name)s' must be a date as YYYY-MM-DD, years 1800 to 9000, not {input!r}.", name=name
+                )
+            ),
         ),
         metadata={"format": "date", "description": f"taken on or {meaning} (YYYY-MM-DD)"},
     )
@@ -162,6 +172,12 @@ def side_field(name: str) -> ParsedInteger:
     return ParsedInteger(
         parse=filter_parser(name),
         validate=validate.Range(0, MAX_SIDE),
-        error_messages={"invalid": f"'{name}' must be a whole number of pixels from 0 to {MAX_SIDE}."},
+        error_messages={
+            "invalid": LazyString(
+                lambda: gettext(
+                    "'%(name)s' must be a whole number of pixels from 0 to %(most)s.", name=name, most=MAX_SIDE
+                )
+            )
+        },
         metadata={"description": "pixels, at least"},
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import url_for
+from flask_babel import lazy_gettext
 from flask_smorest.fields import Upload
 from marshmallow import EXCLUDE, Schema, fields, post_load, pre_load, validate
 
@@ -61,8 +62,12 @@ class SearchArgs(Params):
     folder = ParsedString(
         parse=filter_parser("folder"),
         validate=[
-            validate.Regexp(r"^/[^\x00]*$", error="'folder' must be an absolute folder path without NUL characters."),
-            validate.Length(max=MAX_FOLDER_CHARS, error="'folder' is longer than any folder path ({max} characters)."),
+            validate.Regexp(
+                r"^/[^\x00]*$", error=lazy_gettext("'folder' must be an absolute folder path without NUL characters.")
+            ),
+            validate.Length(
+                max=MAX_FOLDER_CHARS, error=lazy_gettext("'folder' is longer than any folder path ({max} characters).")
+            ),
         ],
         metadata={"description": "absolute folder prefix"},
     )
@@ -116,7 +121,8 @@ class ImageUpload(Schema):
         unknown = EXCLUDE
 
     image = Upload(
-        required=True, error_messages={"required": "Send the image as a multipart file field named 'image'."}
+        required=True,
+        error_messages={"required": lazy_gettext("Send the image as a multipart file field named 'image'.")},
     )
 
 
@@ -134,7 +140,7 @@ class Texts(Schema):
         required=True,
         validate=[
             validate.Length(min=1, error=SEND_TEXTS_MESSAGE),
-            validate.Length(max=MAX_TEXTS, error="At most {max} texts per request."),
+            validate.Length(max=MAX_TEXTS, error=lazy_gettext("At most {max} texts per request.")),
         ],
         error_messages={"required": SEND_TEXTS_MESSAGE, "invalid": SEND_TEXTS_MESSAGE, "null": SEND_TEXTS_MESSAGE},
     )

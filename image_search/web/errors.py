@@ -7,6 +7,7 @@ import os
 import traceback
 
 from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -24,7 +25,7 @@ def error_response(status: int, message: str):
 
 def user_message(error: UserError) -> str:
     # An ImageError's message is a bare reason ("cannot decode image"), worded for beside a path.
-    return f"Not a usable image: {error}" if isinstance(error, ImageError) else str(error)
+    return gettext("Not a usable image: %(reason)s", reason=error) if isinstance(error, ImageError) else str(error)
 
 
 def too_large_message(exc: RequestEntityTooLarge, app: Flask) -> str:
@@ -36,10 +37,14 @@ def too_large_message(exc: RequestEntityTooLarge, app: Flask) -> str:
         and raised_in.filename.endswith(os.path.join("sansio", "multipart.py"))
         and raised_in.name == "next_event"
     ):
-        return f"The form has too many fields: at most {app.config['MAX_FORM_PARTS']} fields per request."
+        return gettext(
+            "The form has too many fields: at most %(num)s fields per request.", num=app.config["MAX_FORM_PARTS"]
+        )
     if raised_in and raised_in.filename.endswith(("formparser.py", "multipart.py")):
-        return f"A text field of the form is too large: at most {app.config['MAX_FORM_MEMORY_SIZE'] // 1000} KB."
-    return f"The upload is too large: at most {settings_of(app).max_upload_mb:g} MB."
+        return gettext(
+            "A text field of the form is too large: at most %(num)s KB.", num=app.config["MAX_FORM_MEMORY_SIZE"] // 1000
+        )
+    return gettext("The upload is too large: at most %(num)s MB.", num=f"{settings_of(app).max_upload_mb:g}")
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -49,7 +54,9 @@ def register_errorhandlers(app: Flask) -> None:
     app.register_error_handler(RequestEntityTooLarge, too_large)
     app.register_error_handler(
         CSRFError,
-        lambda e: error_response(400, "The form expired or was not sent by this site; reload the page and try again."),
+        lambda e: error_response(
+            400, gettext("The form expired or was not sent by this site; reload the page and try again.")
+        ),
     )
     app.register_error_handler(UserError, lambda e: error_response(http_status(e), user_message(e)))
     app.register_error_handler(HTTPException, lambda e: error_response(e.code or 500, e.description))
@@ -57,4 +64,4 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(exc):
         log.exception("unexpected error on %s", request.path)
-        return error_response(500, "Something went wrong on our side; the details are in the server log.")
+        return error_response(500, gettext("Something went wrong on our side; the details are in the server log."))

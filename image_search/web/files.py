@@ -8,6 +8,7 @@ import unicodedata
 from typing import BinaryIO
 
 from flask import Blueprint, request, send_file
+from flask_babel import gettext
 from PIL import Image
 from werkzeug.wrappers import Response
 
@@ -33,9 +34,11 @@ def thumbnail(image_id: str):
     try:
         thumbnail = service().thumbnail(image_id)
     except NotAFile as exc:
-        raise NotFound(f"The original file of this image is no longer a file: {exc}; re-index its folder.") from None
+        raise NotFound(no_longer_a_file(exc)) from None
     except (OSError, ImageError):
-        raise NotFound("The original file of this image is missing or unreadable; re-index its folder.") from None
+        raise NotFound(
+            gettext("The original file of this image is missing or unreadable; re-index its folder.")
+        ) from None
     if isinstance(thumbnail, bytes):  # could not be cached (a full disk): served from memory
         return cached_privately_behind_token(send_file(io.BytesIO(thumbnail), mimetype="image/jpeg", max_age=86400))
     return cached_privately_behind_token(send_file(thumbnail, mimetype="image/jpeg", max_age=86400))
@@ -47,14 +50,18 @@ def original(image_id: str):
     try:
         file = open_regular(record.path)  # never a blocking open(): the file may now be a named pipe
     except NotAFile as exc:
-        raise NotFound(f"The original file of this image is no longer a file: {exc}; re-index its folder.") from None
+        raise NotFound(no_longer_a_file(exc)) from None
     except OSError:
-        raise NotFound("The original file of this image is missing; re-index its folder.") from None
+        raise NotFound(gettext("The original file of this image is missing; re-index its folder.")) from None
     # The type of what the file holds (Pillow identified it), not a guess from its name.
     Image.init()
     mimetype = Image.MIME.get(record.format.upper(), "application/octet-stream")
     response = send_open_file(file, mimetype, max_age=3600, download_name=download_name(record.path))
     return cached_privately_behind_token(response)
+
+
+def no_longer_a_file(exc: NotAFile) -> str:
+    return gettext("The original file of this image is no longer a file: %(reason)s; re-index its folder.", reason=exc)
 
 
 def send_open_file(file: BinaryIO, mimetype: str, max_age: int, download_name: str) -> Response:
@@ -94,5 +101,5 @@ def servable_record(image_id: str):
     a folder may since have been replaced by a link to somewhere else)."""
     record = service().record(image_id)
     if not is_within_root(record.path, record.root):
-        raise NotFound("This file is no longer inside an indexed folder; re-index its folder.")
+        raise NotFound(gettext("This file is no longer inside an indexed folder; re-index its folder."))
     return record

@@ -8,6 +8,7 @@ from __future__ import annotations
 import flask_smorest
 from flask import Blueprint as FlaskBlueprint
 from flask import Flask, current_app, jsonify
+from flask_babel import gettext
 from webargs.flaskparser import FlaskParser
 
 from image_search.errors import QueryError
@@ -29,13 +30,13 @@ class Parser(FlaskParser):
         raise QueryError(_first_message(error.messages))  # web/errors.py: {"error": ...}, 400
 
     def _handle_invalid_json_error(self, error, req, *args, **kwargs):
-        raise QueryError(f"The body is not valid JSON. {SEND_TEXTS}")
+        raise QueryError(gettext("The body is not valid JSON. %(how)s", how=SEND_TEXTS))
 
     def _raw_load_json(self, req):
         try:
             return super()._raw_load_json(req)
         except RecursionError:  # json.loads gives up past about 1000 levels of nesting
-            raise QueryError(f"The JSON body is nested too deeply. {SEND_TEXTS}") from None
+            raise QueryError(gettext("The JSON body is nested too deeply. %(how)s", how=SEND_TEXTS)) from None
 
     def load_querystring(self, req, schema):
         # Scripts send POST /api/search's parameters in the URL or as form fields beside the image: both count.

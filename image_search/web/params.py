@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import request
+from flask_babel import gettext
 
 from image_search.errors import QueryError
 from image_search.service.params import parse_filters, parse_view
@@ -22,9 +23,11 @@ def parse_int(name: str, raw: str, low: int, high: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise QueryError(f"'{name}' must be a whole number, not {raw[:40]!r}.") from None
+        raise QueryError(
+            gettext("'%(name)s' must be a whole number, not %(given)r.", name=name, given=raw[:40])
+        ) from None
     if not low <= value <= high:
-        raise QueryError(f"'{name}' must be between {low} and {high}.")
+        raise QueryError(gettext("'%(name)s' must be between %(low)s and %(high)s.", name=name, low=low, high=high))
     return value
 
 
@@ -57,6 +60,11 @@ def parse_threshold(raw: str) -> float:
         value = -1.0
     if not MIN_THRESHOLD <= value <= MAX_THRESHOLD:
         raise QueryError(
-            f"'threshold' must be a cosine between {MIN_THRESHOLD:g} and {MAX_THRESHOLD:g}, not {raw[:40]!r}."
+            gettext(
+                "'threshold' must be a cosine between %(low)s and %(high)s, not %(given)r.",
+                low=f"{MIN_THRESHOLD:g}",
+                high=f"{MAX_THRESHOLD:g}",
+                given=raw[:40],
+            )
         )
     return value

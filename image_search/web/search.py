@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, render_template, request, url_for
+from flask_babel import gettext
 
 from image_search.service.options import SearchOptions, SearchResult
 from image_search.service.params import FILTER_NAMES
@@ -38,7 +39,8 @@ def url_with(**changes) -> str:
 
 
 def search_page(kind: str, title: str, run, **context):
-    """`run(options)` is the page's one service().search call."""
+    """`run(options)` is the page's one service().search call. `title` is the page's own words (translated);
+    the user's words come apart as title_words, so that the page can show them unmarked by its language."""
     view = view_param()
     page, k = page_window(view)
     result: SearchResult = run(SearchOptions(k, filters_param(), view))
@@ -54,6 +56,7 @@ def search_page(kind: str, title: str, run, **context):
         view=view,
         kind=kind,
         title=title,
+        title_words=query_param().strip(),
         form=UploadForm(),
         filters_set=filters_set,
         url_with=url_with,
@@ -71,15 +74,17 @@ def index():
 @bp.get("/search")
 def search_text():
     query = query_param()
-    return search_page("text", f"“{query.strip()}”", lambda options: service().search(query, options), query=query)
+    return search_page("text", "", lambda options: service().search(query, options), query=query)
 
 
 @bp.get("/search/image/<key>")
 def search_image_results(key: str):
     text = query_param()
-    title = "Images like your picture" + (f" + “{text.strip()}”" if text.strip() else "")
     return search_page(
-        "image", title, lambda options: service().search(text, options, service().cached_query(key)), image_key=key
+        "image",
+        gettext("Images like your picture"),
+        lambda options: service().search(text, options, service().cached_query(key)),
+        image_key=key,
     )
 
 
@@ -87,7 +92,7 @@ def search_image_results(key: str):
 def similar(image_id: str):
     text = query_param()
     record = service().record(image_id)
-    title = f"More like {record.name}" + (f" + “{text.strip()}”" if text.strip() else "")
+    title = gettext("More like %(name)s", name=record.name)
 
     def more_like_this(options: SearchOptions) -> SearchResult:
         return service().search(text, options, service().stored_query(image_id), exclude=image_id)

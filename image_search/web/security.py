@@ -9,6 +9,7 @@ import re
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, Request, make_response, redirect, render_template, request, session, url_for
+from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField
 
@@ -52,8 +53,12 @@ def require_allowed_host():
 
     return error_response(
         400,
-        f"This server does not answer to the host name {request.host[:100]!r} (only to "
-        f"{', '.join(settings().allowed_hosts)}); to reach it by that name, add it to IMAGE_SEARCH_ALLOWED_HOSTS.",
+        gettext(
+            "This server does not answer to the host name %(host)r (only to %(allowed)s); to reach it by that "
+            "name, add it to IMAGE_SEARCH_ALLOWED_HOSTS.",
+            host=request.host[:100],
+            allowed=", ".join(settings().allowed_hosts),
+        ),
     )
 
 
@@ -68,7 +73,7 @@ def host_name(host: str) -> str:
 
 # --- the optional access token ------------------------------------------------------------------
 class LoginForm(FlaskForm):
-    token = PasswordField("Access token")
+    token = PasswordField(lazy_gettext("Access token"))
     next = HiddenField()
 
 
@@ -92,7 +97,9 @@ def require_token():
             return None
         from image_search.web.errors import error_response
 
-        response = make_response(error_response(401, "Send the access token as `Authorization: Bearer <token>`."))
+        response = make_response(
+            error_response(401, gettext("Send the access token as `Authorization: Bearer <token>`."))
+        )
         response.headers["WWW-Authenticate"] = 'Bearer realm="image_search"'
         return response
     if hmac.compare_digest(session.get("access", ""), _session_mark(token)):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, url_for
+from flask_babel import gettext, lazy_gettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import StringField
@@ -15,8 +16,11 @@ bp = Blueprint("upload", __name__)
 
 
 class UploadForm(FlaskForm):
-    image = FileField("Image", validators=[FileRequired("Choose an image file to search with.")])
-    q = StringField("Add words (optional)")
+    # lazy: a form's labels and messages are made once, at import, and shown in each request's language
+    image = FileField(
+        lazy_gettext("Image"), validators=[FileRequired(lazy_gettext("Choose an image file to search with."))]
+    )
+    q = StringField(lazy_gettext("Add words (optional)"))
 
 
 @bp.route("/search/image", methods=["GET", "POST"])
@@ -24,7 +28,7 @@ def search_by_image():
     form = UploadForm()
     if not form.validate_on_submit():
         if form.is_submitted():
-            raise QueryError(" ".join(sum(form.errors.values(), [])) or "Choose an image file.")
+            raise QueryError(" ".join(map(str, sum(form.errors.values(), []))) or gettext("Choose an image file."))
         return render_template("upload.html", form=form, query="")
     text = (form.q.data or "").strip()
     # The bytes are read into memory only; the image is never written to disk. k=1 checks the words too.
