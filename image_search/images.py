@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import BinaryIO
 
 import pillow_heif
+from flask_babel import gettext
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from image_search.errors import ImageError
@@ -106,13 +107,15 @@ def _decode(fp: BinaryIO, draft_size: int | None, budget: PixelBudget) -> Decode
     except ImageError:
         raise
     except Image.DecompressionBombError:
-        raise ImageError(f"image too large (over {2 * (Image.MAX_IMAGE_PIXELS or 0)} pixels)") from None
+        raise ImageError(
+            gettext("image too large (over %(num)s pixels)", num=2 * (Image.MAX_IMAGE_PIXELS or 0))
+        ) from None
     except UnidentifiedImageError:
-        raise ImageError("not an image file Pillow can read") from None
+        raise ImageError(gettext("not an image file Pillow can read")) from None
     except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
-        raise ImageError(f"cannot decode image: {exc}") from None
+        raise ImageError(gettext("cannot decode image: %(reason)s", reason=exc)) from None
     except Exception as exc:  # Pillow's decoders raise many kinds on hostile bytes; all mean "unusable"
-        raise ImageError(f"cannot decode image ({type(exc).__name__})") from None
+        raise ImageError(gettext("cannot decode image (%(kind)s)", kind=type(exc).__name__)) from None
 
 
 def held_pixels(img: Image.Image, header: tuple[int, int]) -> int:
@@ -127,10 +130,16 @@ def held_pixels(img: Image.Image, header: tuple[int, int]) -> int:
 def _admitted(budget: PixelBudget, held: int, size: tuple[int, int]) -> Iterator[None]:
     if held > budget.limit:
         pixels = size[0] * size[1]
-        decoded = f" ({held:,} as decoded)" if held != pixels else ""
+        decoded = gettext(" (%(num)s as decoded)", num=f"{held:,}") if held != pixels else ""
         raise ImageError(
-            f"image too large: {size[0]}x{size[1]} pixels{decoded}, "
-            f"over the limit of {budget.limit:,} ({budget.setting})"
+            gettext(
+                "image too large: %(width)sx%(height)s pixels%(decoded)s, over the limit of %(limit)s (%(setting)s)",
+                width=size[0],
+                height=size[1],
+                decoded=decoded,
+                limit=f"{budget.limit:,}",
+                setting=budget.setting,
+            )
         )
     if budget.alone_over is not None and held > budget.alone_over:
         with _ONE_LARGE_DECODE:

@@ -3,6 +3,7 @@ in a cookie), then the cookie, then Accept-Language, else English; pages, error 
 
 from __future__ import annotations
 
+import io
 import re
 from html.parser import HTMLParser
 
@@ -45,8 +46,10 @@ class VisibleText(HTMLParser):
 
 
 def visible_text(page: str) -> str:
+    """Text marked as English on a Korean page (the indexer's recorded reasons, in its log's language) is
+    declared, not left in: it is left out here."""
     parser = VisibleText()
-    parser.feed(page)
+    parser.feed(re.sub(r'<span lang="en">.*?</span>', " ", page, flags=re.S) if '<html lang="ko">' in page else page)
     return " ".join(" ".join(parser.parts).split())
 
 
@@ -131,7 +134,7 @@ def test_json_errors_follow_accept_language_with_the_same_keys(site):
     assert korean.status_code == english.status_code == 400
     assert list(korean.get_json()) == list(english.get_json()) == ["error"]
     assert HANGUL.search(korean.get_json()["error"]) and not HANGUL.search(english.get_json()["error"])
-    for url in ("/api/similar/no-such-id", "/api/search?q=red&min_width=wide", "/api/search?q=a+%2B+-", "/api/search"):
+    for url in ("/api/similar/no-such-id", "/api/search?q=red&min_width=wide", "/api/search?q=0:red", "/api/search"):
         korean, english = client.get(url, headers=KOREAN), client.get(url, headers=ENGLISH)
         assert korean.status_code == english.status_code and korean.status_code in (400, 404), url
         assert list(korean.get_json()) == list(english.get_json()) == ["error"], url
@@ -202,3 +205,31 @@ def test_the_users_words_are_not_marked_as_the_pages_language(site):
 def test_the_cli_stays_english(site, photo_dir):
     result = site.test_cli_runner().invoke(args=["search", "red", "--folder", "relative/path"])
     assert result.exit_code != 0 and "absolute" in result.output and not HANGUL.search(result.output)
+
+
+def test_werkzeugs_own_errors_and_the_upload_form_speak_korean(site):
+    client = site.test_client()
+    for response in (
+        client.get("/no/such/page", headers=KOREAN),
+        client.delete("/search/image", headers=KOREAN),
+        client.post("/search/image", data={}, headers=KOREAN),  # no file: the form's validation message
+        client.post("/search/image", data={"image": (io.BytesIO(b"not a picture"), "x.png")}, headers=KOREAN),
+    ):
+        page = response.get_data(as_text=True)
+        assert response.status_code in (400, 404, 405) and '<html lang="ko">' in page
+        message = re.search(r'<p class="error">(.*?)</p>', page, re.S).group(1)
+        assert HANGUL.search(message) and not re.search(r"\b(the|a|an|is|not)\b", message), message
+    english = client.get("/no/such/page", headers=ENGLISH).get_data(as_text=True)
+    assert "There is no page at this address" in english
+
+
+def test_the_sign_in_page_in_korean(tmp_path, embedder):
+    app = create_app(
+        {"TESTING": True, "DATA_DIR": tmp_path / "data", "EMBEDDER": embedder, "ACCESS_TOKEN": "s3cret-token"}
+    )
+    client = app.test_client()
+    page = client.get("/login", headers=KOREAN).get_data(as_text=True)
+    assert '<html lang="ko">' in page and "로그인" in page and 'aria-label="액세스 토큰"' in page
+    assert not [phrase for phrase in english_phrases() if phrase in visible_text(page)]
+    body = client.get("/api/health", headers=KOREAN).get_json()
+    assert "Authorization: Bearer" in body["error"] and HANGUL.search(body["error"])

@@ -47,6 +47,19 @@ def too_large_message(exc: RequestEntityTooLarge, app: Flask) -> str:
     return gettext("The upload is too large: at most %(num)s MB.", num=f"{settings_of(app).max_upload_mb:g}")
 
 
+def http_message(exc: HTTPException) -> str:
+    """werkzeug's own wording is English: its stock descriptions get ours, in the reader's language; a
+    description the code raised with (already a message of ours) is kept."""
+    if exc.description != type(exc).description:
+        return str(exc.description)
+    stock = {
+        404: gettext("There is no page at this address. Check the link, or start again from the search."),
+        405: gettext("This address does not take a %(method)s request.", method=request.method),
+        400: gettext("The request could not be read; reload the page and try again."),
+    }
+    return stock.get(exc.code or 500, gettext("The request could not be handled (HTTP %(code)s).", code=exc.code))
+
+
 def register_errorhandlers(app: Flask) -> None:
     def too_large(exc):
         return error_response(413, too_large_message(exc, app))
@@ -59,7 +72,7 @@ def register_errorhandlers(app: Flask) -> None:
         ),
     )
     app.register_error_handler(UserError, lambda e: error_response(http_status(e), user_message(e)))
-    app.register_error_handler(HTTPException, lambda e: error_response(e.code or 500, e.description))
+    app.register_error_handler(HTTPException, lambda e: error_response(e.code or 500, http_message(e)))
 
     @app.errorhandler(Exception)
     def unexpected(exc):
