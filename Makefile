@@ -41,17 +41,22 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	touch $@
 
 # Demo photos come from registry packages, never from the repository:
-# scikit-image's sample photos (PyPI) and, where apt is available, Debian's darknet and tuxpaint-data.
+# scikit-image's sample photos (PyPI) and, where apt is available, Debian's darknet and tuxpaint-data, and two
+# mountain photos of lomiri-wallpapers-16.04 (Aitzol Berasategi, CC-BY-4.0: Picos de Europa with snow, for the
+# reference design's "눈 덮인 산", and Aitzgorri without).
+DEMO_DEBS := darknet tuxpaint-data lomiri-wallpapers-16.04
+LOMIRI_PHOTOS := picosdeeuropa_by_Aitzol_Berasategi.jpg aitzgorri_by_Aitzol_Berasategi.jpg
 demo-photos: $(DEMO)/.fetched
 $(DEMO)/.fetched: | install
 	mkdir -p $(DEMO) demo/debs
 	$(PY) -m image_search.demo_photos $(DEMO)/scikit-image
-	-cd demo/debs && (apt-get download -q darknet tuxpaint-data 2>/dev/null \
-	   || (apt-get update -qq && apt-get download -q darknet tuxpaint-data))
+	-cd demo/debs && (apt-get download -q $(DEMO_DEBS) 2>/dev/null \
+	   || (apt-get update -qq && apt-get download -q $(DEMO_DEBS)))
 	-for deb in demo/debs/*.deb; do dpkg-deb -x $$deb demo/debs/unpacked; done
-	-mkdir -p $(DEMO)/darknet $(DEMO)/tuxpaint \
+	-mkdir -p $(DEMO)/darknet $(DEMO)/tuxpaint $(DEMO)/lomiri \
 	   && cp demo/debs/unpacked/usr/share/darknet/data/*.jpg $(DEMO)/darknet/ \
-	   && cp demo/debs/unpacked/usr/share/tuxpaint/templates/*.jpg $(DEMO)/tuxpaint/
+	   && cp demo/debs/unpacked/usr/share/tuxpaint/templates/*.jpg $(DEMO)/tuxpaint/ \
+	   && cp $(addprefix demo/debs/unpacked/usr/share/backgrounds/,$(LOMIRI_PHOTOS)) $(DEMO)/lomiri/
 	touch $@
 
 index: demo-photos
