@@ -199,3 +199,25 @@ def test_an_uploaded_query_expires(tmp_path):
         service.cached_query(key)
     with pytest.raises(NotFound, match="expired"):
         service.cached_query("0" * 24)
+
+
+def test_name_matches_are_marked_and_the_notice_counts_them(unsure_app, photo_dir):
+    body = unsure_app.test_client().get("/api/search?q=nested things&k=7").get_json()
+    assert "3 images whose file or folder names match" in body["notice"] and not body["weak"]
+    assert [h["by_name"] for h in body["hits"]] == [True] * 3 + [False] * (len(body["hits"]) - 3)
+    page = unsure_app.test_client().get("/search?q=nested things").get_data(as_text=True)
+    assert page.count('class="badge">name match<') == min(3, page.count('class="tile'))
+
+
+def test_weak_results_say_so_and_show_the_nearest_few(unsure_app):
+    """`qwxz`: the model is unsure and no name matches: not one confident-looking tile, but the nearest few."""
+    client = unsure_app.test_client()
+    body = client.get("/api/search?q=qwxz&k=24").get_json()
+    assert body["weak"] and "Nothing matches this query well" in body["notice"] and "name" in body["notice"]
+    assert body["cutoff"] == 6 and not any(h["by_name"] for h in body["hits"])  # the API returns all k
+    page = client.get("/search?q=qwxz").get_data(as_text=True)
+    assert 'class="grid weak"' in page and "These are only the nearest images" in page
+    assert page.count('<li class="tile') == 6  # the nearest 6 of the 7, not the score curve's cut-off
+    korean = client.get("/search?q=qwxz", headers={"Accept-Language": "ko"}).get_data(as_text=True)
+    assert "가장 가까운 사진일 뿐입니다" in korean
+    assert not client.get("/api/search?q=red&k=2").get_json()["weak"]

@@ -16,7 +16,7 @@ def test_search_by_text_shape(indexed, client, photo_dir):
     assert len(body["hits"]) == 2
     best = body["hits"][0]
     assert best["path"] == str(photo_dir / "green.png")
-    assert set(best) == {"id", "path", "score", "taken_at", "thumbnail_url"}
+    assert set(best) == {"id", "path", "score", "taken_at", "thumbnail_url", "by_name"}
     assert best["thumbnail_url"] == f"/thumbnail/{best['id']}"
     assert body["hits"][0]["score"] >= body["hits"][1]["score"]
 
@@ -157,8 +157,8 @@ def test_the_document_describes_answers_errors_and_the_token(tmp_path, embedder)
     response = app.test_client().get("/api/openapi.json", headers={"Authorization": "Bearer t"})
     doc = response.get_json()
     schemas = doc["components"]["schemas"]
-    assert set(schemas["Hits"]["required"]) == {"model", "took_ms", "notice", "cutoff", "hidden", "hits"}
-    assert set(schemas["Hit"]["required"]) == {"id", "path", "score", "taken_at", "thumbnail_url"}
+    assert set(schemas["Hits"]["required"]) == {"model", "took_ms", "notice", "cutoff", "hidden", "hits", "weak"}
+    assert set(schemas["Hit"]["required"]) == {"id", "path", "score", "taken_at", "thumbnail_url", "by_name"}
     assert schemas["Error"]["required"] == ["error"]
     assert doc["security"] == [{"bearer": []}] and doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     embed = doc["paths"]["/api/embed"]["post"]

@@ -26,7 +26,8 @@ def blend_name_matches(
     if not words:
         return hits
     named_hits = [
-        Hit(record, float(np.dot(stored, vector))) for record, stored in store.name_matches(words, k, filters)
+        Hit(record, float(np.dot(stored, vector)), by_name=True)
+        for record, stored in store.name_matches(words, k, filters)
     ]
     named_ids = {h.id for h in named_hits}
     return (named_hits + [h for h in hits if h.id not in named_ids])[:k]

@@ -24,3 +24,4 @@ class SearchResult:
     extra: dict = field(default_factory=dict)
     cutoff: int = 0  # hits before the largest score drop, in relevance order
     hidden: int = 0  # hits left out after the cut-off (0 with show all)
+    weak: bool = False  # nothing scored well (the model's own threshold): the hits are only the nearest

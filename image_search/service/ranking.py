@@ -34,9 +34,10 @@ def cutoff(scores: Sequence[float]) -> int:
     return largest + 1
 
 
-def shape(hits: list[Hit], view: View) -> tuple[list[Hit], int]:
-    """(the hits to show, the cut-off position in relevance order)."""
-    cut = cutoff([h.score for h in hits])
+def shape(hits: list[Hit], view: View, few: int | None = None) -> tuple[list[Hit], int]:
+    """(the hits to show, the cut-off position in relevance order). `few`: cut there instead of at the score
+    curve's largest drop (weak results have no meaningful drop)."""
+    cut = min(few, len(hits)) if few is not None else cutoff([h.score for h in hits])
     shown = hits if view.show_all else hits[:cut]
     if view.sort == "date":
         shown = sorted(shown, key=lambda h: -h.record.taken_at)

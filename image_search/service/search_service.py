@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 from cachetools import TTLCache
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 
 from image_search import indexing
 from image_search.embedders import Embedder
@@ -40,6 +40,7 @@ from image_search.stores import Filters, Hit, ImageRecord, VectorStore, make_sto
 from image_search.threads import limit_threads
 from image_search.thumbnails import ThumbnailCache
 
+WEAK_RESULTS_SHOWN = 6  # when nothing matches well: the nearest few, not the score curve's cut-off
 QUERY_CACHE_SIZE = 512  # image-query vectors kept at once (a few KB each)
 
 
@@ -95,16 +96,28 @@ class SearchService:
         parsed = query_parser.parse(query, beside_image=image is not None)
         vector = self._combine(parsed, image)
         hits = [h for h in self._knn(vector, k + bool(exclude), filters) if h.id != exclude][:k]
-        notice, extra = None, {}
+        notice, extra, weak = None, {}, False
         if parsed.is_plain_text and image is None:
             confidence = extra["confidence"] = self.embedder.text_confidence(query)
             if confidence is not None and confidence < self._confidence_threshold():
-                notice = gettext(
-                    "The model is unsure what this query shows; file and folder names that match "
-                    "the words are listed first."
-                )
                 hits = blend_name_matches(self.store, query, vector, hits, k, filters)
-        return self._result(hits, started, options.view, notice, **extra)
+                named = sum(h.by_name for h in hits)
+                weak = not named
+                notice = (
+                    ngettext(
+                        "The model is unsure what this query shows; %(num)d image whose file or folder name "
+                        "matches the words comes first, marked “name match”.",
+                        "The model is unsure what this query shows; %(num)d images whose file or folder names "
+                        "match the words come first, marked “name match”.",
+                        named,
+                    )
+                    if named
+                    else gettext(
+                        "Nothing matches this query well: the model is unsure what it shows, and no file or "
+                        "folder name matches its words. These are only the nearest images."
+                    )
+                )
+        return self._result(hits, started, options.view, notice, weak=weak, **extra)
 
     # --- image query vectors, for search(image=...) -------------------------------------------
     def image_query(self, data: bytes) -> np.ndarray:
@@ -168,11 +181,21 @@ class SearchService:
         self.store.check_model(self.embedder.model_id)
         return self.store.knn(vector, k, filters)
 
-    def _result(self, hits: list[Hit], started: float, view: View, notice: str | None = None, **extra) -> SearchResult:
-        shown, cut = shape(hits, view)
+    def _result(
+        self, hits: list[Hit], started: float, view: View, notice: str | None = None, weak: bool = False, **extra
+    ) -> SearchResult:
+        """`weak`: nothing scored well, so the nearest few are shown as such (not one confident-looking tile)."""
+        shown, cut = shape(hits, view, few=WEAK_RESULTS_SHOWN if weak else None)
         took = (time.perf_counter() - started) * 1000
         return SearchResult(
-            shown, self.embedder.model_id, round(took, 1), notice, extra, cutoff=cut, hidden=len(hits) - len(shown)
+            shown,
+            self.embedder.model_id,
+            round(took, 1),
+            notice,
+            extra,
+            cutoff=cut,
+            hidden=len(hits) - len(shown),
+            weak=weak,
         )
 
     # --- inference endpoint ---------------------------------------------------------------

@@ -58,6 +58,7 @@ class ImageRecord:
 class Hit:
     record: ImageRecord
     score: float
+    by_name: bool = False  # found by its file or folder name (the low-confidence fallback), not by the model
 
     @property
     def id(self) -> str:

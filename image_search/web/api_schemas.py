@@ -190,6 +190,9 @@ class Hit(Schema):
         metadata={"description": "EXIF time taken (else the file's time), local, ISO 8601"},
     )
     thumbnail_url = ThumbnailUrl(required=True, attribute="record.id")  # "id" is taken by `id`
+    by_name = fields.Boolean(
+        required=True, metadata={"description": "found by its file or folder name (low confidence), not by the model"}
+    )
 
 
 class Hits(Schema):
@@ -198,6 +201,9 @@ class Hits(Schema):
     notice = fields.String(required=True, allow_none=True, metadata={"description": "a warning about the query"})
     cutoff = fields.Integer(required=True, metadata={"description": "hits before the largest score drop"})
     hidden = fields.Integer(required=True, metadata={"description": "hits left out after the cut-off (all=0)"})
+    weak = fields.Boolean(
+        required=True, metadata={"description": "nothing matched well: the hits are only the nearest images"}
+    )
     hits = fields.List(fields.Nested(Hit), required=True, metadata={"description": "best first"})
 
 
