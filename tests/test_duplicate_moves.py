@@ -103,3 +103,17 @@ def test_paths_without_move_to(with_copies, runner, tmp_path):
     (tmp_path / "list.txt").write_text("x\n")
     result = runner.invoke(args=["duplicates", "--paths", str(tmp_path / "list.txt")])
     assert result.exit_code == 1 and "--move-to" in result.output
+
+
+def test_the_page_offers_a_keep_choice_per_group_and_exports_the_others(with_copies, client, photo_dir):
+    """No JavaScript: one radio group per duplicate group (the suggested keeper checked), a GET form."""
+    import re
+
+    page = client.get("/duplicates?threshold=0.99").get_data(as_text=True)
+    assert 'action="/duplicates/export"' in page and "--move-to DIR --paths LIST" in page
+    keeper = id_of(with_copies, photo_dir / "red-edited.png")
+    assert re.search(rf'name="keep-[0-9a-f]+" value="{keeper}" checked', page)
+    assert len(set(re.findall(r'name="(keep-[0-9a-f]+)"', page))) == 2  # the reds, the whites
+    assert "이 사진 남기기" in client.get("/duplicates?threshold=0.99", headers={"Accept-Language": "ko"}).get_data(
+        as_text=True
+    )
