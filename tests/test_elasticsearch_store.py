@@ -246,12 +246,12 @@ def test_writes_are_chunked_and_flush_refreshes_once(fake):
 
 @pytest.mark.parametrize(
     "index_type,oversample,fetched,vector_read",
-    [("hnsw", "2", 3, False), ("int8_hnsw", "2", 6, True), ("int8_hnsw", "0", 3, False)],
+    [("hnsw", "2", 3, False), ("int8_hnsw", "2", 6, True), ("int8_hnsw", "0", 3, False), ("int8_hnsw", None, 3, False)],
 )
 def test_knn_request_shape(fake, index_type, oversample, fetched, vector_read):
     store = make_store(
         fake, ES_NUM_CANDIDATES=50, ES_INDEX_OPTIONS={"type": index_type}, ES_RESCORE_OVERSAMPLE=oversample
-    )
+    )  # None: the default, no rescoring
     store.claim("clip", 4)
     store.knn(unit(1, 4)[0], 3)
     body = next(body for method, path, body in fake.requests if path.endswith("_search"))

@@ -24,6 +24,7 @@ class ElasticsearchOptions:
     replicas: int = 1  # copies of each shard on other nodes (changeable on a live index)
     refresh_interval: str = "1s"  # how soon writes become searchable; off (-1) during a bulk load
     # int8_hnsw / bbq_hnsw: kNN fetches k x this many hits with their float vectors and keeps the k best by
-    # exact inner product (0: no rescoring, quantised scores and order). Recall: README Performance.
-    rescore_oversample: float = 2.0
+    # exact inner product. 0 (default): no rescoring, the scores of the quantised vectors. Off because
+    # fetching the vectors cost 4-30x the search for at most +0.024 recall@10 (README Performance).
+    rescore_oversample: float = 0.0
     inference_model_id: str | None = None  # embed text queries with this model deployed in Elasticsearch

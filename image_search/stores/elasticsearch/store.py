@@ -437,7 +437,7 @@ class ElasticsearchStore(VectorStore):
             "taken_at": round(record.taken_at * 1000),
             "format": record.format,
             "model_id": model_id,
-            VECTOR_FIELD: [float(x) for x in vector],
+            VECTOR_FIELD: np.asarray(vector, dtype=np.float32).tolist(),  # the float32 values, as Python floats (fast)
         }
 
     def _bulk(
@@ -552,7 +552,7 @@ class ElasticsearchStore(VectorStore):
         rescored = meta.get("index_type") in QUANTIZED_TYPES and self.rescore_oversample >= 1
         fetched = min(math.ceil(k * self.rescore_oversample), MAX_NUM_CANDIDATES) if rescored else k
         candidates = self.num_candidates or max(100, 2 * fetched)
-        query_vector = [float(x) for x in query]
+        query_vector = query.tolist()
         knn = {
             "field": VECTOR_FIELD,
             "query_vector": query_vector,
@@ -613,6 +613,17 @@ class ElasticsearchStore(VectorStore):
             return
         with self._errors("reading all records"):
             for hits in pit_pages(self.client, self.index, VECTOR_CHUNK, source=False, fields=RECORD_FIELDS):
+                yield from (_record_from_fields(h["_id"], h["fields"]) for h in hits)
+
+    def records_under(self, prefix: str) -> Iterator[ImageRecord]:
+        """A PIT pass over the documents whose path starts with `prefix` only (a prefix query on `path`)."""
+        if self._meta_or_none() is None:
+            return
+        query = {"prefix": {"path": prefix}}
+        with self._errors("reading records"):
+            for hits in pit_pages(
+                self.client, self.index, VECTOR_CHUNK, query=query, source=False, fields=RECORD_FIELDS
+            ):
                 yield from (_record_from_fields(h["_id"], h["fields"]) for h in hits)
 
     def known_files(self, paths: Sequence[str]) -> dict[str, tuple[int, int]]:
