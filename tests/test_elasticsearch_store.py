@@ -256,8 +256,9 @@ def test_knn_request_shape(fake, index_type, oversample, fetched, vector_read):
     store.knn(unit(1, 4)[0], 3)
     body = next(body for method, path, body in fake.requests if path.endswith("_search"))
     assert body["knn"]["k"] == fetched and body["knn"]["num_candidates"] == 50 and body["size"] == fetched
-    assert body["_source"] is False and {"field": "taken_at", "format": "epoch_millis"} in body["fields"]
-    assert ("image_embedding" in body["fields"]) == vector_read  # quantised: rescored from the floats
+    # The record's fields from doc values: `fields` would parse each hit's _source, vector and all.
+    assert body["_source"] is False and {"field": "taken_at", "format": "epoch_millis"} in body["docvalue_fields"]
+    assert body.get("fields", []) == (["image_embedding"] if vector_read else [])  # rescoring reads the floats
 
 
 def test_stats(fake):

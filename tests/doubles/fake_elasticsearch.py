@@ -518,8 +518,8 @@ class FakeElasticsearch:
             )
             if source is not None:
                 hit["_source"] = source
-            if body.get("fields"):
-                hit["fields"] = doc_fields(index, index.visible[doc_id], body["fields"])
+            if body.get("fields") or body.get("docvalue_fields"):
+                hit["fields"] = doc_fields(index, index.visible[doc_id], requested_fields(index, body))
             hits.append(hit)
         out = {
             "took": 1,
@@ -576,8 +576,8 @@ class FakeElasticsearch:
             shown = filter_source(source, body.get("_source"))
             if shown is not None:
                 hit["_source"] = shown
-            if body.get("fields"):
-                hit["fields"] = doc_fields(index, source, body["fields"])
+            if body.get("fields") or body.get("docvalue_fields"):
+                hit["fields"] = doc_fields(index, source, requested_fields(index, body))
             hits.append(hit)
             if len(hits) == size:
                 break
@@ -653,6 +653,16 @@ def needs_cluster_privilege(path: str) -> bool:
     index's _stats on a real server, but the indexer must not need even that)."""
     parts = [p for p in path.split("/") if p]
     return not parts or parts[0] in ("_cluster", "_nodes", "_cat", "_stats") or "_stats" in parts
+
+
+def requested_fields(index: FakeIndex, body: dict) -> list:
+    """`fields` and `docvalue_fields` together (both answer in a hit's "fields"); a dense_vector has no doc
+    values to give, as on the real server (8.x: "doesn't support docvalue_fields or aggregations")."""
+    for spec in body.get("docvalue_fields", []):
+        name = spec["field"] if isinstance(spec, dict) else spec
+        if index.props().get(name, {}).get("type") in ("dense_vector", "text"):
+            raise EsError(400, "illegal_argument_exception", f"Field [{name}] doesn't support docvalue_fields")
+    return [*body.get("fields", []), *body.get("docvalue_fields", [])]
 
 
 def flat_settings(settings: dict, prefix: str = "") -> dict[str, str]:

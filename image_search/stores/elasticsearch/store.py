@@ -47,7 +47,8 @@ KNN_SEARCH_SINCE = (8, 4)  # top-level `knn` in _search, with `filter`
 MAX_NUM_CANDIDATES = 10_000  # Elasticsearch's limit for knn num_candidates
 # Index types whose HNSW scores come from quantised vectors; their hits are rescored from the floats.
 QUANTIZED_TYPES = ("int8_hnsw", "bbq_hnsw")
-# Fields asked back from searches (`_source: false` + `fields`); dates in epoch millis.
+# Fields asked back from searches, read from doc values (`_source: false` + `docvalue_fields`): the `fields`
+# option would parse each hit's whole _source, vector JSON included, for them. Dates in epoch millis.
 RECORD_FIELDS = [
     "image_id",
     "path",
@@ -561,10 +562,12 @@ class ElasticsearchStore(VectorStore):
         }
         if filters:
             knn["filter"] = filter_clauses(filters)
-        fields = [*RECORD_FIELDS, VECTOR_FIELD] if rescored else RECORD_FIELDS
+        floats = {"fields": [VECTOR_FIELD]} if rescored else {}
         with self._errors("searching"):
             try:
-                resp = self.client.search(index=self.index, knn=knn, size=fetched, source=False, fields=fields)
+                resp = self.client.search(
+                    index=self.index, knn=knn, size=fetched, source=False, docvalue_fields=RECORD_FIELDS, **floats
+                )
             except NotFoundError:  # the index was deleted meanwhile (a rebuild in another process)
                 self._meta = None
                 return []
@@ -601,7 +604,8 @@ class ElasticsearchStore(VectorStore):
                 query=query,
                 size=min(int(k), MAX_NUM_CANDIDATES),
                 source=False,
-                fields=[*RECORD_FIELDS, VECTOR_FIELD],
+                docvalue_fields=RECORD_FIELDS,
+                fields=[VECTOR_FIELD],
             )
         return [
             (_record_from_fields(h["_id"], h["fields"]), np.asarray(h["fields"].pop(VECTOR_FIELD), dtype=np.float32))
@@ -612,7 +616,7 @@ class ElasticsearchStore(VectorStore):
         if self._meta_or_none() is None:
             return
         with self._errors("reading all records"):
-            for hits in pit_pages(self.client, self.index, VECTOR_CHUNK, source=False, fields=RECORD_FIELDS):
+            for hits in pit_pages(self.client, self.index, VECTOR_CHUNK, source=False, docvalue_fields=RECORD_FIELDS):
                 yield from (_record_from_fields(h["_id"], h["fields"]) for h in hits)
 
     def records_under(self, prefix: str) -> Iterator[ImageRecord]:
@@ -622,7 +626,7 @@ class ElasticsearchStore(VectorStore):
         query = {"prefix": {"path": prefix}}
         with self._errors("reading records"):
             for hits in pit_pages(
-                self.client, self.index, VECTOR_CHUNK, query=query, source=False, fields=RECORD_FIELDS
+                self.client, self.index, VECTOR_CHUNK, query=query, source=False, docvalue_fields=RECORD_FIELDS
             ):
                 yield from (_record_from_fields(h["_id"], h["fields"]) for h in hits)
 
@@ -644,7 +648,9 @@ class ElasticsearchStore(VectorStore):
         if self._meta_or_none() is None:
             return
         with self._errors("reading all vectors"):
-            for hits in pit_pages(self.client, self.index, chunk, source=False, fields=[*RECORD_FIELDS, VECTOR_FIELD]):
+            for hits in pit_pages(
+                self.client, self.index, chunk, source=False, docvalue_fields=RECORD_FIELDS, fields=[VECTOR_FIELD]
+            ):
                 vectors = np.asarray([h["fields"].pop(VECTOR_FIELD) for h in hits], dtype=np.float32)
                 yield [_record_from_fields(h["_id"], h["fields"]) for h in hits], vectors
 
