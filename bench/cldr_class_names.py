@@ -1,4 +1,5 @@
-"""Regenerate image_search/data/imagenet-1k-names-{ko,ja,de,fr}.txt from Unicode CLDR's emoji annotations.
+"""Regenerate image_search/data/imagenet-1k-names-{ko,ja,de,fr}.txt and cldr-words.tsv from Unicode CLDR's emoji
+annotations.
 
     npm pack cldr-annotations-full@48.2.0 && tar xzf cldr-annotations-full-48.2.0.tgz
     python bench/cldr_class_names.py package/annotations
@@ -20,6 +21,7 @@ import sys
 from pathlib import Path
 
 from image_search.embedders.offline.bridge import FOREIGN_LANGUAGES, load_class_names, load_hypernyms, names_file
+from image_search.embedders.offline.text.pivot import CJK_LANGUAGES, LEXICON_FILE
 
 annotations = Path(sys.argv[1])
 
@@ -60,3 +62,22 @@ for lang in FOREIGN_LANGUAGES:
     names_file(lang).write_text("\n".join(lines) + "\n", encoding="utf-8")
     named = sum(1 for line in lines if line.replace("|", "").strip())
     print(f"{lang}: {named} classes named", file=sys.stderr)
+
+# The word list of the query pivot (image_search/embedders/offline/text/pivot.py): per language, each name and
+# keyword of an emoji (lower-case) -> that emoji's English name, the first emoji in CLDR's order where several
+# share a word. German and French words that are also English names or keywords ("tiger", "rose", "animal")
+# are left out: an English query would be "translated" into other emoji names. A line per word: language,
+# word, English name, tab-separated.
+english_names = {emoji: names[0] for emoji, names in load("en").items()}
+english_words = {w.lower() for field in ("tts", "default") for ws in load("en", field).values() for w in ws}
+words: dict[tuple[str, str], str] = {}
+for lang in FOREIGN_LANGUAGES:
+    spoken, keywords = load(lang), load(lang, "default")
+    for emoji in spoken:
+        if emoji in english_names:
+            for word in spoken[emoji] + keywords.get(emoji, []):
+                if lang in CJK_LANGUAGES or word.lower() not in english_words:
+                    words.setdefault((lang, word.lower()), english_names[emoji])
+lexicon_lines = [f"{lang}\t{word}\t{english}" for (lang, word), english in words.items() if "\t" not in word]
+LEXICON_FILE.write_text("\n".join(lexicon_lines) + "\n", encoding="utf-8")
+print(f"{len(lexicon_lines)} words in {LEXICON_FILE.name}", file=sys.stderr)

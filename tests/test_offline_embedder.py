@@ -222,6 +222,22 @@ def test_korean_and_japanese_words_reach_their_classes(embedder):
         assert names[int(np.argmax(embedder.class_weights([query])[0]))][0] == "tiger", query
 
 
+def test_the_pivot_brings_the_english_models_weights_to_translated_queries(embedder):
+    lexicon, english = embedder.lexicon, embedder.english
+    assert lexicon is not None and english is not None and lexicon.translate("달팽이") == "snail"
+    with_pivot = embedder.class_weights(["달팽이", "asdkjh"])
+    embedder.lexicon = None
+    try:
+        without = embedder.class_weights(["달팽이", "asdkjh"])
+    finally:
+        embedder.lexicon = lexicon
+    share = bridge.pivot_share(bridge.english_share(english.best_cosine(english.vectors(["달팽이"]))))
+    assert share[0] > 0.2  # a Korean query doesn't read as English
+    snail = english.weights(english.vectors(["snail"]))
+    np.testing.assert_allclose(with_pivot[0], (1 - share[0]) * without[0] + share[0] * snail[0], atol=1e-5)
+    np.testing.assert_array_equal(with_pivot[1], without[1])  # nothing to translate: unchanged
+
+
 def test_english_model_blended_into_english_queries_only(embedder):
     english_cosine = embedder.english.best_cosine(embedder.english.vectors(["a goldfish in a bowl", "눈 덮인 산"]))
     assert bridge.english_share(english_cosine)[0] > 0.5 and bridge.english_share(english_cosine)[1] == 0

@@ -25,6 +25,7 @@ rescaling, and a stored vector used as it is (the identity image_query) is alrea
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -36,6 +37,7 @@ from image_search.embedders.offline import bridge as bridge
 from image_search.embedders.offline.image_net import ImageNet, int8_is_accurate
 from image_search.embedders.offline.text import TEXT_MODELS
 from image_search.embedders.offline.text.class_bridge import TextBridge
+from image_search.embedders.offline.text.pivot import LEXICON_FILE, Lexicon
 from image_search.errors import ModelUnavailable
 
 LAYOUT_VERSION = 2  # bump when the vector layout, the image preprocessing or the net changes (2: int8 net)
@@ -82,6 +84,8 @@ class OfflineEmbedder(Embedder):
             if english_model and english_model != text_model
             else None
         )
+        # the pivot feeds the English model, so it needs one; an unreadable word list only loses the pivot
+        self.lexicon = Lexicon() if self.english is not None and LEXICON_FILE.is_file() else None
         self.confidence_threshold = CONFIDENCE_THRESHOLD
         self.image_class_share = float(image_class_share)
         self._side = ThreadPoolExecutor(1, thread_name_prefix="english-text")
@@ -102,23 +106,34 @@ class OfflineEmbedder(Embedder):
         return bridge.image_query(stored, self.image_class_share)
 
     # -- texts ------------------------------------------------------------------------------------
-    def _vectors(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray | None]:
-        """(multilingual, English) query vectors. The two text models run side by side (ONNX Runtime
-        releases the GIL): ~6 ms instead of ~10 on 2 cores."""
+    def _vectors(self, texts: list[str], pivoted: Sequence[str] = ()) -> tuple[np.ndarray, np.ndarray | None]:
+        """(multilingual, English) query vectors; the English ones of `pivoted` (English texts) follow those of
+        `texts`. The two text models run side by side (ONNX Runtime releases the GIL): ~6 ms instead of ~10 on
+        2 cores."""
         if self.english is None or not texts:
             return self.text.vectors(texts), None
-        english = self._side.submit(self.english.vectors, texts)
+        english = self._side.submit(self.english.vectors, [*texts, *pivoted])
         return self.text.vectors(texts), english.result()
 
     def class_weights(self, texts: list[str]) -> np.ndarray:
         """The multilingual model's class weights, with the English model's blended in as far as the query
-        reads as English to it (its best class cosine; bridge.english_share)."""
-        vectors, english = self._vectors(texts)
+        reads as English to it (its best class cosine; bridge.english_share); then, for a query whose words
+        the pivot lexicon knows, the English model's weights of their English names (bridge.pivot_share)."""
+        translations = [self.lexicon.translate(t) for t in texts] if self.lexicon else [None] * len(texts)
+        pivoted = [t for t in translations if t is not None]
+        vectors, english = self._vectors(texts, pivoted)
         weights = self.text.weights(vectors)
         if english is None or self.english is None:
             return weights
+        english, pivot_vectors = english[: len(texts)], english[len(texts) :]
         share = bridge.english_share(self.english.best_cosine(english))
-        return bridge.blend(weights, self.english.weights(english), share)
+        weights = bridge.blend(weights, self.english.weights(english), share)
+        if not pivoted:
+            return weights
+        translated = np.array([t is not None for t in translations])
+        pivot_weights = np.zeros_like(weights)
+        pivot_weights[translated] = self.english.weights(pivot_vectors)
+        return bridge.blend(weights, pivot_weights, np.where(translated, bridge.pivot_share(share), 0.0))
 
     def embed_texts(self, texts: list[str]) -> np.ndarray:
         if not texts:
