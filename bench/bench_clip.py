@@ -1,10 +1,11 @@
-"""CLIP on torch vs ONNX Runtime, side by side, on random weights of the real models' sizes.
+"""CLIP on torch vs ONNX Runtime vs OpenVINO (f32 and bf16), side by side, on random weights of the real models' sizes.
 
 ViT-B/32 image tower and multilingual DistilBERT text tower (configs in tests/doubles/tiny_clip.py, no
 download), or real models with --image-model/--text-model. Measures image throughput at one batch
 size (preprocessing included) and single-query text latency, alternating the runtimes round by
 round so a noisy machine hits them alike; reports the best and the median round, by wall clock and
-per CPU-second. --quantize adds the int8 ONNX image tower and its cosine to fp32.
+per CPU-second. OpenVINO bf16 runs when it passes its self-check (cosine >= 0.999 to f32 on fixed inputs);
+--quantize adds the int8 ONNX image tower and its cosine to fp32. Last, what RUNTIME=auto picks.
 
     python -m bench.bench_clip [--threads 2] [--rounds 5] [--quantize]
 """
@@ -68,14 +69,22 @@ def main() -> None:
     else:
         image_model, text_model = map(str, random_models(workdir))
     common = dict(threads=args.threads, batch_size=args.batch, cache_dir=workdir / "cache", local_files_only=True)
-    variants = {"torch": dict(runtime="torch"), "onnx": dict(runtime="onnx")}
+    variants = {
+        "torch": dict(runtime="torch"),
+        "onnx": dict(runtime="onnx"),
+        "ov f32": dict(runtime="openvino"),
+        "ov bf16": dict(runtime="openvino", quantize=True),
+    }
     if args.quantize:
         variants["onnx int8"] = dict(runtime="onnx", quantize=True)
     embedders = {}
     for name, options in variants.items():
         start = time.perf_counter()
-        embedders[name] = ClipEmbedder(image_model, text_model, **common, **options)
-        print(f"{name:10} ready in {time.perf_counter() - start:5.1f}s (an ONNX export happens once)")
+        embedder = ClipEmbedder(image_model, text_model, **common, **options)
+        print(f"{name:10} ready in {time.perf_counter() - start:5.1f}s: {embedder.runtime_description}")
+        if name == "ov bf16" and embedder.runtime != "openvino-bf16":
+            continue  # bf16 failed its self-check or this CPU lacks it: said above
+        embedders[name] = embedder
 
     images = photos(args.batch)
     queries = ["a mountain covered in snow", "ein Berg mit Schnee", "a red car on the beach", "la montagne"]
@@ -107,9 +116,21 @@ def main() -> None:
         f"\nonnx vs torch, max |difference|: images {np.abs(vectors['onnx'] - vectors['torch']).max():.1e}, "
         f"texts {np.abs(texts['onnx'] - texts['torch']).max():.1e}"
     )
-    if "onnx int8" in vectors:
-        cosine = np.sum(vectors["onnx int8"] * vectors["onnx"], axis=1)
-        print(f"int8 vs fp32 image vectors: cosine min {cosine.min():.4f}, mean {cosine.mean():.4f}")
+    print(
+        f"openvino f32 vs torch, max |difference|: images {np.abs(vectors['ov f32'] - vectors['torch']).max():.1e}, "
+        f"texts {np.abs(texts['ov f32'] - texts['torch']).max():.1e}"
+    )
+    for name in ("onnx int8", "ov bf16"):
+        if name in vectors:
+            cosine = np.sum(vectors[name] * vectors["onnx"], axis=1)
+            text_cosine = np.sum(texts[name] * texts["onnx"], axis=1)
+            print(
+                f"{name} vs onnx f32: image cosine min {cosine.min():.5f}, mean {cosine.mean():.5f}; "
+                f"text cosine min {text_cosine.min():.5f}"
+            )
+    start = time.perf_counter()
+    auto = ClipEmbedder(image_model, text_model, **common, runtime="auto")
+    print(f"\nRUNTIME=auto ({time.perf_counter() - start:.1f}s): {auto.runtime_description}")
 
 
 if __name__ == "__main__":

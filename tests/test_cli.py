@@ -135,3 +135,10 @@ def test_a_run_with_nothing_to_do_loads_no_model(photo_dir, make_app):
     changed = make_app(**factory).test_cli_runner().invoke(args=["index", str(photo_dir)])
     assert "1 updated" in changed.output
     assert (LoadRecordingColourEmbedder.loads, LoadRecordingColourEmbedder.texts) == (2, 1)
+
+
+def test_stats_says_which_runtime_runs_the_model(make_app):
+    embedder = ColourEmbedder()
+    embedder.runtime_description = "openvino-bf16 (RUNTIME=auto, measured fastest on this CPU)"
+    output = make_app(EMBEDDER=embedder).test_cli_runner().invoke(args=["stats"]).output
+    assert "runtime: openvino-bf16 (RUNTIME=auto, measured fastest on this CPU)" in output

@@ -7,7 +7,7 @@ import pytest
 from image_search import create_app
 
 
-@pytest.fixture(params=["torch", "onnx"])
+@pytest.fixture(params=["torch", "onnx", "openvino"])
 def clip_app(request, tmp_path, tiny_clip_models):
     image_dir, text_dir = tiny_clip_models
     return create_app(

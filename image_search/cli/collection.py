@@ -22,6 +22,8 @@ def stats_command():
         fail(health["store_error"])
     facts = dict(health["store"])
     facts["active model"] = health.get("active_model") or f"unavailable: {health.get('model_error')}"
+    if "runtime" in health:
+        facts["runtime"] = health["runtime"]
     for key, value in facts.items():
         click.echo(f"{key:>13}: {value}")
     for row in health["folders"]:

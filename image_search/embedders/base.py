@@ -28,6 +28,8 @@ class Embedder(ABC):
     # ViT-B/32): the indexer then decodes JPEGs at about that size and shrinks images to it in its
     # decode threads, off the model's critical path. None: images arrive as decoded.
     input_size: int | None = None
+    # What runs the model and why (RUNTIME, a measured choice, a failed self-check): the log and `flask stats`.
+    runtime_description: str = ""
 
     @abstractmethod
     def embed_images(self, images: list[Image.Image]) -> np.ndarray:

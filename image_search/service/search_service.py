@@ -385,6 +385,8 @@ class SearchService:
             facts["store_error"] = str(exc)
         try:
             facts["active_model"] = self.embedder.model_id
+            if self.embedder.runtime_description:
+                facts["runtime"] = self.embedder.runtime_description
         except ModelUnavailable as exc:
             facts["model_error"] = str(exc)
         return facts

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 class Towers(Protocol):
-    """The two towers on one runtime: onnx_runtime.OnnxClip or torch_runtime.TorchClip."""
+    """The two towers on one runtime: onnx_runtime.OnnxClip (ONNX Runtime or OpenVINO) or torch_runtime.TorchClip."""
 
     dim: int
 
@@ -43,9 +43,46 @@ def clip_weights_available_locally(
     return find_local(image_model) is not None and find_local(text_model) is not None
 
 
-def clip_model_id(image_model: str, text_model: str, quantize: bool = False) -> str:
-    """Names the vector space: the same for torch and ONNX (equal vectors), not for int8 ones."""
-    return f"clip:{short_name(image_model)}+{short_name(text_model)}" + ("+int8" if quantize else "")
+# The runtimes whose vectors differ from f32's, and the suffix of their model ids.
+REDUCED = {"torch": "", "onnx": "", "openvino": "", "onnx-int8": "int8", "openvino-bf16": "bf16"}
+
+
+def clip_model_id(image_model: str, text_model: str, reduced: str = "") -> str:
+    """Names the vector space: the same for torch, ONNX and OpenVINO f32 (equal vectors), not for int8 or bf16."""
+    return f"clip:{short_name(image_model)}+{short_name(text_model)}" + (f"+{reduced}" if reduced else "")
+
+
+def _load_towers(
+    runtime: str, image_dir: Path, text_dir: Path, cache_dir: Path, *, threads: int, quantize: bool, names
+) -> tuple[str, Towers, str]:
+    """(the runtime actually used, its towers, why it was chosen)."""
+    if runtime == "torch":
+        from image_search.embedders.clip.torch_runtime import TorchClip
+
+        return "torch", TorchClip(image_dir, text_dir, threads=threads), "RUNTIME=torch"
+    from image_search.embedders.clip.onnx_runtime import OnnxClip
+
+    if runtime == "onnx":
+        towers = OnnxClip(image_dir, text_dir, cache_dir, threads=threads, quantize=quantize, names=names)
+        return ("onnx-int8" if quantize else "onnx"), towers, "RUNTIME=onnx" + (", QUANTIZE" if quantize else "")
+    if runtime == "openvino":
+        from image_search.embedders.clip.openvino_runtime import bf16_verdict, openvino_clip
+
+        def build(precision: str) -> OnnxClip:
+            return openvino_clip(image_dir, text_dir, cache_dir, threads=threads, precision=precision, names=names)
+
+        f32 = build("f32")
+        if not quantize:
+            return "openvino", f32, "RUNTIME=openvino"
+        bf16, why = bf16_verdict(f32, lambda: build("bf16"))
+        if bf16 is None:
+            log.warning("QUANTIZE with RUNTIME=openvino: %s; running f32", why)
+            return "openvino", f32, f"RUNTIME=openvino, QUANTIZE: {why}"
+        return "openvino-bf16", bf16, f"RUNTIME=openvino, QUANTIZE: {why}"
+    from image_search.embedders.clip.runtime_choice import choose
+
+    chosen = choose(image_dir, text_dir, cache_dir, threads=threads, names=names)
+    return chosen.runtime, chosen.towers, f"RUNTIME=auto, {chosen.reason}"
 
 
 class ClipEmbedder(Embedder):
@@ -75,36 +112,25 @@ class ClipEmbedder(Embedder):
             raise ValueError(f"runtime must be one of {RUNTIMES}, not {runtime!r}")
         image_dir = locate(image_model, local_files_only=local_files_only, hub_timeout=hub_timeout)
         text_dir = locate(text_model, local_files_only=local_files_only, hub_timeout=hub_timeout)
-        self.runtime = runtime
         self.batch_size = batch_size
-        quantize = quantize and runtime == "onnx"
-        self.model_id = clip_model_id(image_model, text_model, quantize)
+        names = (short_name(image_model), short_name(text_model))
+        cache_root = Path(cache_dir) if cache_dir else Path.home() / ".cache" / "image_search"
         self._towers: Towers
         try:
-            if runtime == "onnx":
-                from image_search.embedders.clip.onnx_runtime import OnnxClip
-
-                cache_dir = Path(cache_dir) if cache_dir else Path.home() / ".cache" / "image_search"
-                self._towers = OnnxClip(
-                    image_dir,
-                    text_dir,
-                    cache_dir / "onnx",
-                    threads=threads,
-                    quantize=quantize,
-                    names=(short_name(image_model), short_name(text_model)),
-                )
-            else:
-                from image_search.embedders.clip.torch_runtime import TorchClip
-
-                self._towers = TorchClip(image_dir, text_dir, threads=threads)
+            self.runtime, self._towers, self.runtime_reason = _load_towers(
+                runtime, image_dir, text_dir, cache_root / "onnx", threads=threads, quantize=quantize, names=names
+            )
         except ModelUnavailable:
             raise
         except Exception as error:  # damaged or foreign files: say which, keep the cause
             raise ModelUnavailable(
                 f"Could not load CLIP from {image_dir} and {text_dir} ({type(error).__name__}: {error}). {HOW_TO_FIX}"
             ) from error
+        self.model_id = clip_model_id(image_model, text_model, REDUCED[self.runtime])
         self.dim = self._towers.dim
         self.input_size = shortest_edge(image_dir)
+        self.runtime_description = f"{self.runtime} ({self.runtime_reason})"
+        log.info("CLIP runtime: %s", self.runtime_description)
 
     def embed_images(self, images: list[Image.Image]) -> np.ndarray:
         images = [image if image.mode == "RGB" else image.convert("RGB") for image in images]

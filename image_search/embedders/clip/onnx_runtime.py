@@ -10,8 +10,10 @@ import hashlib
 import json
 import logging
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -96,7 +98,10 @@ class OnnxClip:
         threads: int = 1,
         quantize: bool = False,
         names: tuple[str, str] | None = None,
+        open_model: Callable[[Path, int], Any] | None = None,
     ) -> None:
+        """open_model(onnx_path, threads): what runs an exported tower (default an ONNX Runtime session;
+        openvino_runtime passes OpenVINO's); it has a session's run(None, feeds)."""
         from transformers import AutoConfig, AutoImageProcessor, AutoTokenizer
 
         clip_dir, layout = image_module_dir(image_dir), text_layout(text_dir)
@@ -110,9 +115,11 @@ class OnnxClip:
             export_text_tower(text_dir, text_path)
         if quantize:
             image_path = quantized(image_path)
-        self._image = cpu_session(image_path, threads)
-        self._text = cpu_session(text_path, threads)
-        self.dim = int(self._image.get_outputs()[0].shape[-1])
+        self.image_path, self.text_path = image_path, text_path
+        open_model = open_model or cpu_session
+        self._image = open_model(image_path, threads)
+        self._text = open_model(text_path, threads)
+        self.dim = output_width(self._image)
         self._image_processor = AutoImageProcessor.from_pretrained(str(clip_dir))
         self._tokenizer = AutoTokenizer.from_pretrained(str(layout.transformer_dir))
         self._lowercase = layout.lowercase
@@ -133,6 +140,13 @@ class OnnxClip:
         )
         feeds = {name: tokens[name].astype(np.int64) for name in ("input_ids", "attention_mask")}
         return self._text.run(None, feeds)[0]
+
+
+def output_width(model) -> int:
+    """The embedding width of an ONNX Runtime session or an OpenVINO model."""
+    if hasattr(model, "output_width"):
+        return int(model.output_width())
+    return int(model.get_outputs()[0].shape[-1])
 
 
 def quantized(path: Path) -> Path:

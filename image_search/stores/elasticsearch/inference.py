@@ -24,6 +24,7 @@ class ElasticsearchTextEmbedder(Embedder):
     def __init__(self, local: Embedder, client, model_id: str):
         self.local, self.client, self.inference_model_id = local, client, model_id
         self.model_id, self.dim, self.unit_vectors = local.model_id, local.dim, local.unit_vectors
+        self.runtime_description = local.runtime_description
 
     def embed_images(self, images: list[Image.Image]) -> np.ndarray:
         return self.local.embed_images(images)
