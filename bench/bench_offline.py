@@ -1,7 +1,9 @@
 """Speed of the offline embedder: image encoding (images/s at batch 32) and text query latency.
 
 Run: python bench/bench_offline.py [--threads N] [--cache DIR] [--float]   (prints figures for the int8
-image net the app runs, or the float one; goals: >= 100 images/s on 2 cores, <= 15 ms a text query)
+image net the app runs, or the float one; goals: >= 100 images/s on 2 cores, <= 15 ms a text query).
+Then the image net's runtimes side by side, round by round (ONNX Runtime int8 and f32, OpenVINO f32 and bf16,
+bf16 with its self-check verdict: measured even when it fails, never used then), network only, batch 32.
 """
 
 import argparse
@@ -12,8 +14,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from image_search.embedders.offline import bridge
 from image_search.embedders.offline.embedder import OfflineEmbedder
-from image_search.embedders.offline.image_net import preprocess
+from image_search.embedders.offline.image_net import ImageNet, bf16_self_check, preprocess
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--threads", type=int, default=2)
@@ -97,3 +100,24 @@ print(
     f"CPU {statistics.median(plain_cpu):.1f} ms (with them: x{ratio:.2f})"
 )
 print(f"  text_confidence:                   median {statistics.median(conf):.1f} ms")
+
+
+nets = {
+    "onnx int8": ImageNet(args.cache, args.threads, int8=True),
+    "onnx f32": ImageNet(args.cache, args.threads, int8=False),
+    "openvino f32": ImageNet(args.cache, args.threads, runtime="openvino", precision="f32"),
+    "openvino bf16": ImageNet(args.cache, args.threads, runtime="openvino", precision="bf16"),
+}
+_, verdict = bf16_self_check(args.cache, args.threads, bridge.stored_vectors)
+rounds: dict[str, list[float]] = {name: [] for name in nets}
+for net_ in nets.values():
+    net_.session().run(None, {"image": x})  # compile / warm up
+for _ in range(args.rounds):
+    for name, net_ in nets.items():
+        t = time.perf_counter()
+        net_.session().run(None, {"image": x})
+        rounds[name].append(32 / (time.perf_counter() - t))
+print(f"\nimage net runtimes side by side, network only, threads={args.threads}, batch 32 (best / median images/s)")
+for name, rates in rounds.items():
+    print(f"  {name:<14} {max(rates):7.1f} / {statistics.median(rates):7.1f}   ({nets[name].loaded})")
+print(f"  openvino bf16: {verdict}")

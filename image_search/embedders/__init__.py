@@ -68,4 +68,5 @@ def _clip(settings: Settings, threads: int, local_only: bool) -> Embedder:
 def _offline(settings: Settings, threads: int) -> Embedder:
     from image_search.embedders.offline.embedder import OfflineEmbedder
 
-    return OfflineEmbedder(settings.data_dir / "models", threads=threads)
+    clip = settings.clip  # RUNTIME and QUANTIZE name the offline image net's runtime too (openvino or not)
+    return OfflineEmbedder(settings.data_dir / "models", threads=threads, runtime=clip.runtime, quantize=clip.quantize)

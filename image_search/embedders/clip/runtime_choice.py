@@ -23,7 +23,7 @@ from image_search.embedders.openvino_model import check_images
 
 log = logging.getLogger(__name__)
 
-TIMED_RUNS = 3  # after one warm-up run; the best run counts (a shared machine only ever slows one down)
+TIMED_RUNS = 2  # after one warm-up run; the best run counts (a shared machine only ever slows one down)
 TIMED_BATCH = 8
 
 

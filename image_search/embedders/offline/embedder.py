@@ -34,7 +34,7 @@ from PIL import Image
 
 from image_search.embedders.base import Embedder
 from image_search.embedders.offline import bridge as bridge
-from image_search.embedders.offline.image_net import ImageNet, int8_is_accurate
+from image_search.embedders.offline.image_net import ImageNet, bf16_self_check, int8_is_accurate
 from image_search.embedders.offline.text import TEXT_MODELS
 from image_search.embedders.offline.text.class_bridge import TextBridge
 from image_search.embedders.offline.text.pivot import LEXICON_FILE, Lexicon
@@ -59,13 +59,17 @@ class OfflineEmbedder(Embedder):
         temperature: float | None = None,
         image_class_share: float = IMAGE_CLASS_SHARE,
         int8: bool = True,
+        runtime: str = "onnx",
+        quantize: bool = False,
     ):
+        """runtime: onnx (ONNX Runtime, int8 where accurate) or openvino (f32; bf16 with `quantize` once it
+        passes its self-check). Any other value (auto, torch: CLIP's) means onnx."""
         for name in (text_model, english_model):
             if name is not None and name not in TEXT_MODELS:
                 raise ModelUnavailable(f"Unknown offline text model {name!r}; choose one of {', '.join(TEXT_MODELS)}")
         self.cache_dir = Path(cache_dir)
-        int8 = int8 and int8_is_accurate()  # else the float net, named apart in model_id
-        self.images = ImageNet(self.cache_dir, threads, int8)  # raises ModelUnavailable when a package is missing
+        net = self._image_net(threads, int8, runtime, quantize)  # raises ModelUnavailable when a package is missing
+        self.images, net_name = net
         text_class = TEXT_MODELS[text_model]
         try:
             classes = (bridge.load_class_names(), bridge.load_hypernyms(), bridge.load_glosses())
@@ -90,7 +94,20 @@ class OfflineEmbedder(Embedder):
         self.image_class_share = float(image_class_share)
         self._side = ThreadPoolExecutor(1, thread_name_prefix="english-text")
         keys = "+".join(b.model.key for b in (self.text, self.english) if b)
-        self.model_id = f"offline-effnetlite0{'' if int8 else '-f32'}+{keys}-v{LAYOUT_VERSION}"
+        self.model_id = f"offline-effnetlite0{net_name}+{keys}-v{LAYOUT_VERSION}"
+
+    def _image_net(self, threads: int, int8: bool, runtime: str, quantize: bool) -> tuple[ImageNet, str]:
+        """(the image net, its part of model_id: "" int8, "-f32", "-bf16"), and runtime_description."""
+        if runtime != "openvino":
+            int8 = int8 and int8_is_accurate()  # else the float net, named apart in model_id
+            self.runtime_description = f"onnx {'int8' if int8 else 'f32'} image net"
+            return ImageNet(self.cache_dir, threads, int8), "" if int8 else "-f32"
+        precision, why = "f32", "RUNTIME=openvino"
+        if quantize:
+            passed, verdict = bf16_self_check(self.cache_dir, threads, bridge.stored_vectors)
+            precision, why = ("bf16" if passed else "f32"), f"RUNTIME=openvino, QUANTIZE: {verdict}"
+        self.runtime_description = f"openvino {precision} image net ({why})"
+        return ImageNet(self.cache_dir, threads, runtime="openvino", precision=precision), f"-{precision}"
 
     # -- images -----------------------------------------------------------------------------------
     def image_outputs(self, images: list[Image.Image]) -> tuple[np.ndarray, np.ndarray]:

