@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from image_search.embedders.clip.options import ClipOptions
+from image_search.embedders.clip.options import RUNTIMES, ClipOptions
 from image_search.stores.elasticsearch.options import ElasticsearchOptions
 from image_search.stores.embedded.faiss_index import AnnParams
 
@@ -105,6 +105,9 @@ def load_settings(config: Mapping[str, Any]) -> Settings:
             top[name] = value
     defaults = Settings()
     sections = {name: dataclasses.replace(getattr(defaults, name), **values) for name, values in parts.items()}
+    runtime = sections["clip"].runtime
+    if runtime not in RUNTIMES:  # else a typo surfaced only when the model loads, as a traceback
+        raise SettingsError(f"IMAGE_SEARCH_RUNTIME must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
     return Settings(**top, **sections)
 
 

@@ -73,6 +73,7 @@ def test_flat_keys_reach_the_parts_and_text_is_converted():
         ("PAGE_SIZE", "twelve", "IMAGE_SEARCH_PAGE_SIZE must be a whole number, not 'twelve'"),
         ("HNSW_M", 3.5, "IMAGE_SEARCH_HNSW_M must be a whole number"),
         ("QUANTIZE", "maybe", "IMAGE_SEARCH_QUANTIZE must be true or false"),
+        ("RUNTIME", "openvno", "IMAGE_SEARCH_RUNTIME must be one of auto, torch, onnx, openvino, not 'openvno'"),
         ("ES_INDEX_OPTIONS", "[1, 2]", "IMAGE_SEARCH_ES_INDEX_OPTIONS must be a JSON object"),
         ("ES_INDEX_OPTIONS", "{not json", "IMAGE_SEARCH_ES_INDEX_OPTIONS must be a JSON object"),
         ("DUPLICATE_THRESHOLD", True, "IMAGE_SEARCH_DUPLICATE_THRESHOLD must be a number"),
