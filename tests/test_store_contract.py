@@ -325,3 +325,13 @@ def test_records_under_a_folder_and_not_its_neighbours(store):
     assert under == sorted(r.path for r in records if r.path.startswith("/photos/a/"))
     assert "/photos/ab/img003.jpg" not in under and "/photos/a/sub/img001.jpg" in under
     assert list(store.records_under("/nowhere/")) == []
+
+
+def test_recent_lists_the_newest_taken_first(store):
+    assert store.recent(5) == []
+    records, _ = filled(store, 30)
+    newest = sorted(records, key=lambda r: -r.taken_at)[:5]
+    got = store.recent(5)
+    assert [r.id for r in got] == [r.id for r in newest]
+    assert_same_record(got[0], newest[0])
+    assert len(store.recent(100)) == 30

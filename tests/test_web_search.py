@@ -158,3 +158,26 @@ def test_a_dash_between_words_is_text_and_negatives_beside_an_image_work(indexed
     hits = client.get(f"/api/similar/{red_id}?q=-yellow&k=3").get_json()["hits"]
     assert hits and not any(h["path"].endswith("yellow.gif") for h in hits)
     assert client.get("/search?q=-yellow").status_code == 400  # without an image, still only negatives
+
+
+def test_the_home_page_shows_recent_photos_folders_and_example_queries(indexed, client, photo_dir):
+    import os
+    import re
+
+    os.utime(photo_dir / "green.png", (2_000_000_000, 2_000_000_000))  # the newest file time...
+    assert indexed.test_cli_runner().invoke(args=["index", str(photo_dir)]).exit_code == 0
+    page = client.get("/").get_data(as_text=True)
+    assert "Recent photos" in page and "Indexed folders" in page
+    names = re.findall(r'<span class="name" dir="auto">([^<]+)</span>', page)
+    assert names[0] == "green.png" and len(names) == 7  # ...first, taken_at being the file time without EXIF
+    assert f"{photo_dir}</span> — 7 images" in page
+    assert (
+        'href="/search?q=%EB%88%88+%EB%8D%AE%EC%9D%B8+%EC%82%B0"' in page
+        and '<span lang="ko">눈 덮인 산</span>' in page
+    )
+    assert "최근 사진" in client.get("/", headers={"Accept-Language": "ko"}).get_data(as_text=True)
+
+
+def test_an_empty_home_page_says_how_to_index(client):
+    page = client.get("/").get_data(as_text=True)
+    assert "Nothing is indexed yet" in page and "Recent photos" not in page

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from image_search.service.ranking import View
-from image_search.stores import Filters, Hit
+from image_search.stores import Filters, Hit, ImageRecord
 
 
 @dataclass(frozen=True)
@@ -25,3 +25,12 @@ class SearchResult:
     cutoff: int = 0  # hits before the largest score drop, in relevance order
     hidden: int = 0  # hits left out after the cut-off (0 with show all)
     weak: bool = False  # nothing scored well (the model's own threshold): the hits are only the nearest
+
+
+@dataclass
+class HomePage:
+    """What the home page shows besides the search box: never a scan over the collection."""
+
+    recent: list[ImageRecord] = field(default_factory=list)  # newest taken first
+    folders: list[tuple[str, int]] = field(default_factory=list)  # (indexed folder, images), by name
+    error: str | None = None  # the store could not answer (the search box still works once it can)

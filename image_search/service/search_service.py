@@ -32,7 +32,7 @@ from image_search.service import duplicate_moves, stored_duplicates
 from image_search.service.duplicates import find_pairs, group
 from image_search.service.health import folder_counts
 from image_search.service.name_matches import blend_name_matches
-from image_search.service.options import SearchOptions, SearchResult
+from image_search.service.options import HomePage, SearchOptions, SearchResult
 from image_search.service.ranking import View, shape
 from image_search.service.stored_duplicates import RECOMPUTE, DuplicatesAnswer, StoredDuplicates
 from image_search.settings import Settings
@@ -40,6 +40,7 @@ from image_search.stores import Filters, Hit, ImageRecord, VectorStore, make_sto
 from image_search.threads import limit_threads
 from image_search.thumbnails import ThumbnailCache
 
+HOME_RECENT = 12  # newest photos on the home page
 WEAK_RESULTS_SHOWN = 6  # when nothing matches well: the nearest few, not the score curve's cut-off
 QUERY_CACHE_SIZE = 512  # image-query vectors kept at once (a few KB each)
 
@@ -392,6 +393,13 @@ class SearchService:
         return facts
 
     # --- files ----------------------------------------------------------------------------
+    def home(self, recent: int = HOME_RECENT) -> HomePage:
+        """The newest photos by time taken and the indexed folders with their counts (two indexed reads)."""
+        try:
+            return HomePage(self.store.recent(recent), sorted(self.store.root_counts().items()))
+        except StoreError as exc:
+            return HomePage(error=str(exc))
+
     def record(self, image_id: str) -> ImageRecord:
         record = self.store.get(image_id)
         if record is None:

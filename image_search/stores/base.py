@@ -149,6 +149,11 @@ class VectorStore(ABC):
         names, never a scan over every record: the low-confidence fallback runs on web requests."""
 
     @abstractmethod
+    def recent(self, k: int) -> list[ImageRecord]:
+        """The k records taken most recently (EXIF time, else the file's), newest first: the home page's,
+        so from an index on that time, never a scan."""
+
+    @abstractmethod
     def iter_records(self) -> Iterator[ImageRecord]:
         """Every record (for incremental indexing and pruning)."""
 

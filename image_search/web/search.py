@@ -68,7 +68,7 @@ def search_page(kind: str, title: str, run, **context):
 
 @bp.get("/")
 def index():
-    return render_template("index.html", form=UploadForm(), query="")
+    return render_template("index.html", form=UploadForm(), query="", home=service().home())
 
 
 @bp.get("/search")

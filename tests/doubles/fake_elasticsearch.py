@@ -508,6 +508,8 @@ class FakeElasticsearch:
             query = body.get("query")
             scored = [(i, query_score(index, index.visible[i], query)) for i in self._matching(index, query)]
             scored.sort(key=lambda item: -item[1])  # stable: ties keep indexing order
+        for field_name, order in reversed(sort_keys(body.get("sort"))):  # stable sorts: the first key last
+            scored.sort(key=lambda item: index.visible[item[0]].get(field_name, 0), reverse=order == "desc")
         total = len(scored)
         source_spec = body.get("_source", params.get("_source"))
         hits = []
@@ -797,3 +799,16 @@ if __name__ == "__main__":  # handy for poking at it with curl
         print("fake Elasticsearch at", fake.url)
         while True:
             time.sleep(3600)
+
+
+def sort_keys(sort) -> list[tuple[str, str]]:
+    """A search's `sort` on document fields as (field, "asc"|"desc"): `[{"taken_at": "desc"}]`, `["path"]`,
+    `[{"f": {"order": "desc"}}]`. Sorting a point in time by _shard_doc is the PIT pass's, handled there."""
+    keys = []
+    for item in sort or []:
+        if isinstance(item, str):
+            keys.append((item, "asc"))
+            continue
+        ((name, spec),) = item.items()
+        keys.append((name, spec if isinstance(spec, str) else spec.get("order", "asc")))
+    return [(name, order) for name, order in keys if name not in ("_shard_doc", "_score", "_doc")]

@@ -654,6 +654,21 @@ class ElasticsearchStore(VectorStore):
                 vectors = np.asarray([h["fields"].pop(VECTOR_FIELD) for h in hits], dtype=np.float32)
                 yield [_record_from_fields(h["_id"], h["fields"]) for h in hits], vectors
 
+    def recent(self, k: int) -> list[ImageRecord]:
+        """One search sorted on taken_at's doc values, reading the record fields only."""
+        if self._meta_or_none() is None or k <= 0:
+            return []
+        with self._errors("listing the newest images"):
+            resp = self.client.options(ignore_status=404).search(
+                index=self.index,
+                query={"match_all": {}},
+                sort=[{"taken_at": "desc"}],
+                size=k,
+                source=False,
+                fields=RECORD_FIELDS,
+            )
+        return [_record_from_fields(h["_id"], h["fields"]) for h in resp.get("hits", {}).get("hits", [])]
+
     def root_counts(self) -> dict[str, int]:
         """Documents per indexed folder, from one terms aggregation (a composite one pages past 10,000 folders)."""
         counts: dict[str, int] = {}

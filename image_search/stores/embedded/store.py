@@ -467,6 +467,15 @@ class EmbeddedStore(VectorStore):
         return {path: (size, mtime_ns) for path, size, mtime_ns in rows}
 
     @sqlite_errors
+    def recent(self, k: int) -> list[ImageRecord]:
+        rows = (
+            self._reader()
+            .execute(f"SELECT {', '.join(RECORD_COLUMNS)} FROM images ORDER BY taken_at DESC, rowid DESC LIMIT ?", (k,))
+            .fetchall()
+        )
+        return [self._record(row) for row in rows]
+
+    @sqlite_errors
     def root_counts(self) -> dict[str, int]:
         return dict(self._reader().execute("SELECT root, COUNT(*) FROM images GROUP BY root").fetchall())
 
