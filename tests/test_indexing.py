@@ -176,3 +176,14 @@ def test_a_removed_folder_is_pruned_and_a_file_root_too(tmp_path, photo_dir, emb
     assert not plan.todo and not plan.skipped and len(plan.gone_ids) == 2
     run_plan(store, embedder, plan)
     assert store.count() == 6
+
+
+def test_distinct_roots_drop_those_inside_another_and_repeats():
+    from pathlib import Path
+
+    from image_search.indexing.plan import distinct_roots, indexed_folder
+
+    roots = ["/p/a", "/p/a/b/c.jpg", "/p/ab", "/p/a", "/p/a/../ab/d.jpg", "/q/x.jpg"]
+    assert distinct_roots(roots) == [Path("/p/a"), Path("/p/ab"), Path("/q/x.jpg")]
+    assert indexed_folder(Path("/p/a/b/c.jpg"), ("/p", "/p/a")) == "/p/a"  # the innermost watched folder
+    assert indexed_folder(Path("/p/ab/c.jpg"), ("/p/a",)) == "/p/ab"  # not inside it: its own folder

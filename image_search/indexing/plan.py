@@ -42,8 +42,15 @@ class Plan:
 def distinct_roots(roots: Iterable[Path | str]) -> list[Path]:
     """Absolute roots, each once, without those inside another: its files are walked there (each file is
     planned once, without a set of every path seen)."""
-    absolute = list(dict.fromkeys(Path(os.path.abspath(r)) for r in roots))
-    return [r for r in absolute if not any(o != r and o in r.parents for o in absolute)]
+    absolute = list(dict.fromkeys(os.path.abspath(r) for r in roots))
+    given = set(absolute)  # a watch's batch may name thousands of files: no pairwise comparison
+    return [Path(r) for r in absolute if not any(folder in given for folder in _folders_above(r))]
+
+
+def _folders_above(path: str) -> Iterator[str]:
+    while (parent := os.path.dirname(path)) != path:
+        yield parent
+        path = parent
 
 
 def plan_run(
@@ -78,9 +85,9 @@ def plan_run(
 def indexed_folder(root: Path, within: Sequence[str]) -> str:
     """The folder records found under root are indexed from: the innermost of `within` holding it, else
     root itself (a folder) or its folder (a file)."""
-    holding = [w for w in within if root == Path(w) or Path(w) in root.parents]
-    if holding:
-        return max(holding, key=len)
+    for folder in (str(root), *_folders_above(str(root))):  # the innermost first
+        if folder in within:
+            return folder
     return str(root if root.is_dir() else root.parent)
 
 

@@ -630,6 +630,17 @@ class ElasticsearchStore(VectorStore):
             ):
                 yield from (_record_from_fields(h["_id"], h["fields"]) for h in hits)
 
+    def records_under(self, prefix: str) -> Iterator[ImageRecord]:
+        """A prefix query on the path keyword (one PIT pass): only the folder's documents are read."""
+        if self._meta_or_none() is None:
+            return
+        with self._errors("reading a folder's records"):
+            query = {"prefix": {"path": prefix}}
+            for hits in pit_pages(
+                self.client, self.index, VECTOR_CHUNK, query=query, source=False, fields=RECORD_FIELDS
+            ):
+                yield from (_record_from_fields(h["_id"], h["fields"]) for h in hits)
+
     def known_files(self, paths: Sequence[str]) -> dict[str, tuple[int, int]]:
         """One ids query for the whole chunk (ids derive from paths), fetching three small fields."""
         ids = [image_id_for(p) for p in paths]
@@ -637,11 +648,17 @@ class ElasticsearchStore(VectorStore):
             return {}
         with self._errors("reading records"):
             resp = self.client.options(ignore_status=404).search(
-                index=self.index, query={"ids": {"values": ids}}, size=len(ids), source=["path", "size", "mtime_ns"]
+                index=self.index,
+                query={"ids": {"values": ids}},
+                size=len(ids),
+                source=False,
+                fields=["path", "size", "mtime_ns"],
             )
         wanted = set(paths)
-        found = (hit["_source"] for hit in resp.get("hits", {}).get("hits", []))
-        return {src["path"]: (int(src["size"]), int(src["mtime_ns"])) for src in found if src["path"] in wanted}
+        found = (
+            {name: values[0] for name, values in hit["fields"].items()} for hit in resp.get("hits", {}).get("hits", [])
+        )
+        return {f["path"]: (int(f["size"]), int(f["mtime_ns"])) for f in found if f["path"] in wanted}
 
     def iter_vectors(self, chunk: int = VECTOR_CHUNK) -> Iterator[tuple[list[ImageRecord], np.ndarray]]:
         """One PIT pass (see pit.py): the only full read that loads the vectors."""
