@@ -630,17 +630,6 @@ class ElasticsearchStore(VectorStore):
             ):
                 yield from (_record_from_fields(h["_id"], h["fields"]) for h in hits)
 
-    def records_under(self, prefix: str) -> Iterator[ImageRecord]:
-        """A prefix query on the path keyword (one PIT pass): only the folder's documents are read."""
-        if self._meta_or_none() is None:
-            return
-        with self._errors("reading a folder's records"):
-            query = {"prefix": {"path": prefix}}
-            for hits in pit_pages(
-                self.client, self.index, VECTOR_CHUNK, query=query, source=False, fields=RECORD_FIELDS
-            ):
-                yield from (_record_from_fields(h["_id"], h["fields"]) for h in hits)
-
     def known_files(self, paths: Sequence[str]) -> dict[str, tuple[int, int]]:
         """One ids query for the whole chunk (ids derive from paths), fetching three small fields."""
         ids = [image_id_for(p) for p in paths]
@@ -652,7 +641,7 @@ class ElasticsearchStore(VectorStore):
                 query={"ids": {"values": ids}},
                 size=len(ids),
                 source=False,
-                fields=["path", "size", "mtime_ns"],
+                docvalue_fields=["path", "size", "mtime_ns"],
             )
         wanted = set(paths)
         found = (
