@@ -215,6 +215,7 @@ def test_werkzeugs_own_errors_and_the_upload_form_speak_korean(site):
         client.get("/no/such/page", headers=KOREAN),
         client.delete("/search/image", headers=KOREAN),
         client.post("/search/image", data={}, headers=KOREAN),  # no file: the form's validation message
+        client.get("/duplicates/export?keep-nogroup=abc", headers=KOREAN),  # a service message
         client.post("/search/image", data={"image": (io.BytesIO(b"not a picture"), "x.png")}, headers=KOREAN),
     ):
         page = response.get_data(as_text=True)

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from flask_babel import gettext
+
 from image_search.errors import QueryError, UserError
 from image_search.paths import is_within_root
 from image_search.service.duplicates import DuplicateGroup
@@ -34,7 +36,9 @@ def others_than_kept(groups: list[DuplicateGroup], keep: Mapping[str, str]) -> l
     for key, image_id in keep.items():
         if key not in by_key or image_id not in {r.id for r in by_key[key].records}:
             raise QueryError(
-                "A choice names an image that is not in that group (the groups may have changed): reload the page."
+                gettext(
+                    "A choice names an image that is not in that group (the groups may have changed): reload the page."
+                )
             )
     leaving = []
     for g in groups:

@@ -7,10 +7,11 @@ a `?lang=` choice (the switch on every page is a pair of `?lang=` links) in a co
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from flask import Flask, Response, has_request_context, request, url_for
+from flask import Flask, Response, has_request_context, request
 from flask_babel import Babel, get_locale
+
+from image_search.web.urls import page_url
 
 LOCALES = ("en", "ko")  # the first is the default: what a browser that prefers neither gets
 NAMES = {"en": "English", "ko": "한국어"}  # each in its own language, as a switch shows them
@@ -51,13 +52,12 @@ def locale_code() -> str:
 
 def language_links() -> list[dict[str, str | bool]]:
     """The switch: this page's URL with `lang=` set to each locale (a GET link, so it works without script)."""
-    args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "lang"}
     here = locale_code()
     return [
         {
             "code": code,
             "name": NAMES[code],
-            "url": url_for(request.endpoint or "search.index", **(request.view_args or {}), **args, lang=code),
+            "url": page_url(request.endpoint, request.view_args, dict(request.args), {"lang": code}),
             "current": code == here,
         }
         for code in LOCALES

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, render_template, request
 from flask_babel import gettext
 
 from image_search.service.options import SearchOptions, SearchResult
@@ -13,6 +11,7 @@ from image_search.service.ranking import View
 from image_search.web.current import service, settings
 from image_search.web.params import filters_param, page_param, query_param, view_param
 from image_search.web.upload import UploadForm
+from image_search.web.urls import page_url
 
 bp = Blueprint("search", __name__)
 
@@ -32,10 +31,7 @@ def page_window(view: View) -> tuple[int, int]:
 
 def url_with(**changes) -> str:
     """This page's URL with some query parameters changed (None removes one): all state lives in the URL."""
-    args: dict[str, Any] = {k: v for k, v in request.args.items() if v != ""}
-    args.update(changes)
-    args = {k: v for k, v in args.items() if v is not None}
-    return url_for(request.endpoint or "search.index", **(request.view_args or {}), **args)
+    return page_url(request.endpoint, request.view_args, {k: v for k, v in request.args.items() if v != ""}, changes)
 
 
 def search_page(kind: str, title: str, run, **context):
