@@ -16,11 +16,32 @@ from image_search import create_app
 from tests.catalogs import compile_catalogs
 from tests.doubles.colour_embedder import ColourEmbedder
 from tests.doubles.fake_elasticsearch import FakeElasticsearch
+from tests.es_cluster import STORES_WITH_REAL_ES, ClusterUnavailable, open_cluster, stop_cluster
 from tests.photos import write_photo_folder
 
 # `make install` compiles the catalogs; a test run straight from a checkout (pytest in a fresh worktree) gets
 # the same compilation of its own .po files, so the Korean tests never read a stale or missing .mo.
 compile_catalogs()
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "real_es: the module's tests using store_config also run on the real cluster (tests/es_cluster.py)"
+    )
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest reads the parametrize marks and store_config's own params
+def pytest_generate_tests(metafunc):
+    """Tests marked real_es that use store_config run on each of STORES_WITH_REAL_ES, unless they pick their
+    stores themselves."""
+    if metafunc.definition.get_closest_marker("real_es") is None or "store_config" not in metafunc.fixturenames:
+        return
+    chosen = set()
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        argnames = mark.args[0] if mark.args else mark.kwargs["argnames"]
+        chosen |= {name.strip() for name in argnames.split(",")} if isinstance(argnames, str) else set(argnames)
+    if "store_config" not in chosen:
+        metafunc.definition.add_marker(pytest.mark.parametrize("store_config", STORES_WITH_REAL_ES, indirect=True))
 
 
 @pytest.fixture
@@ -51,11 +72,36 @@ def fake_es():
         yield fake
 
 
+@pytest.fixture(scope="session")
+def es_cluster(tmp_path_factory):
+    """tests/es_cluster.py: a real Elasticsearch cluster (ES_URL's, or one started for this session), started
+    on first use; the tests using it are skipped, saying why, where none can be had."""
+    try:
+        cluster = open_cluster(tmp_path_factory.mktemp("es-cluster"))
+    except ClusterUnavailable as e:
+        pytest.skip(f"no real Elasticsearch cluster: {e}")
+    try:
+        yield cluster
+    finally:
+        try:
+            cluster.delete_indices()
+        finally:
+            if cluster.started_dir:
+                stop_cluster(cluster.started_dir)
+
+
 @pytest.fixture(params=["embedded", "elasticsearch"])
 def store_config(request) -> dict:
-    """Route and indexer tests run once per store: the embedded one and Elasticsearch (on the fake)."""
+    """Route and indexer tests run once per store: the embedded one and Elasticsearch (on the fake); those
+    parametrized with tests.es_cluster.STORES_WITH_REAL_ES also on the real cluster ("elasticsearch-real")."""
     if request.param == "embedded":
         yield {"STORE": "embedded"}
+        return
+    if request.param == "elasticsearch-real":
+        cluster = request.getfixturevalue("es_cluster")
+        config = cluster.config()
+        yield config
+        cluster.delete_indices(f"{config['ES_INDEX']}*")  # with the versioned indices of a --rebuild
         return
     fake = request.getfixturevalue("fake_es")
     index = f"test-{uuid.uuid4().hex[:12]}"

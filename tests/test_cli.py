@@ -1,7 +1,12 @@
 import os
 
+import pytest
+
 from tests.conftest import store_of
 from tests.doubles.colour_embedder import ColourEmbedder, LoadRecordingColourEmbedder
+
+# Also on the real cluster (tests/es_cluster.py), besides the embedded store and the fake.
+pytestmark = pytest.mark.real_es
 
 
 def test_index_reports_added_and_skipped(runner, photo_dir, app):

@@ -1,4 +1,9 @@
+import pytest
+
 from tests.photos import image_bytes, solid
+
+# Also on the real cluster (tests/es_cluster.py), besides the embedded store and the fake.
+pytestmark = pytest.mark.real_es
 
 
 def test_search_prints_scores_and_paths(indexed, runner, photo_dir):

@@ -1,4 +1,3 @@
-import os
 import shutil
 import uuid
 
@@ -15,8 +14,6 @@ from image_search.stores.elasticsearch.store import ElasticsearchStore
 from image_search.stores.embedded.store import EmbeddedStore
 from tests.photos import solid
 from tests.reference_duplicates import per_image_duplicates
-
-ES_URL = os.environ.get("ES_URL")
 
 
 def test_groups_near_duplicates_and_leaves_the_rest_out(tmp_path, photo_dir, embedder):
@@ -76,23 +73,20 @@ def clustered(n: int, dim: int = 16, seed: int = 3) -> np.ndarray:
     [
         ("embedded", 400, (0.9, 0.97, 0.995)),
         ("es-fake", 60, (0.95,)),
-        pytest.param(
-            "es-real", 60, (0.95,), marks=pytest.mark.skipif(not ES_URL, reason="set ES_URL to run on a real cluster")
-        ),
+        ("es-real", 60, (0.95,)),
     ],
 )
 def test_the_bulk_pass_finds_the_groups_of_one_knn_per_image(kind, n, thresholds, tmp_path, request, one_thread):
     if kind == "embedded":
         store: VectorStore = EmbeddedStore(tmp_path / "store")
     else:  # the former method's 10 requests per image are slow over HTTP: fewer images there
-        url = ES_URL if kind == "es-real" else request.getfixturevalue("fake_es").url
+        if kind == "es-real":
+            config = request.getfixturevalue("es_cluster").config("dups")
+        else:
+            config = {"ES_URL": request.getfixturevalue("fake_es").url, "ES_INDEX": f"dups-{uuid.uuid4().hex[:8]}"}
         # The reference's kNN scores exact (int8_hnsw, the default index, rescored from the float vectors),
         # as the bulk pass's are: unrescored quantised scores move pairs across the threshold.
-        config = {
-            "ES_URL": url,
-            "ES_INDEX": f"image-search-test-dups-{uuid.uuid4().hex[:8]}",
-            "ES_RESCORE_OVERSAMPLE": "2",
-        }
+        config["ES_RESCORE_OVERSAMPLE"] = "2"
         store = ElasticsearchStore.from_options(load_settings(config).elasticsearch)
     vectors = clustered(n)
     records = [ImageRecord(f"/p/{i:03d}.jpg", "/p", 1000 + i, 0, 10, 10, 0.0, "JPEG") for i in range(n)]

@@ -1,9 +1,14 @@
 import os
 
+import pytest
+
 from image_search.indexing.plan import plan_run
 from image_search.indexing.run import run_plan
 from image_search.indexing.walk import in_shard, walk_images
 from image_search.stores.embedded.store import EmbeddedStore
+
+# Also on the real cluster (tests/es_cluster.py), besides the embedded store and the fake.
+pytestmark = pytest.mark.real_es
 
 
 def test_walk_finds_every_pillow_format_and_ignores_other_files(photo_dir):

@@ -2,14 +2,14 @@
 
 - embedded: image_search.stores.embedded.EmbeddedStore in a temporary folder;
 - es-fake: ElasticsearchStore on tests/doubles/fake_elasticsearch.py (a fake server, not Elasticsearch);
-- es-real: ElasticsearchStore on a real cluster, only when ES_URL is set, e.g.
-  `ES_URL=http://localhost:9200 pytest tests/test_store_contract.py` (each test uses its own index).
+- es-real: ElasticsearchStore on a real cluster (tests/es_cluster.py: ES_URL's, e.g.
+  `ES_URL=http://localhost:9200 pytest tests/test_store_contract.py`, or one started for the session;
+  skipped, saying why, where none can be had). Each test uses its own index.
 Scores are raw inner products; the expected answers are numpy's exact ones.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import numpy as np
@@ -24,18 +24,7 @@ from tests.doubles.fake_elasticsearch import FakeElasticsearch
 
 DIM = 16
 MODEL = "test-model-a"
-ES_URL = os.environ.get("ES_URL")
-
-STORES = [
-    pytest.param("embedded"),
-    pytest.param("es-fake"),
-    pytest.param(
-        "es-real",
-        marks=pytest.mark.skipif(
-            not ES_URL, reason="set ES_URL=http://host:9200 to run the contract against a real Elasticsearch"
-        ),
-    ),
-]
+STORES = ["embedded", "es-fake", "es-real"]
 
 
 @pytest.fixture(scope="module")
@@ -44,19 +33,10 @@ def fake_es():
         yield fake
 
 
-def es_store(url: str) -> ElasticsearchStore:
-    config = {
-        "ES_URL": url,
-        "ES_INDEX": f"image-search-test-{uuid.uuid4().hex[:8]}",
-        "ES_API_KEY": os.environ.get("ES_API_KEY"),
-        "ES_USERNAME": os.environ.get("ES_USERNAME"),
-        "ES_PASSWORD": os.environ.get("ES_PASSWORD"),
-        "ES_CA_CERTS": os.environ.get("ES_CA_CERTS"),
-        # The contract's exact scores: the default int8_hnsw index's hits rescored from the float vectors
-        # (by default its scores are the quantised vectors', close but not equal: test_elasticsearch_scale).
-        "ES_RESCORE_OVERSAMPLE": "2",
-    }
-    return ElasticsearchStore.from_options(load_settings(config).elasticsearch)
+def es_store(config: dict) -> ElasticsearchStore:
+    # The contract's exact scores: the default int8_hnsw index's hits rescored from the float vectors
+    # (by default its scores are the quantised vectors', close but not equal: test_elasticsearch_scale).
+    return ElasticsearchStore.from_options(load_settings({"ES_RESCORE_OVERSAMPLE": "2", **config}).elasticsearch)
 
 
 @pytest.fixture(params=STORES)
@@ -64,9 +44,9 @@ def store(request, tmp_path):
     if request.param == "embedded":
         store = EmbeddedStore(tmp_path / "data")
     elif request.param == "es-fake":
-        store = es_store(request.getfixturevalue("fake_es").url)
+        store = es_store({"ES_URL": request.getfixturevalue("fake_es").url, "ES_INDEX": f"test-{uuid.uuid4().hex[:8]}"})
     else:
-        store = es_store(ES_URL)
+        store = es_store(request.getfixturevalue("es_cluster").config("contract"))
     yield store
     if request.param.startswith("es"):
         store.clear()  # drop the test index

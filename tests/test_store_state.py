@@ -177,23 +177,22 @@ def test_rebuild_with_shard_is_refused_in_one_line(runner, photo_dir):
     assert result.output.count("\n") == 1
 
 
-ES_URL = os.environ.get("ES_URL")
-
-
 @pytest.fixture(params=["fake", "real"])
 def es(request):
-    """(make_store, indices) on the fake, and on a real cluster when ES_URL is set; ES_INDEX is a fresh name.
+    """(make_store, indices) on the fake and on the real cluster (tests/es_cluster.py); ES_INDEX is a fresh name.
     indices() -> {index: its aliases} of every index whose name starts with ES_INDEX."""
     from image_search.settings import load_settings
     from image_search.stores.elasticsearch.store import ElasticsearchStore
 
-    if request.param == "real" and not ES_URL:
-        pytest.skip("set ES_URL=http://host:9200 to run the rebuild tests against a real Elasticsearch")
-    fake = FakeElasticsearch().start() if request.param == "fake" else None
-    url, name = fake.url if fake else ES_URL, f"photos-{uuid.uuid4().hex[:8]}"
+    if request.param == "real":
+        fake, config = None, request.getfixturevalue("es_cluster").config("photos")
+    else:
+        fake = FakeElasticsearch().start()
+        config = {"ES_URL": fake.url, "ES_INDEX": f"photos-{uuid.uuid4().hex[:8]}"}
+    name = config["ES_INDEX"]
 
     def make_store():
-        return ElasticsearchStore.from_options(load_settings({"ES_URL": url, "ES_INDEX": name}).elasticsearch)
+        return ElasticsearchStore.from_options(load_settings(config).elasticsearch)
 
     client = make_store().client
 

@@ -9,6 +9,9 @@ from image_search.web.api_fields import MAX_TEXTS
 from tests.conftest import id_of
 from tests.photos import image_bytes, solid
 
+# Also on the real cluster (tests/es_cluster.py), besides the embedded store and the fake.
+pytestmark = pytest.mark.real_es
+
 
 def test_search_by_text_shape(indexed, client, photo_dir):
     body = client.get("/api/search?q=green&k=2").get_json()

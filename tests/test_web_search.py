@@ -1,4 +1,9 @@
+import pytest
+
 from tests.conftest import first_tile_name, id_of
+
+# Also on the real cluster (tests/es_cluster.py), besides the embedded store and the fake.
+pytestmark = pytest.mark.real_es
 
 
 def test_index_page_has_search_box_and_upload_link(client):

@@ -7,6 +7,9 @@ from image_search import create_app
 from tests.conftest import first_tile_name
 from tests.photos import image_bytes, solid
 
+# Also on the real cluster (tests/es_cluster.py), besides the embedded store and the fake.
+pytestmark = pytest.mark.real_es
+
 
 def upload(client, data: bytes, name="query.png"):
     return client.post("/search/image", data={"image": (io.BytesIO(data), name)}, content_type="multipart/form-data")
