@@ -1,11 +1,10 @@
 """The Elasticsearch store at scale (issue 12, "Fix for scale"): index settings, refresh off during a bulk
 load, vectors read only where needed, int8_hnsw rescored exactly, health by counts, the mapping read once,
 no cluster-monitor calls from `flask index`. Each runs on tests/doubles/fake_elasticsearch.py (a fake server,
-whose request log shows what is sent) and on a real cluster when ES_URL is set (what the server does)."""
+whose request log shows what is sent) and on the real cluster of tests/es_cluster.py (what the server does)."""
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import numpy as np
@@ -24,16 +23,13 @@ from image_search.stores.elasticsearch.store import ElasticsearchStore
 from tests.doubles.colour_embedder import ColourEmbedder
 from tests.doubles.fake_elasticsearch import FakeElasticsearch, needs_cluster_privilege
 
-ES_URL = os.environ.get("ES_URL")
-
 
 @pytest.fixture(params=["fake", "real"])
 def cluster(request):
-    """(url, fake or None, a client); the indices a test makes are named es-scale-test-* and deleted after."""
-    if request.param == "real" and not ES_URL:
-        pytest.skip("set ES_URL=http://host:9200 to run these against a real Elasticsearch")
+    """(url, fake or None, a client) on the fake or the real cluster (tests/es_cluster.py); the indices a test
+    makes are named es-scale-test-* and deleted after."""
     fake = FakeElasticsearch().start() if request.param == "fake" else None
-    url = fake.url if fake else str(ES_URL)
+    url = fake.url if fake else request.getfixturevalue("es_cluster").url
     client = Elasticsearch(url)
     made: list[str] = []
     yield url, fake, client, made
