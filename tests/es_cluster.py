@@ -10,6 +10,7 @@ the launcher's reason; ES_UNAVAILABLE (set by .ci/run when its own start failed 
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import uuid
@@ -24,6 +25,7 @@ from image_search.stores.elasticsearch.client import make_client
 LAUNCHER = Path(__file__).resolve().parent.parent / "es" / "local-cluster"
 UNAVAILABLE = 3  # the launcher's exit status when Java, Maven or the jars are missing
 NODES = 3
+EPHEMERAL_START = 32768  # Linux's default first port for bind(0) (ip_local_port_range)
 CREDENTIALS = ("ES_API_KEY", "ES_USERNAME", "ES_PASSWORD", "ES_CA_CERTS")
 # App-level tests parametrized over these run on the embedded store, the fake and the real cluster.
 STORES_WITH_REAL_ES = ["embedded", "elasticsearch", "elasticsearch-real"]
@@ -63,13 +65,11 @@ class RealCluster:
 
 def free_port_run(count: int, offset: int) -> int:
     """A port P with P..P+count-1 and P+offset..P+offset+count-1 all free on 127.0.0.1 (the launcher's HTTP
-    and transport ports), from the kernel's own choice of a free port."""
+    and transport ports), below the kernel's ephemeral range: servers other tests bind to port 0 (the fake
+    Elasticsearch, the test servers) could otherwise take one between this check and the nodes' start."""
+    chooser = random.Random()
     for _ in range(200):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + offset + count > 65535:
-            continue
+        base = chooser.randrange(20_000, EPHEMERAL_START - offset - count)
         ports = [*range(base, base + count), *range(base + offset, base + offset + count)]
         if all(port_is_free(port) for port in ports):
             return base
@@ -85,22 +85,26 @@ def port_is_free(port: int) -> bool:
     return True
 
 
-def start_cluster(directory: Path) -> RealCluster:
-    """Start a cluster with data and log under directory; ClusterUnavailable(reason) when it can't be had."""
-    http_port = free_port_run(NODES, 100)
+def start_cluster(directory: Path, attempts: int = 3) -> RealCluster:
+    """Start a cluster with data and log under directory; ClusterUnavailable(reason) when it can't be had.
+    A start that fails otherwise is tried again on other ports (another program may have taken one)."""
     env = {**os.environ, "ES_HEAP": os.environ.get("ES_HEAP", "1g")}  # small test data: half make es's heap
-    done = subprocess.run(
-        [str(LAUNCHER), "start", str(directory), str(http_port), str(http_port + 100), str(NODES)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=900,  # a first Maven fetch of the jars, then the nodes' start (the launcher waits at most 300 s)
-    )
-    if done.returncode == UNAVAILABLE:
-        raise ClusterUnavailable(done.stderr.strip() or done.stdout.strip())
-    if done.returncode != 0:
-        raise RuntimeError(f"es/local-cluster start failed ({done.returncode}): {done.stderr.strip()}")
-    return RealCluster(url=f"http://127.0.0.1:{http_port}", started_dir=directory)
+    failures = []
+    for attempt in range(attempts):
+        http_port, home = free_port_run(NODES, 100), directory / f"start-{attempt}"
+        done = subprocess.run(
+            [str(LAUNCHER), "start", str(home), str(http_port), str(http_port + 100), str(NODES)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=900,  # a first Maven fetch of the jars, then the nodes' start (the launcher waits at most 300 s)
+        )
+        if done.returncode == 0:
+            return RealCluster(url=f"http://127.0.0.1:{http_port}", started_dir=home)
+        if done.returncode == UNAVAILABLE:
+            raise ClusterUnavailable(done.stderr.strip() or done.stdout.strip())
+        failures.append(f"on port {http_port} ({done.returncode}): {done.stderr.strip()}")
+    raise RuntimeError("es/local-cluster start failed " + "; then ".join(failures))
 
 
 def stop_cluster(directory: Path) -> None:
