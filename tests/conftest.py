@@ -99,7 +99,8 @@ def store_config(request) -> dict:
         return
     if request.param == "elasticsearch-real":
         cluster = request.getfixturevalue("es_cluster")
-        config = cluster.config()
+        # rescored: int8 quantisation of the colour embedder's few dimensions reorders near hits on 8.14
+        config = cluster.config() | {"ES_RESCORE_OVERSAMPLE": "2"}
         yield config
         cluster.delete_indices(f"{config['ES_INDEX']}*")  # with the versioned indices of a --rebuild
         return

@@ -23,7 +23,9 @@ def version_tuple(number: str) -> tuple[int, int]:
 
 
 def real_store(es_cluster, **config) -> ElasticsearchStore:
-    return ElasticsearchStore.from_options(load_settings(es_cluster.config("versions") | config).elasticsearch)
+    # quantised types rescored from the float vectors: the searches below check exact scores
+    config = es_cluster.config("versions") | {"ES_RESCORE_OVERSAMPLE": "2"} | config
+    return ElasticsearchStore.from_options(load_settings(config).elasticsearch)
 
 
 def server_takes(store: ElasticsearchStore, unit_vectors: bool) -> bool:
