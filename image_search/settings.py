@@ -48,6 +48,7 @@ class Settings:
     # which take turns above max_query_pixels. Pillow refuses over 179 million pixels whatever this says.
     max_index_pixels: int = 80_000_000
     thumbnail_size: int = 256
+    thumbnail_large_size: int = 512  # the srcset's second size, for sharp tiles on 2x and 3x screens
     low_confidence: float | None = (
         None  # text confidence below which to warn and blend in file names; None: the model's own
     )

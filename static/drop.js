@@ -7,9 +7,16 @@
   const firstImage = (files) => [...(files || [])].find((f) => f.type.startsWith("image/"));
   const hasFiles = (event) => [...(event.dataTransfer?.types || [])].includes("Files");
 
+  let hideTimer = null;
   function show(text) {
+    clearTimeout(hideTimer);
     overlay.textContent = text;
     overlay.hidden = false;
+  }
+  // A message (not a picture, a failure) stays a few seconds, then the page is usable again.
+  function hideSoon() {
+    clearTimeout(hideTimer);
+    hideTimer = setTimeout(() => { overlay.hidden = true; }, 4000);
   }
 
   async function search(file) {
@@ -27,7 +34,7 @@
     } catch (error) {
       show(say.noAnswer);
     }
-    setTimeout(() => { overlay.hidden = true; }, 4000);
+    hideSoon();
   }
 
   document.addEventListener("dragover", (event) => {
@@ -43,7 +50,15 @@
     event.preventDefault();
     const file = firstImage(event.dataTransfer.files);
     if (file) search(file);
-    else show(say.notAPicture);
+    else {
+      show(say.notAPicture);
+      hideSoon();
+    }
+  });
+  // A drag that ends elsewhere (Escape, dropped outside the window) leaves no overlay behind.
+  document.addEventListener("dragend", () => { overlay.hidden = true; });
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") overlay.hidden = true;
   });
   document.addEventListener("paste", (event) => {
     const file = firstImage(event.clipboardData?.files);

@@ -117,7 +117,7 @@ def test_search_more_like_this_keyboard_and_back(server, browser):
     snap(browser, "results")
     results_url = browser.current_url
 
-    browser.find_element(By.LINK_TEXT, "more like this").click()
+    browser.find_element(By.CSS_SELECTOR, ".tile a.more").click()
     wait_for(browser, lambda d: "/similar/" in d.current_url)
     assert browser.find_element(By.TAG_NAME, "h1").text == "More like red.jpg"
     assert loaded_thumbnails(browser)
@@ -239,3 +239,153 @@ def test_the_language_switch_sticks(server, browser):
         assert page_language(browser) == "en"
     finally:
         browser.delete_all_cookies()  # the other tests read English
+
+
+# --- the viewer, the phone layout, dark mode, accessibility (#15 items 1, 2, 3, 13) ------------------------
+def test_viewer_previous_next_and_back_to_the_same_place(server, browser):
+    base, _ = server
+    results_url = base + "/search?q=red&all=1"
+    browser.get(results_url)
+    loaded_thumbnails(browser)
+    tiles = browser.find_elements(By.CSS_SELECTOR, ".grid a.thumb")
+    assert len(tiles) >= 3
+    tiles[0].click()
+    wait_for(browser, lambda d: "/image/" in d.current_url and "pos=1" in d.current_url)
+    assert browser.find_element(By.TAG_NAME, "h1").text == "red.jpg"
+    snap(browser, "viewer")
+    body = browser.find_element(By.TAG_NAME, "body")
+    body.send_keys(Keys.ARROW_RIGHT)
+    wait_for(browser, lambda d: "pos=2" in d.current_url)
+    browser.find_element(By.CSS_SELECTOR, "a.button[rel=next]").click()
+    wait_for(browser, lambda d: "pos=3" in d.current_url)
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_LEFT)
+    wait_for(browser, lambda d: "pos=2" in d.current_url)
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)  # previous/next replaced history entries
+    wait_for(browser, lambda d: d.current_url == results_url)
+
+    loaded_thumbnails(browser)
+    browser.find_elements(By.CSS_SELECTOR, ".grid a.thumb")[1].click()
+    wait_for(browser, lambda d: "pos=2" in d.current_url)
+    browser.back()  # the browser's own Back does the same
+    wait_for(browser, lambda d: d.current_url == results_url)
+
+    viewer_url = browser.find_elements(By.CSS_SELECTOR, ".grid a.thumb")[1].get_attribute("href")
+    browser.get(base + "/")
+    browser.get(viewer_url)  # opened from a bookmark: Escape leads to the results page it came from
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
+    wait_for(browser, lambda d: d.current_url == results_url + "#hit-2")
+
+
+def emulate_phone(driver, width: int) -> None:
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride", {"width": width, "height": 844, "deviceScaleFactor": 3, "mobile": True}
+    )
+
+
+def overflow(driver) -> int:
+    """How far the page is wider than the screen, in CSS px (0: no horizontal scrolling)."""
+    return driver.execute_script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+
+
+def test_phone_layout_two_columns_sharp_tiles_and_no_overflow(server, browser):
+    base, _ = server
+    try:
+        emulate_phone(browser, 390)
+        browser.get(base + "/search?q=red&all=1")
+        tiles = loaded_thumbnails(browser)
+        top = tiles[0].rect["y"]
+        assert sum(1 for t in tiles if abs(t.rect["y"] - top) < 2) >= 2
+        assert "size=512" in browser.execute_script("return arguments[0].currentSrc", tiles[0])  # a 3x screen
+        snap(browser, "phone-390-results")
+        save_artifact(browser, "phone-390-results")
+        browser.get(base + "/search?q=red&all=1&crop=square")
+        tiles = loaded_thumbnails(browser)
+        assert abs(tiles[0].rect["width"] - tiles[0].rect["height"]) < 2
+        emulate_phone(browser, 360)
+        for name, url in main_pages(browser, base):
+            browser.get(url)
+            assert overflow(browser) <= 0, (name, overflow(browser))
+            save_artifact(browser, f"phone-360-{name}")
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+CONTRAST = """
+const rgb = (css) => css.match(/[\\d.]+/g).slice(0, 3).map(Number);
+const linear = (v) => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+const lum = (c) => { const [r, g, b] = c.map(linear); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+const ratio = (a, b) => {
+  const [x, y] = [lum(rgb(a)), lum(rgb(b))].sort((p, q) => q - p);
+  return (x + 0.05) / (y + 0.05);
+};
+const box = document.querySelector(".searchbox input");
+const header = getComputedStyle(document.querySelector("header")).backgroundColor;
+return {border: ratio(getComputedStyle(box).borderTopColor, header),
+        background: getComputedStyle(document.body).backgroundColor,
+        text: ratio(getComputedStyle(document.body).color, getComputedStyle(document.body).backgroundColor)};
+"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_colour_schemes_with_visible_control_borders(server, browser, scheme):
+    base, _ = server
+    try:
+        browser.execute_cdp_cmd(
+            "Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": scheme}]}
+        )
+        browser.get(base + "/search?q=red")
+        loaded_thumbnails(browser)
+        facts = browser.execute_script(CONTRAST)
+        assert facts["border"] >= 3 and facts["text"] >= 4.5, facts
+        channels = [int(v) for v in facts["background"][facts["background"].index("(") + 1 : -1].split(",")[:3]]
+        assert (max(channels) < 60) == (scheme == "dark"), facts
+        save_artifact(browser, f"{scheme}-results")
+    finally:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+
+
+def test_help_closes_with_escape_or_outside_click_and_covers_nothing(server, browser):
+    base, _ = server
+    browser.get(base + "/search?q=red")
+    help_box = browser.find_element(By.CSS_SELECTOR, "details.help")
+    meta = browser.find_element(By.ID, "result-meta")
+    top_before = meta.rect["y"]
+    help_box.find_element(By.TAG_NAME, "summary").click()
+    body = help_box.find_element(By.CLASS_NAME, "help-body")
+    wait_for(browser, lambda d: body.is_displayed())
+    assert body.rect["y"] + body.rect["height"] <= meta.rect["y"] and meta.rect["y"] > top_before  # pushed down
+    browser.switch_to.active_element.send_keys(Keys.ESCAPE)
+    wait_for(browser, lambda d: help_box.get_attribute("open") is None)
+    help_box.find_element(By.TAG_NAME, "summary").click()
+    wait_for(browser, lambda d: help_box.get_attribute("open") is not None)
+    browser.find_element(By.TAG_NAME, "h1").click()
+    wait_for(browser, lambda d: help_box.get_attribute("open") is None)
+    summary = help_box.find_element(By.TAG_NAME, "summary").rect
+    more = browser.find_element(By.CSS_SELECTOR, ".tile a.more").rect
+    assert min(summary["height"], summary["width"], more["height"]) >= 44
+
+
+def test_dropping_a_file_that_is_not_a_picture_leaves_no_overlay(server, browser):
+    base, _ = server
+    browser.get(base + "/")
+    browser.execute_script(
+        """
+        const transfer = new DataTransfer();
+        transfer.items.add(new File(["x"], "note.txt", {type: "text/plain"}));
+        for (const type of ["dragover", "drop"])
+          document.body.dispatchEvent(new DragEvent(type, {dataTransfer: transfer, bubbles: true, cancelable: true}));
+    """
+    )
+    overlay = browser.find_element(By.CSS_SELECTOR, ".drop-overlay")
+    assert overlay.is_displayed() and overlay.text == "That is not a picture: drop an image file."
+    wait_for(browser, lambda d: not overlay.is_displayed(), timeout=8)
+
+
+def test_the_skip_link_moves_focus_to_the_content(server, browser):
+    base, _ = server
+    browser.get(base + "/search?q=red")
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
+    skip = browser.switch_to.active_element
+    assert skip.get_attribute("class") == "skip-link" and skip.is_displayed()
+    skip.send_keys(Keys.ENTER)
+    wait_for(browser, lambda d: d.switch_to.active_element.get_attribute("id") == "content")

@@ -67,5 +67,5 @@ def test_the_detail_page_shows_a_heic_by_its_thumbnail(phone_app, client, phone_
     """Chromium and Firefox don't draw HEIC in <img>; the original stays one click away."""
     heic, avif = (id_of(phone_app, phone_photos / n) for n in ("IMG_0001.HEIC", "PXL_0002.avif"))
     page = client.get(f"/image/{heic}").get_data(as_text=True)
-    assert f'<img src="/thumbnail/{heic}"' in page and f'href="/original/{heic}"' in page
-    assert f'<img src="/original/{avif}"' in client.get(f"/image/{avif}").get_data(as_text=True)
+    assert f'src="/thumbnail/{heic}?size=512"' in page and f'href="/original/{heic}"' in page
+    assert f'src="/original/{avif}"' in client.get(f"/image/{avif}").get_data(as_text=True)

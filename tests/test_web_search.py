@@ -16,7 +16,7 @@ def test_text_search_renders_thumbnail_grid_best_first(indexed, client, photo_di
     assert first_tile_name(page) == "red.jpg"
     red_id = id_of(indexed, photo_dir / "red.jpg")
     assert f'src="/thumbnail/{red_id}"' in page
-    assert f'href="/similar/{red_id}"' in page and f'href="/image/{red_id}"' in page
+    assert f'href="/similar/{red_id}"' in page and f'href="/image/{red_id}?q=red&amp;pos=1"' in page
     assert "Model: test-colour-v1" in page and 'value="red"' in page
 
 

@@ -35,6 +35,7 @@ from image_search.service.name_matches import blend_name_matches
 from image_search.service.options import HomePage, SearchOptions, SearchResult
 from image_search.service.ranking import View, shape
 from image_search.service.stored_duplicates import RECOMPUTE, DuplicatesAnswer, StoredDuplicates
+from image_search.service.viewer import ResultsContext, ViewerPlace, place_among
 from image_search.settings import Settings
 from image_search.stores import Filters, Hit, ImageRecord, VectorStore, make_store
 from image_search.threads import limit_threads
@@ -59,7 +60,7 @@ class SearchService:
         self._query_vectors_lock = threading.Lock()
         self._stored_duplicates: tuple[tuple | None, StoredDuplicates | None] = (None, None)  # (file key, parsed)
         self._duplicates_lock = threading.Lock()
-        self.thumbnails = ThumbnailCache(settings.data_dir)
+        self.thumbnails = ThumbnailCache(settings.data_dir, settings.thumbnail_size)
 
     # Both are loaded on first use: the app starts fast and still answers pages when a model or a
     # server is missing, and says so on the page that needs it.
@@ -119,6 +120,23 @@ class SearchService:
                     )
                 )
         return self._result(hits, started, options.view, notice, weak=weak, **extra)
+
+    def view_in_results(
+        self, image_id: str, context: ResultsContext | None, options: SearchOptions, pos: int
+    ) -> ViewerPlace:
+        """An image with its neighbours among the results it was opened from (the viewer's previous/next),
+        found by the same search as that results page ran; alone when opened from elsewhere."""
+        record = self.record(image_id)
+        if context is None:
+            return ViewerPlace(record)
+        if context.kind == "similar":
+            image, exclude = self.stored_query(context.source_id), context.source_id
+            result = self.search(context.query, options, image, exclude=exclude)
+        elif context.kind == "image":
+            result = self.search(context.query, options, self.cached_query(context.upload_key))
+        else:
+            result = self.search(context.query, options)
+        return place_among(record, result.hits, pos)
 
     # --- image query vectors, for search(image=...) -------------------------------------------
     def image_query(self, data: bytes) -> np.ndarray:
@@ -406,10 +424,16 @@ class SearchService:
             raise NotFound(gettext("No indexed image has the id %(id)r.", id=image_id))
         return record
 
-    def thumbnail(self, image_id: str) -> Path | bytes:
-        """The cached thumbnail, made on first request and again when the original changes; its bytes
-        when it cannot be cached (a full disk). OSError: the original is gone."""
-        return self.thumbnails.get(self.record(image_id), self.settings.thumbnail_size, self._thumbnail_budget())
+    def thumbnail(self, image_id: str, size: int | None = None) -> Path | bytes:
+        """The cached thumbnail (at thumbnail_size unless `size` says which of thumbnail_sizes), made on first
+        request and again when the original changes; its bytes when it cannot be cached (a full disk).
+        OSError: the original is gone."""
+        size = size or self.settings.thumbnail_size
+        return self.thumbnails.get(self.record(image_id), size, self._thumbnail_budget())
+
+    @property
+    def thumbnail_sizes(self) -> tuple[int, int]:
+        return self.settings.thumbnail_size, self.settings.thumbnail_large_size
 
     def _thumbnail_budget(self) -> PixelBudget:
         """Any indexed image gets a thumbnail, but the web process decodes only one over the query limit

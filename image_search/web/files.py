@@ -7,15 +7,16 @@ import os
 import unicodedata
 from typing import BinaryIO
 
-from flask import Blueprint, request, send_file
+from flask import Blueprint, request, send_file, url_for
 from flask_babel import gettext
 from PIL import Image
 from werkzeug.wrappers import Response
 
-from image_search.errors import ImageError, NotAFile, NotFound
+from image_search.errors import ImageError, NotAFile, NotFound, QueryError
 from image_search.paths import is_within_root
 from image_search.user_files import open_regular
 from image_search.web.current import service, settings
+from image_search.web.params import int_param
 
 bp = Blueprint("files", __name__)
 
@@ -28,11 +29,26 @@ def drawn_by_browsers(record) -> bool:
     return record.format.upper() in BROWSER_FORMATS
 
 
+@bp.app_template_global()
+def thumbnail_srcset(image_id: str) -> str:
+    """Both thumbnail sizes for an <img srcset>: a 2x or 3x phone screen picks the larger one."""
+    small, large = service().thumbnail_sizes
+    small_url = url_for("files.thumbnail", image_id=image_id)
+    large_url = url_for("files.thumbnail", image_id=image_id, size=large)
+    return f"{small_url} {small}w, {large_url} {large}w"
+
+
+@bp.app_template_global("thumbnail_sizes")
+def thumbnail_sizes() -> tuple[int, int]:
+    return service().thumbnail_sizes
+
+
 @bp.get("/thumbnail/<image_id>")
 def thumbnail(image_id: str):
+    size = thumbnail_size_param()
     servable_record(image_id)
     try:
-        thumbnail = service().thumbnail(image_id)
+        thumbnail = service().thumbnail(image_id, size)
     except NotAFile as exc:
         raise NotFound(no_longer_a_file(exc)) from None
     except (OSError, ImageError):
@@ -58,6 +74,15 @@ def original(image_id: str):
     mimetype = Image.MIME.get(record.format.upper(), "application/octet-stream")
     response = send_open_file(file, mimetype, max_age=3600, download_name=download_name(record.path))
     return cached_privately_behind_token(response)
+
+
+def thumbnail_size_param() -> int:
+    """?size= one of the fixed sizes (each is cached; any other size would let a request fill the disk)."""
+    sizes = service().thumbnail_sizes
+    size = int_param("size", sizes[0], 1, 10_000)
+    if size not in sizes:
+        raise QueryError(gettext("'size' must be one of %(sizes)s.", sizes=", ".join(str(s) for s in sizes)))
+    return size
 
 
 def no_longer_a_file(exc: NotAFile) -> str:

@@ -48,6 +48,14 @@ def view_param(show_all_default: bool = False) -> View:
     return parse_view(request.values, show_all_default)
 
 
+def square_param() -> bool:
+    """?crop=square: square tiles instead of justified rows that keep each image's shape."""
+    raw = request.values.get("crop", "").strip()
+    if raw not in ("", "square"):
+        raise QueryError(gettext("'crop' must be 'square' or left out, not %(given)r.", given=raw[:40]))
+    return raw == "square"
+
+
 def threshold_param() -> float | None:
     raw = request.values.get("threshold", "").strip()
     return parse_threshold(raw) if raw else None

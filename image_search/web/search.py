@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from typing import Any
+
+from flask import Blueprint, render_template, request, url_for
 from flask_babel import gettext
 
 from image_search.service.options import SearchOptions, SearchResult
 from image_search.service.params import FILTER_NAMES
 from image_search.service.ranking import View
+from image_search.service.viewer import ResultsContext, ViewerPlace
 from image_search.web.current import service, settings
-from image_search.web.params import filters_param, page_param, query_param, view_param
+from image_search.web.params import filters_param, int_param, page_param, query_param, square_param, view_param
 from image_search.web.upload import UploadForm
-from image_search.web.urls import page_url
+from image_search.web.urls import URL_FOR_OPTIONS, page_url
 
 bp = Blueprint("search", __name__)
 
+# The viewer's parameters naming which results it was opened from (beside the results page's own).
+CONTEXT_NAMES = ("pos", "similar", "upload")
 
-def page_window(view: View) -> tuple[int, int]:
+
+def page_window(view: View, page: int | None = None) -> tuple[int, int]:
     """(page, k). Every page of a query looks at the same window of hits, so they agree on the cut-off;
     show-all by relevance widens it to one hit past this page (to know whether a next page exists),
-    show-all by date looks at every reachable hit."""
-    page, size = page_param(), settings().page_size
+    show-all by date looks at every reachable hit. `page`: this request's ?page= unless given."""
+    page, size = page or page_param(), settings().page_size
     most, window = settings().max_results, settings().cutoff_window
     if view.show_all and view.sort == "date":
         return page, most
@@ -58,8 +64,26 @@ def search_page(kind: str, title: str, run, **context):
         url_with=url_with,
         maybe_more=maybe_more and not result.hidden,
         args=request.args,
+        viewer_url=viewer_url_maker(kind, context),
+        first_pos=(page - 1) * size + 1,
+        square=square_param(),
         **context,
     )
+
+
+def viewer_url_maker(kind: str, context: dict):
+    """viewer_url(image_id, pos): the viewer of a hit, carrying this results page's state (query, filters,
+    sort, show-all) and which results these are, so that its previous/next are found by the same search."""
+    args: dict[str, Any] = {k: v for k, v in passable_args().items() if k not in ("page", *CONTEXT_NAMES)}
+    if kind == "similar":
+        args["similar"] = context["source"].id
+    elif kind == "image":
+        args["upload"] = context["image_key"]
+
+    def viewer_url(image_id: str, pos: int) -> str:
+        return url_for("search.detail", image_id=image_id, **args, pos=pos)
+
+    return viewer_url
 
 
 @bp.get("/")
@@ -98,4 +122,50 @@ def similar(image_id: str):
 
 @bp.get("/image/<image_id>")
 def detail(image_id: str):
-    return render_template("detail.html", record=service().record(image_id), form=UploadForm())
+    context, pos = results_context_param()
+    view = view_param()
+    page, k = page_window(view, (pos - 1) // settings().page_size + 1)
+    place = service().view_in_results(image_id, context, SearchOptions(k, filters_param(), view), pos)
+    links = viewer_links(context, place, page) if context else {}
+    return render_template("detail.html", place=place, record=place.record, form=UploadForm(), **links)
+
+
+def results_context_param() -> tuple[ResultsContext | None, int]:
+    """Which results the viewer was opened from (?pos= and the results page's own parameters), if any."""
+    if not request.args.get("pos", "").strip():
+        return None, 1
+    pos = int_param("pos", 1, 1, settings().max_results)
+    if request.args.get("similar"):
+        return ResultsContext("similar", query_param(), source_id=request.args["similar"]), pos
+    if request.args.get("upload"):
+        return ResultsContext("image", query_param(), upload_key=request.args["upload"]), pos
+    return ResultsContext("text", query_param()), pos
+
+
+def passable_args() -> dict[str, str]:
+    """This request's query parameters that url_for can take back: none named like a path part of the pages
+    the viewer links to (image_id, key) or like url_for's own options (a 500 otherwise)."""
+    return {
+        k: v
+        for k, v in request.args.items()
+        if v != "" and k not in ("image_id", "key", *URL_FOR_OPTIONS) and not k.startswith("_")
+    }
+
+
+def viewer_links(context: ResultsContext, place: ViewerPlace, page: int) -> dict[str, str | None]:
+    """The viewer's way back (to the same page of results, scrolled to this image) and its previous/next."""
+    args: dict[str, Any] = {k: v for k, v in passable_args().items() if k not in ("pos", "page")}
+    results_args: dict[str, Any] = {k: v for k, v in args.items() if k not in CONTEXT_NAMES}
+    if page > 1:
+        results_args["page"] = str(page)
+    anchor = f"hit-{place.pos}" if place.pos else None
+    if context.kind == "similar":
+        back = url_for("search.similar", image_id=context.source_id, **results_args, _anchor=anchor)
+    elif context.kind == "image":
+        back = url_for("search.search_image_results", key=context.upload_key, **results_args, _anchor=anchor)
+    else:
+        back = url_for("search.search_text", **results_args, _anchor=anchor)
+    pos = place.pos or 0
+    previous = url_for("search.detail", image_id=place.previous.id, **args, pos=pos - 1) if place.previous else None
+    following = url_for("search.detail", image_id=place.next.id, **args, pos=pos + 1) if place.next else None
+    return {"back_url": back, "previous_url": previous, "next_url": following}
