@@ -88,3 +88,11 @@ def test_query_keys_that_name_url_parts_are_not_a_500(indexed, client, photo_dir
     red_id = id_of(indexed, photo_dir / "red.jpg")
     assert client.get("/search?q=red&image_id=x&key=y&_external=1&endpoint=z").status_code == 200
     assert client.get(f"/image/{red_id}?q=red&pos=1&image_id=x&key=y&_anchor=z&values=1").status_code == 200
+
+
+def test_an_expired_image_search_still_shows_the_image(indexed, client, photo_dir):
+    red_id = id_of(indexed, photo_dir / "red.jpg")
+    response = client.get(f"/image/{red_id}?upload=0123456789abcdef01234567&pos=1")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "red.jpg</h1>" in page and "no longer among these results" in page
+    assert 'href="/search/image/0123456789abcdef01234567#"' not in page and 'rel="next"' not in page

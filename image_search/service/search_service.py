@@ -129,13 +129,16 @@ class SearchService:
         record = self.record(image_id)
         if context is None:
             return ViewerPlace(record)
-        if context.kind == "similar":
-            image, exclude = self.stored_query(context.source_id), context.source_id
-            result = self.search(context.query, options, image, exclude=exclude)
-        elif context.kind == "image":
-            result = self.search(context.query, options, self.cached_query(context.upload_key))
-        else:
-            result = self.search(context.query, options)
+        try:
+            if context.kind == "similar":
+                image, exclude = self.stored_query(context.source_id), context.source_id
+                result = self.search(context.query, options, image, exclude=exclude)
+            elif context.kind == "image":
+                result = self.search(context.query, options, self.cached_query(context.upload_key))
+            else:
+                result = self.search(context.query, options)
+        except NotFound:  # the upload's search expired, or the more-like-this image is gone: the image alone
+            return ViewerPlace(record)
         return place_among(record, result.hits, pos)
 
     # --- image query vectors, for search(image=...) -------------------------------------------
