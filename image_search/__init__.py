@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import click
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from image_search.config import load_config
-from image_search.settings import Settings
+from image_search.settings import Settings, SettingsError
 
 ROOT = Path(__file__).resolve().parent.parent
 csrf = CSRFProtect()
@@ -23,7 +24,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
-    settings = load_config(app, test_config)
+    try:
+        settings = load_config(app, test_config)
+    except SettingsError as exc:
+        # A click error: Flask's CLI prints it as one line ("Error: ..."), where any other is a traceback.
+        raise click.UsageError(str(exc)) from None
     configure_logging(app)
     register_services(app, settings)
     register_extensions(app)

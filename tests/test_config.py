@@ -87,3 +87,17 @@ def test_a_setting_of_the_wrong_kind_is_refused_by_name(key, value, says):
 def test_settings_cannot_change_after_loading():
     with pytest.raises(AttributeError):
         load_settings({}).page_size = 3  # type: ignore[misc]
+
+
+def test_a_bad_setting_is_one_line_from_the_cli(tmp_path):
+    """Flask's CLI printed a traceback ending in the message; now `Error: ...` alone, exit 2."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, IMAGE_SEARCH_PAGE_SIZE="twelve", IMAGE_SEARCH_DATA_DIR=str(tmp_path))
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "image_search", "stats"], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == ["Error: IMAGE_SEARCH_PAGE_SIZE must be a whole number, not 'twelve'"]
