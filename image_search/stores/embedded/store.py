@@ -218,12 +218,16 @@ class EmbeddedStore(VectorStore):
 
     def _add_names_index(self) -> None:
         """Stores made before the names index get it, filled from their rows, all or nothing."""
-        if self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'names'").fetchone():
+        exists = "SELECT 1 FROM sqlite_master WHERE name = 'names'"
+        if self._db.execute(exists).fetchone():
             return
-        self._db.execute("BEGIN")
+        # Another process (an indexer and the web app starting together) may be adding it too: take the write
+        # lock first and look again, or the second CREATE failed with "table names already exists".
+        self._db.execute("BEGIN IMMEDIATE")
         try:
-            for statement in NAMES_SCHEMA:
-                self._db.execute(statement)
+            if not self._db.execute(exists).fetchone():
+                for statement in NAMES_SCHEMA:
+                    self._db.execute(statement)
             self._db.commit()
         except BaseException:
             self._db.rollback()
