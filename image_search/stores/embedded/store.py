@@ -436,7 +436,10 @@ class EmbeddedStore(VectorStore):
 
     def iter_records(self) -> Iterator[ImageRecord]:
         """In rowid order, VECTOR_CHUNK rows per read: a million records are never all in memory."""
-        return self._records_where("1", [])
+        after = 0
+        while rows := self._record_rows(after):
+            after = rows[-1][0]
+            yield from (self._record(row[1:]) for row in rows)
 
     def records_under(self, prefix: str) -> Iterator[ImageRecord]:
         """A range of the path index, read in path order a chunk at a time: only the records under the
@@ -459,20 +462,13 @@ class EmbeddedStore(VectorStore):
             .fetchall()
         )
 
-    def _records_where(self, where: str, args: list) -> Iterator[ImageRecord]:
-        after = 0
-        while rows := self._record_rows(where, args, after):
-            after = rows[-1][0]
-            yield from (self._record(row[1:]) for row in rows)
-
     @sqlite_errors
-    def _record_rows(self, where: str, args: list, after: int) -> list:
+    def _record_rows(self, after: int) -> list:
         return (
             self._reader()
             .execute(
-                f"SELECT rowid, {', '.join(RECORD_COLUMNS)} FROM images WHERE ({where}) AND rowid > ? "
-                f"ORDER BY rowid LIMIT ?",
-                [*args, after, VECTOR_CHUNK],
+                f"SELECT rowid, {', '.join(RECORD_COLUMNS)} FROM images WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                (after, VECTOR_CHUNK),
             )
             .fetchall()
         )
