@@ -267,3 +267,16 @@ def test_a_second_rebuild_while_one_fills_its_index_is_refused(es, embedder):
             with make_store().rebuilding():
                 pass
     assert indices() == {f"{name}-v2": {name}}  # the first one finished all the same
+
+
+def test_per_folder_counts_come_from_an_index(tmp_path):
+    """The home page and /health count per folder: from images_root, not a pass over every row."""
+    import sqlite3
+
+    from image_search.stores.embedded.store import EmbeddedStore
+
+    EmbeddedStore(tmp_path).close()
+    plan = sqlite3.connect(tmp_path / "images.sqlite").execute(
+        "EXPLAIN QUERY PLAN SELECT root, COUNT(*) FROM images GROUP BY root"
+    )
+    assert "USING COVERING INDEX images_root" in " ".join(row[-1] for row in plan)
