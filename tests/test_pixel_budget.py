@@ -116,12 +116,18 @@ def test_thumbnails_of_images_over_the_query_limit_are_still_made(make_app, phot
 @pytest.mark.parametrize("alone_over, most_at_once", [(None, 3), (1000, 1)])
 def test_decodes_over_alone_over_take_turns(monkeypatch, alone_over, most_at_once):
     running, most, lock = [0], [0], threading.Lock()
+    # Without alone_over all three decodes must be inside at once: they meet at a barrier (no timing).
+    # With it they take turns: a barrier of 3 would never fill, so each just lingers to invite overlap.
+    all_inside = threading.Barrier(3, timeout=30)
 
     def slow_reduce(img, target):
         with lock:
             running[0] += 1
             most[0] = max(most[0], running[0])
-        time.sleep(0.2)
+        if alone_over is None:
+            all_inside.wait()
+        else:
+            time.sleep(0.05)
         with lock:
             running[0] -= 1
         return to_rgb(img)
