@@ -323,3 +323,20 @@ def test_recent_lists_the_newest_taken_first(store):
     assert [r.id for r in got] == [r.id for r in newest]
     assert_same_record(got[0], newest[0])
     assert len(store.recent(100)) == 30
+
+
+def test_root_and_format_counts_follow_writes_and_deletes(store):
+    """The home page's folder counts and the type picker's, counted by the store (a terms aggregation on
+    Elasticsearch, an index on SQLite)."""
+    assert store.root_counts() == {} and store.format_counts() == {}
+    records, vectors = filled(store, 30)
+    assert store.format_counts() == {"JPEG": 10, "PNG": 10, "WEBP": 10}
+    assert store.root_counts() == {"/photos": 30}
+    elsewhere = [
+        ImageRecord(**{**records[0].to_dict(), "id": "", "path": "/other/x.gif", "root": "/other", "format": "GIF"})
+    ]
+    store.upsert(elsewhere, vectors[:1])
+    store.delete([records[0].id, records[3].id])  # two JPEGs
+    store.flush()
+    assert store.format_counts() == {"JPEG": 8, "PNG": 10, "WEBP": 10, "GIF": 1}
+    assert store.root_counts() == {"/photos": 28, "/other": 1}

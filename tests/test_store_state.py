@@ -269,14 +269,14 @@ def test_a_second_rebuild_while_one_fills_its_index_is_refused(es, embedder):
     assert indices() == {f"{name}-v2": {name}}  # the first one finished all the same
 
 
-def test_per_folder_counts_come_from_an_index(tmp_path):
+def test_per_folder_and_per_type_counts_come_from_indexes(tmp_path):
     """The home page and /health count per folder: from images_root, not a pass over every row."""
     import sqlite3
 
     from image_search.stores.embedded.store import EmbeddedStore
 
     EmbeddedStore(tmp_path).close()
-    plan = sqlite3.connect(tmp_path / "images.sqlite").execute(
-        "EXPLAIN QUERY PLAN SELECT root, COUNT(*) FROM images GROUP BY root"
-    )
-    assert "USING COVERING INDEX images_root" in " ".join(row[-1] for row in plan)
+    db = sqlite3.connect(tmp_path / "images.sqlite")
+    for column in ("root", "format"):  # and the type picker's per-type counts, from images_format
+        plan = db.execute(f"EXPLAIN QUERY PLAN SELECT {column}, COUNT(*) FROM images GROUP BY {column}")
+        assert f"USING COVERING INDEX images_{column}" in " ".join(row[-1] for row in plan)

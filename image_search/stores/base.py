@@ -178,6 +178,11 @@ class VectorStore(ABC):
         over every record)."""
 
     @abstractmethod
+    def format_counts(self) -> dict[str, int]:
+        """Records per file type (ImageRecord.format, Pillow's name), counted by the store like root_counts
+        (every results page's type picker asks)."""
+
+    @abstractmethod
     def count_ids(self, ids: list[str]) -> int:
         """How many of these ids are stored (by id lookups, never a pass over every record)."""
 

@@ -676,18 +676,27 @@ class ElasticsearchStore(VectorStore):
         return [_record_from_fields(h["_id"], h["fields"]) for h in resp.get("hits", {}).get("hits", [])]
 
     def root_counts(self) -> dict[str, int]:
-        """Documents per indexed folder, from one terms aggregation (a composite one pages past 10,000 folders)."""
+        """Documents per indexed folder."""
+        return self._term_counts("root", "counting documents per folder")
+
+    def format_counts(self) -> dict[str, int]:
+        """Documents per file type."""
+        return self._term_counts("format", "counting documents per file type")
+
+    def _term_counts(self, field: str, doing: str) -> dict[str, int]:
+        """Documents per value of a keyword field, from one terms aggregation (a composite one, which pages
+        past 10,000 values)."""
         counts: dict[str, int] = {}
         if self._meta_or_none() is None:
             return counts
-        composite: dict = {"size": 10_000, "sources": [{"root": {"terms": {"field": "root"}}}]}
-        with self._errors("counting documents per folder"):
+        composite: dict = {"size": 10_000, "sources": [{field: {"terms": {"field": field}}}]}
+        with self._errors(doing):
             while True:
                 resp = self.client.options(ignore_status=404).search(
-                    index=self.index, size=0, aggs={"roots": {"composite": composite}}, track_total_hits=False
+                    index=self.index, size=0, aggs={"counts": {"composite": composite}}, track_total_hits=False
                 )
-                agg = resp.get("aggregations", {}).get("roots", {})
-                counts.update({b["key"]["root"]: int(b["doc_count"]) for b in agg.get("buckets", [])})
+                agg = resp.get("aggregations", {}).get("counts", {})
+                counts.update({b["key"][field]: int(b["doc_count"]) for b in agg.get("buckets", [])})
                 if len(agg.get("buckets", [])) < composite["size"] or "after_key" not in agg:
                     return counts
                 composite["after"] = agg["after_key"]
