@@ -180,6 +180,21 @@ def test_bad_credentials_are_a_one_line_store_error():
 def test_password_in_the_url_stays_out_of_messages():
     store = ElasticsearchStore(client=None, url="https://elastic:s3cret@es.example:9200")
     assert store.url == "https://es.example:9200"
+    store = ElasticsearchStore(client=None, url="https://elastic:s3cret@es1:9200, https://elastic:s3cret@es2:9200")
+    assert store.url == "https://es1:9200,https://es2:9200"
+
+
+def test_several_node_urls_and_one_unreachable_still_answer(fake):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there once closed: a lost node
+    store = es_store_from({"ES_URL": f"http://127.0.0.1:{port}, {fake.url}"})
+    assert len(store.client.transport.node_pool.all()) == 2
+    store.claim("clip", 4)
+    for _ in range(6):  # the client picks nodes in turn: a request meeting the lost one goes again to the other
+        store.upsert(records(2), np.eye(4, dtype=np.float32)[:2])
+        store.flush()
+        assert store.count() == 2
 
 
 def test_claim_racing_another_process_that_creates_the_index(fake):

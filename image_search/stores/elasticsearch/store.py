@@ -30,7 +30,7 @@ from elasticsearch.helpers import streaming_bulk
 
 from image_search.errors import ModelMismatch, StoreError, WriteFailures
 from image_search.stores.base import VECTOR_CHUNK, Filters, Hit, ImageRecord, VectorStore, image_id_for
-from image_search.stores.elasticsearch.client import error_reason, make_client, one_line
+from image_search.stores.elasticsearch.client import error_reason, make_client, node_urls, one_line
 from image_search.stores.elasticsearch.options import DEFAULT_INDEX_OPTIONS, ElasticsearchOptions
 from image_search.stores.elasticsearch.pit import pit_pages
 from image_search.stores.names import name_words
@@ -71,6 +71,10 @@ def inner_product_from_score(score: float, similarity: str) -> float:
     raise StoreError(f"Unsupported similarity '{similarity}'")
 
 
+def without_password(url: str) -> str:
+    return urlsplit(url)._replace(netloc=urlsplit(url).netloc.rsplit("@", 1)[-1]).geturl()
+
+
 def next_version(alias: str, current: list[str]) -> int:
     """The number of the next <alias>-v<N> index: one past the current one's (an index named like the alias
     itself, from before aliases, counts as v1)."""
@@ -107,7 +111,7 @@ class ElasticsearchStore(VectorStore):
         rescore_oversample: float = ElasticsearchOptions.rescore_oversample,
     ):
         self.client, self.index = client, index
-        self.url = urlsplit(url)._replace(netloc=urlsplit(url).netloc.rsplit("@", 1)[-1]).geturl()  # no password
+        self.url = ",".join(without_password(part) for part in node_urls(url))
         self.index_options = dict(index_options or DEFAULT_INDEX_OPTIONS)
         if self.index_options.get("type") not in INDEX_TYPES:
             raise StoreError(
