@@ -138,6 +138,19 @@ def test_upsert_get_vector_count(store):
     assert store.get("missing") is None and store.get_vector("missing") is None
 
 
+def test_get_many_and_get_vectors_answer_the_stored_ids_only(store):
+    records, vectors = filled(store, 20)
+    asked = [records[3].id, "missing", records[11].id, records[3].id]
+    found = store.get_many(asked)
+    assert set(found) == {records[3].id, records[11].id}
+    assert_same_record(found[records[11].id], records[11])
+    got = store.get_vectors(asked)
+    assert set(got) == {records[3].id, records[11].id}
+    np.testing.assert_allclose(got[records[11].id], vectors[11], atol=1e-6)
+    assert store.get_many([]) == {} and store.get_vectors([]) == {}
+    assert len(store.get_many([r.id for r in records] * 30)) == 20  # 600 ids: more than one SQLite query
+
+
 def test_upsert_same_id_updates_instead_of_duplicating(store):
     records, vectors = filled(store, 10)
     changed = ImageRecord(**{**records[3].to_dict(), "size": 4242, "width": 999})

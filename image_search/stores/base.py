@@ -133,6 +133,18 @@ class VectorStore(ABC):
     @abstractmethod
     def get_vector(self, image_id: str) -> np.ndarray | None: ...
 
+    def get_many(self, ids: Sequence[str]) -> dict[str, ImageRecord]:
+        """The records of those of `ids` the store holds, by id (a selection to download: hundreds at once).
+        This fallback gets each by id; the stores ask once a chunk."""
+        records = {image_id: self.get(image_id) for image_id in dict.fromkeys(ids)}
+        return {image_id: record for image_id, record in records.items() if record is not None}
+
+    def get_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The vectors of those of `ids` the store holds, by id (a results page's tiles). This fallback gets
+        each by id; the stores ask once a chunk."""
+        vectors = {image_id: self.get_vector(image_id) for image_id in dict.fromkeys(ids)}
+        return {image_id: vector for image_id, vector in vectors.items() if vector is not None}
+
     @abstractmethod
     def count(self) -> int: ...
 

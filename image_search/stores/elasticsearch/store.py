@@ -529,6 +529,30 @@ class ElasticsearchStore(VectorStore):
         hits = resp.get("hits", {}).get("hits", [])
         return np.asarray(hits[0]["fields"][VECTOR_FIELD], dtype=np.float32) if hits else None
 
+    def get_many(self, ids: Sequence[str]) -> dict[str, ImageRecord]:
+        """One ids query, the record fields from doc values."""
+        hits = self._hits_by_id(ids, "reading records", docvalue_fields=RECORD_FIELDS)
+        return {h["_id"]: _record_from_fields(h["_id"], h["fields"]) for h in hits}
+
+    def get_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """One ids query, the vectors through `fields` (as get_vector)."""
+        hits = self._hits_by_id(ids, "reading vectors", fields=[VECTOR_FIELD])
+        return {h["_id"]: np.asarray(h["fields"][VECTOR_FIELD], dtype=np.float32) for h in hits}
+
+    def _hits_by_id(self, ids: Sequence[str], doing: str, **fields) -> list[dict]:
+        unique = list(dict.fromkeys(ids))
+        if self._meta_or_none() is None or not unique:
+            return []
+        hits: list[dict] = []
+        with self._errors(doing):
+            for start in range(0, len(unique), 10_000):  # the most one search returns (index.max_result_window)
+                chunk = unique[start : start + 10_000]
+                resp = self.client.options(ignore_status=404).search(
+                    index=self.index, query={"ids": {"values": chunk}}, size=len(chunk), source=False, **fields
+                )
+                hits += resp.get("hits", {}).get("hits", [])
+        return hits
+
     def count(self) -> int:
         if self._meta_or_none() is None:
             return 0

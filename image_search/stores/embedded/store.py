@@ -98,6 +98,7 @@ NAMES_SCHEMA = [
 EXACT_FILTER_LIMIT = 20_000
 OPEN_TIMEOUT_S = 30
 REBUILD_DIR = "rebuild"  # --rebuild's new store, beside the one searches use until it is swapped in
+IDS_PER_QUERY = 500  # below SQLite's oldest limit on placeholders (999)
 RECORD_COLUMNS = ("id", "path", "root", "size", "mtime_ns", "width", "height", "taken_at", "format")
 
 
@@ -432,6 +433,27 @@ class EmbeddedStore(VectorStore):
     def get_vector(self, image_id: str) -> np.ndarray | None:
         row = self._reader().execute("SELECT vector FROM images WHERE id = ?", (image_id,)).fetchone()
         return np.frombuffer(row[0], dtype=np.float32).copy() if row else None
+
+    @sqlite_errors
+    def get_many(self, ids: Sequence[str]) -> dict[str, ImageRecord]:
+        columns = ", ".join(RECORD_COLUMNS)
+        rows = self._rows_by_id(f"SELECT {columns} FROM images WHERE id IN ({{marks}})", ids)
+        return {row[0]: self._record(row) for row in rows}
+
+    @sqlite_errors
+    def get_vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        rows = self._rows_by_id("SELECT id, vector FROM images WHERE id IN ({marks})", ids)
+        return {row[0]: np.frombuffer(row[1], dtype=np.float32).copy() for row in rows}
+
+    def _rows_by_id(self, sql: str, ids: Sequence[str]) -> list[tuple]:
+        """`sql` (with `{marks}` for the placeholders) run over `ids`, IDS_PER_QUERY at a time."""
+        unique = list(dict.fromkeys(ids))
+        reader = self._reader()
+        rows: list[tuple] = []
+        for start in range(0, len(unique), IDS_PER_QUERY):
+            chunk = unique[start : start + IDS_PER_QUERY]
+            rows += reader.execute(sql.format(marks=", ".join("?" * len(chunk))), chunk).fetchall()
+        return rows
 
     def _log_head(self) -> int:
         row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'deleted'").fetchone()
