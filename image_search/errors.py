@@ -63,6 +63,10 @@ class WriteFailures(StoreError):
         super().__init__(f"{len(failures)} image(s) could not be stored ({written} were): {shown}")
 
 
+class TooLarge(UserError, ValueError):
+    """What was asked for is over a size limit (a download of selected images over MAX_DOWNLOAD_MB)."""
+
+
 class LockHeld(UserError, RuntimeError):
     """Another indexer is writing to this store."""
 
@@ -72,6 +76,7 @@ HTTP_STATUS: dict[type[UserError], int] = {
     QueryError: 400,
     ImageError: 400,
     NotFound: 404,
+    TooLarge: 413,
     ModelMismatch: 409,
     LockHeld: 409,
     ModelUnavailable: 503,

@@ -41,6 +41,7 @@ class Settings:
     max_k: int = 200  # largest k the API accepts
     max_query_chars: int = 300
     max_upload_mb: float = 20.0
+    max_download_mb: float = 2048.0  # most bytes of originals one download of selected images (a zip) may hold
     # Pixels a query image (upload, /api/embed, `flask search --image`) may need decoded; more is a 400.
     # A baseline JPEG counts at the reduced size it decodes at. Memory: about 4 bytes a pixel per thread.
     max_query_pixels: int = 40_000_000
@@ -70,6 +71,10 @@ class Settings:
     @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1024 * 1024)
+
+    @property
+    def max_download_bytes(self) -> int:
+        return int(self.max_download_mb * 1024 * 1024)
 
 
 SECTION_KEYS: dict[str, tuple[str, str]] = {

@@ -12,7 +12,7 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -21,14 +21,14 @@ from flask_babel import gettext, ngettext
 
 from image_search import indexing
 from image_search.embedders import Embedder
-from image_search.errors import ModelUnavailable, NotFound, QueryError, StoreError
+from image_search.errors import ModelUnavailable, NotFound, QueryError, StoreError, TooLarge
 from image_search.images import PixelBudget
 from image_search.indexing import IndexOptions, IndexProgress, IndexReport
 from image_search.indexing.report import load_last_run
 from image_search.inference import query as query_parser
 from image_search.inference import vectors as inference
 from image_search.locking import IndexLock
-from image_search.service import duplicate_moves, stored_duplicates
+from image_search.service import duplicate_moves, selection, stored_duplicates
 from image_search.service.duplicates import find_pairs, group
 from image_search.service.health import folder_counts
 from image_search.service.name_matches import blend_name_matches
@@ -426,6 +426,49 @@ class SearchService:
         if record is None:
             raise NotFound(gettext("No indexed image has the id %(id)r.", id=image_id))
         return record
+
+    def selected(self, ids: Sequence[str]) -> list[ImageRecord]:
+        """The records of a selection (each once, in its order). QueryError when it is empty or larger than
+        a results page can be (MAX_RESULTS), NotFound naming the ids that are not indexed (no path of the
+        others: the whole request is refused)."""
+        unique = list(dict.fromkeys(i.strip() for i in ids if i.strip()))
+        if not unique:
+            raise QueryError(gettext("Select at least one image."))
+        most = self.settings.max_results
+        if len(unique) > most:
+            raise QueryError(gettext("Select at most %(most)s images at once.", most=most))
+        records = self.store.get_many(unique)
+        unknown = [i for i in unique if i not in records]
+        if unknown:
+            shown = ", ".join(repr(i[:40]) for i in unknown[:3]) + (", …" if len(unknown) > 3 else "")
+            raise NotFound(
+                ngettext(
+                    "%(num)s selected image is not indexed (%(ids)s); reload the results and select again.",
+                    "%(num)s selected images are not indexed (%(ids)s); reload the results and select again.",
+                    len(unknown),
+                    ids=shown,
+                )
+            )
+        return [records[i] for i in unique]
+
+    def selection_zip(self, ids: Sequence[str]) -> tuple[Iterator[bytes], int]:
+        """(the zip of a selection's originals, written as it is read; how many files it holds), after every
+        check (see service/selection.py): TooLarge over MAX_DOWNLOAD_MB, NotFound when no file is left."""
+        records = self.selected(ids)
+        zip_plan = selection.plan(records)
+        if not zip_plan.entries:
+            raise NotFound(gettext("None of the selected files can be read any more; re-index their folders."))
+        cap = self.settings.max_download_bytes
+        if zip_plan.total_bytes > cap:
+            raise TooLarge(
+                gettext(
+                    "The selected originals come to %(size)s MB; one download holds at most %(most)s MB "
+                    "(MAX_DOWNLOAD_MB). Select fewer images.",
+                    size=f"{zip_plan.total_bytes / 2**20:,.1f}",
+                    most=f"{self.settings.max_download_mb:g}",
+                )
+            )
+        return selection.stream(zip_plan), len(zip_plan.entries)
 
     def thumbnail(self, image_id: str, size: int | None = None) -> Path | bytes:
         """The cached thumbnail (at thumbnail_size unless `size` says which of thumbnail_sizes), made on first

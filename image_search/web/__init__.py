@@ -4,7 +4,7 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from image_search.web import api, collection, files, openapi, search, upload
+    from image_search.web import api, collection, files, openapi, search, selection, upload
 
-    for module in (search, upload, files, collection, api, openapi):
+    for module in (search, upload, files, selection, collection, api, openapi):
         app.register_blueprint(module.bp)
