@@ -11,6 +11,8 @@ import base64
 import os
 import shutil
 import threading
+import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ from image_search import create_app
 from tests.photos import image_bytes, solid
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install '.[test]')")
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -37,12 +40,13 @@ pytestmark = pytest.mark.skipif(
 def server(tmp_path_factory):
     from werkzeug.serving import make_server
 
-    from tests.doubles.colour_embedder import ColourEmbedder
+    from tests.doubles.colour_embedder import UnsureColourEmbedder
     from tests.photos import write_photo_folder
 
     tmp = tmp_path_factory.mktemp("browser")
     write_photo_folder(tmp / "photos")
-    app = create_app({"TESTING": True, "DATA_DIR": tmp / "data", "EMBEDDER": ColourEmbedder(), "PAGE_SIZE": 24})
+    # Unsure of words that name no colour: "nested" finds images by their folder's name, marked as such.
+    app = create_app({"TESTING": True, "DATA_DIR": tmp / "data", "EMBEDDER": UnsureColourEmbedder(), "PAGE_SIZE": 24})
     assert app.test_cli_runner().invoke(args=["index", str(tmp / "photos")]).exit_code == 0
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -389,3 +393,102 @@ def test_the_skip_link_moves_focus_to_the_content(server, browser):
     assert skip.get_attribute("class") == "skip-link" and skip.is_displayed()
     skip.send_keys(Keys.ENTER)
     wait_for(browser, lambda d: d.switch_to.active_element.get_attribute("id") == "content")
+
+
+def swipe(driver, element, dx: int) -> None:
+    """A one-finger horizontal swipe of dx CSS px across the middle of `element`, as real touch input (CDP),
+    once the page's scripts listen (a viewer just stepped to may still be loading)."""
+    wait_for(driver, lambda d: d.execute_script("return document.readyState") == "complete")
+    box = element.rect
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    for kind, at in (("touchStart", x), ("touchMove", x + dx / 2), ("touchMove", x + dx), ("touchEnd", None)):
+        points = [] if at is None else [{"x": at, "y": y}]
+        driver.execute_cdp_cmd("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+
+def test_viewer_swipes_to_next_and_previous(server, browser):
+    base, _ = server
+    browser.get(base + "/search?q=red&all=1")
+    loaded_thumbnails(browser)
+    browser.find_elements(By.CSS_SELECTOR, ".grid a.thumb")[0].click()
+    wait_for(browser, lambda d: "pos=1" in d.current_url)
+    try:
+        browser.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 1})
+        swipe(browser, browser.find_element(By.CSS_SELECTOR, ".viewer figure"), -200)  # right to left: next
+        wait_for(browser, lambda d: "pos=2" in d.current_url)
+        swipe(browser, browser.find_element(By.CSS_SELECTOR, ".viewer figure"), 200)  # left to right: previous
+        wait_for(browser, lambda d: "pos=1" in d.current_url)
+        swipe(browser, browser.find_element(By.CSS_SELECTOR, ".viewer figure"), 30)  # too short: stays
+        time.sleep(0.5)
+        assert "pos=1" in browser.current_url
+        save_artifact(browser, "viewer-after-swipes")
+    finally:
+        browser.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": False})
+
+
+def test_the_name_match_badge_is_themed_for_dark_mode(server, browser):
+    base, _ = server
+    badge_contrast = CONTRAST.replace('document.querySelector(".searchbox input")', 'document.querySelector(".badge")')
+    badge_contrast = badge_contrast.replace(
+        "return {", "const style = getComputedStyle(box); return {badge: ratio(style.color, style.backgroundColor), "
+    )
+    try:
+        browser.execute_cdp_cmd(
+            "Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]}
+        )
+        browser.get(base + "/search?q=nested")
+        assert browser.find_element(By.CSS_SELECTOR, ".badge").text == "name match"
+        facts = browser.execute_script(badge_contrast)
+        background = browser.execute_script("return getComputedStyle(document.querySelector('.badge')).backgroundColor")
+        assert facts["badge"] >= 4.5 and max(int(v) for v in background[4:-1].split(",")[:3]) < 120, (facts, background)
+        save_artifact(browser, "dark-name-match")
+    finally:
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+
+
+# --- selection to zip (#15 item 10) ---------------------------------------------------------------------
+def downloaded_zip(folder: Path, timeout: float = 15) -> Path:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = [p for p in folder.glob("*.zip") if not p.name.endswith(".crdownload")]
+        if done and not list(folder.glob("*.crdownload")):
+            return done[0]
+        time.sleep(0.1)
+    raise AssertionError(f"no zip downloaded into {folder}: {list(folder.iterdir())}")
+
+
+def test_select_with_click_and_shift_click_then_download_the_zip(server, browser):
+    base, tmp = server
+    downloads = tmp / "downloads"
+    downloads.mkdir()
+    browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    browser.get(base + "/search?q=red&all=1")
+    loaded_thumbnails(browser)
+    boxes = browser.find_elements(By.CSS_SELECTOR, ".tile .pick input")
+    names = [t.text for t in browser.find_elements(By.CSS_SELECTOR, ".tile .name")]
+    count = browser.find_element(By.CSS_SELECTOR, ".selection-count")
+    shown = [b.text for b in browser.find_elements(By.CSS_SELECTOR, ".selection-bar button") if b.is_displayed()]
+    assert shown == ["Download the selected (zip)", "Copy their paths", "Select this page"]  # the script's own
+    boxes[0].click()
+    assert count.text == "1 image selected"
+    ActionChains(browser).key_down(Keys.SHIFT).click(boxes[2]).key_up(Keys.SHIFT).perform()  # a range
+    assert [b.is_selected() for b in boxes[:4]] == [True, True, True, False] and count.text == "3 images selected"
+    save_artifact(browser, "selection")
+
+    browser.find_element(By.CSS_SELECTOR, ".selection-bar button[value=zip]").click()
+    archive = zipfile.ZipFile(downloaded_zip(downloads))
+    assert [n.rsplit("/", 1)[-1] for n in archive.namelist()] == names[:3]
+    photos = tmp / "photos"
+    assert all(archive.read(n) == (photos / n).read_bytes() for n in archive.namelist())
+
+    browser.get(base + "/search?q=red&all=1")  # kept for these results; space on a focused tile adds one
+    boxes = browser.find_elements(By.CSS_SELECTOR, ".tile .pick input")
+    assert [b.is_selected() for b in boxes[:4]] == [True, True, True, False]
+    browser.find_elements(By.CSS_SELECTOR, ".grid a.thumb")[3].send_keys(Keys.SPACE)
+    assert boxes[3].is_selected() and browser.find_element(By.CSS_SELECTOR, ".selection-count").text == (
+        "4 images selected"
+    )
+    browser.find_element(By.CSS_SELECTOR, ".clear-selection").click()
+    assert not any(b.is_selected() for b in boxes)
+    browser.get(base + "/search?q=blue")  # other results: a selection of their own
+    assert not any(b.is_selected() for b in browser.find_elements(By.CSS_SELECTOR, ".tile .pick input"))
