@@ -14,7 +14,12 @@ class UserError(Exception):
 
 
 class QueryError(UserError, ValueError):
-    """The user's query or a parameter cannot be used."""
+    """The user's query or a parameter cannot be used. `field`: the request parameter at fault ("from", "q"),
+    so that a page shows the message beside its input; None when no one parameter is."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 class ImageError(UserError, ValueError):

@@ -178,6 +178,8 @@ def main_pages(driver, base: str) -> list[tuple[str, str]]:
         ("duplicates", base + "/duplicates"),
         ("health", base + "/health"),
         ("error", base + "/image/no-such-id"),
+        ("filter-error", base + "/search?q=red&from=2023-02-30&type=png"),  # the message beside the field
+        ("query-error", base + "/search?q=" + "x" * 400),
     ]
 
 
@@ -492,3 +494,98 @@ def test_select_with_click_and_shift_click_then_download_the_zip(server, browser
     assert not any(b.is_selected() for b in boxes)
     browser.get(base + "/search?q=blue")  # other results: a selection of their own
     assert not any(b.is_selected() for b in browser.find_elements(By.CSS_SELECTOR, ".tile .pick input"))
+
+
+# --- filters as pickers, errors beside their input (#15 items 5, 6) ------------------------------------------
+def test_pickers_filter_without_empty_parameters_and_a_new_query_keeps_them(server, browser):
+    from selenium.webdriver.support.ui import Select
+
+    base, tmp = server
+    browser.get(base + "/search?q=red&all=1")
+    browser.find_element(By.CSS_SELECTOR, ".filters summary").click()
+    folder = Select(browser.find_element(By.CSS_SELECTOR, ".filters select[name=folder]"))
+    assert [o.text for o in folder.options] == ["All folders", f"{tmp / 'photos'} (7)"]
+    folder.select_by_index(1)
+    png = browser.find_element(By.CSS_SELECTOR, ".filters input[name=type][value=png]")
+    assert png.find_element(By.XPATH, "..").text == "PNG (2)"
+    png.click()
+    Select(browser.find_element(By.CSS_SELECTOR, ".filters select[name=sort]")).select_by_value("date")
+    save_artifact(browser, "pickers")
+    browser.find_element(By.CSS_SELECTOR, ".filters button[type=submit]").click()
+    wait_for(browser, lambda d: "type=png" in d.current_url)
+    query = browser.current_url.split("?", 1)[1]
+    assert sorted(query.split("&")) == sorted(
+        ["q=red", f"folder={str(tmp / 'photos').replace('/', '%2F')}", "type=png", "sort=date", "all=1"]
+    ), query  # no folder=&from=&to=... for the fields left empty
+    assert sorted(t.text for t in browser.find_elements(By.CSS_SELECTOR, ".tile .name")) == [
+        "green.png",
+        "transparent.png",
+    ]
+    dates = browser.find_elements(By.CSS_SELECTOR, ".tile .date")  # sorted by date: each tile says when
+    assert len(dates) == 2 and all(any(c.isdigit() for c in d.text) for d in dates)
+    save_artifact(browser, "pickers-applied")
+
+    box = browser.find_element(By.CSS_SELECTOR, ".searchbox input[name=q]")
+    box.clear()
+    box.send_keys("green", Keys.ENTER)  # a new query from the header keeps the filters and sort
+    wait_for(browser, lambda d: "q=green" in d.current_url)
+    query = browser.current_url.split("?", 1)[1]
+    assert "type=png" in query and "sort=date" in query and "folder=" in query and "all=" not in query
+    assert browser.find_element(By.CSS_SELECTOR, ".filters input[name=type][value=png]").is_selected()
+
+
+def beside(driver, field) -> object:
+    """The message an input names with aria-describedby, checked to be shown right below or beside it."""
+    assert field.get_attribute("aria-invalid") == "true"
+    message = driver.find_element(By.ID, field.get_attribute("aria-describedby"))
+    assert message.is_displayed()
+    box, said = field.rect, message.rect
+    assert said["y"] - (box["y"] + box["height"]) < 40 and said["y"] > box["y"] - 40  # next to it, not elsewhere
+    assert said["x"] < box["x"] + box["width"] and box["x"] < said["x"] + said["width"]
+    return message
+
+
+def test_a_bad_date_filter_shows_beside_its_input_and_keeps_everything(server, browser):
+    base, _ = server
+    browser.get(base + "/search?q=red+car&from=2023-02-30&type=png")
+    field = browser.find_element(By.CSS_SELECTOR, ".filters input[name=from]")
+    assert "YYYY-MM-DD" in beside(browser, field).text and field.get_attribute("value") == "2023-02-30"
+    assert browser.switch_to.active_element == field  # focused, so a screen reader reads the message with it
+    assert browser.find_element(By.CSS_SELECTOR, ".searchbox input[name=q]").get_attribute("value") == "red car"
+    assert browser.find_element(By.CSS_SELECTOR, ".filters input[name=type][value=png]").is_selected()
+    assert not browser.find_elements(By.LINK_TEXT, "Back to the search")
+    save_artifact(browser, "inline-error-date")
+
+
+def test_an_over_long_or_bad_query_stays_in_the_box_beside_its_message(server, browser):
+    base, _ = server
+    browser.get(base + "/search?q=" + "x" * 400)
+    box = browser.find_element(By.CSS_SELECTOR, ".searchbox input[name=q]")
+    assert box.get_attribute("value") == "x" * 400 and box.get_attribute("maxlength") == "300"
+    assert "too long" in beside(browser, box).text
+    save_artifact(browser, "inline-error-long-query")
+    box.clear()
+    box.send_keys("y" * 310)
+    assert len(box.get_attribute("value")) == 300  # maxlength: the box takes no more than the app does
+
+    box.clear()
+    box.send_keys("red +", Keys.ENTER)
+    wait_for(browser, lambda d: "q=red+%2B" in d.current_url)
+    box = browser.find_element(By.CSS_SELECTOR, ".searchbox input[name=q]")
+    assert box.get_attribute("value") == "red +"
+    assert "Part 2 of the query is empty" in beside(browser, box).text
+    save_artifact(browser, "inline-error-query")
+
+
+def test_a_bad_upload_shows_beside_the_file_input_and_keeps_the_words(server, browser):
+    base, tmp = server
+    not_a_picture = tmp / "notes.png"
+    not_a_picture.write_bytes(b"not a picture at all")
+    browser.get(base + "/search/image")
+    browser.find_element(By.NAME, "image").send_keys(str(not_a_picture))
+    browser.find_element(By.CSS_SELECTOR, "#upload-form input[name=q]").send_keys("at night")
+    browser.find_element(By.CSS_SELECTOR, "#upload-form button").click()
+    wait_for(browser, lambda d: d.find_elements(By.ID, "error-image"))
+    assert "not a usable image" in beside(browser, browser.find_element(By.NAME, "image")).text
+    assert browser.find_element(By.CSS_SELECTOR, "#upload-form input[name=q]").get_attribute("value") == "at night"
+    save_artifact(browser, "inline-error-upload")

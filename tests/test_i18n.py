@@ -122,7 +122,8 @@ def test_korean_texts_of_the_pages(site, photo_dir):
     page = client.get("/image/no-such-id", headers=KOREAN).get_data(as_text=True)
     assert "찾을 수 없습니다" in page and "검색으로 돌아가기" in page
     page = client.get("/search?q=red&min_width=wide", headers=KOREAN).get_data(as_text=True)
-    assert "이 검색어로는 검색할 수 없습니다" in page
+    beside = page.split('id="error-min_width">', 1)[1]
+    assert "<title>오류: " in page and "픽셀 수(정수)여야 합니다" in beside
     page = client.get("/duplicates", headers=KOREAN).get_data(as_text=True)
     assert "거의 같은 이미지" in page and "최소 유사도" in page
     assert "이미지 검색" in client.get("/", headers=KOREAN).get_data(as_text=True)
@@ -220,7 +221,8 @@ def test_werkzeugs_own_errors_and_the_upload_form_speak_korean(site):
     ):
         page = response.get_data(as_text=True)
         assert response.status_code in (400, 404, 405) and '<html lang="ko">' in page
-        message = re.search(r'<p class="error">(.*?)</p>', page, re.S).group(1)
+        # an error page's message, or the upload page's beside its field
+        message = re.search(r'class="error[^"]*"[^>]*>(.*?)</(?:p|span)>', page, re.S).group(1)
         assert HANGUL.search(message) and not re.search(r"\b(the|a|an|is|not)\b", message), message
     english = client.get("/no/such/page", headers=ENGLISH).get_data(as_text=True)
     assert "There is no page at this address" in english

@@ -21,11 +21,13 @@ def query_image(data: bytes | None, input_size: int | None, max_pixels: int) -> 
     """Every query image (upload page, API, `flask search --image`) is decoded here: as the indexer
     decodes (JPEG draft mode, reduced towards the model's input size) and within `max_pixels`."""
     if not data:
-        raise QueryError(gettext("The uploaded file is empty: choose an image file."))
+        raise QueryError(gettext("The uploaded file is empty: choose an image file."), "image")
     try:
         return decode(data, input_size or 448, PixelBudget(max_pixels, "MAX_QUERY_PIXELS")).image
     except ImageError as exc:
-        raise QueryError(gettext("The uploaded file is not a usable image (%(reason)s).", reason=exc)) from None
+        raise QueryError(
+            gettext("The uploaded file is not a usable image (%(reason)s).", reason=exc), "image"
+        ) from None
 
 
 def image_vector(embedder: Embedder, data: bytes | None, max_pixels: int) -> np.ndarray:

@@ -13,6 +13,7 @@ class SearchOptions:
     k: int = 20
     filters: Filters = field(default_factory=Filters)  # Filters is mutable: each options gets its own
     view: View = field(default_factory=View)
+    filter_choices: bool = False  # also what the filter form offers (a results page asks; the API does not)
 
 
 @dataclass
@@ -25,6 +26,16 @@ class SearchResult:
     cutoff: int = 0  # hits before the largest score drop, in relevance order
     hidden: int = 0  # hits left out after the cut-off (0 with show all)
     weak: bool = False  # nothing scored well (the model's own threshold): the hits are only the nearest
+    filter_choices: FilterChoices | None = None  # when the options asked for them
+
+
+@dataclass
+class FilterChoices:
+    """What the filter form offers, with how many images each has, by name: the indexed folders, and the file
+    types as the filter takes them (JPEG counts its MPOs)."""
+
+    folders: list[tuple[str, int]] = field(default_factory=list)
+    types: list[tuple[str, int]] = field(default_factory=list)
 
 
 @dataclass

@@ -35,11 +35,12 @@ def parse_filters(values: Mapping[str, str]) -> Filters:
         raise QueryError(
             gettext(
                 "'folder' must be an absolute folder path, like /home/me/Pictures, not %(given)r.", given=folder[:80]
-            )
+            ),
+            "folder",
         )
     date_from, date_to = _date(get("from"), "from"), _date(get("to"), "to")
     if date_from and date_to and date_from > date_to:
-        raise QueryError(gettext("'from' must be on or before 'to'."))
+        raise QueryError(gettext("'from' must be on or before 'to'."), "to")
     return Filters(
         folder=os.path.normpath(folder) if folder else None,
         date_from=date_from.timestamp() if date_from else None,
@@ -58,25 +59,37 @@ def _date(raw: str, name: str) -> datetime | None:
         day = datetime.strptime(raw, "%Y-%m-%d")  # local midnight, like EXIF times in taken_at
     except ValueError:
         raise QueryError(
-            gettext("'%(name)s' must be a date as YYYY-MM-DD, not %(given)r.", name=name, given=raw[:40])
+            gettext("'%(name)s' must be a date as YYYY-MM-DD, not %(given)r.", name=name, given=raw[:40]), name
         ) from None
     # Epoch conversion fails at datetime's edges (year 1, year 9999 + a day): no photo is that old.
     if not 1800 <= day.year <= 9000:
         raise QueryError(
-            gettext("'%(name)s' must be a year between 1800 and 9000, not %(year)s.", name=name, year=day.year)
+            gettext("'%(name)s' must be a year between 1800 and 9000, not %(year)s.", name=name, year=day.year),
+            name,
         )
     return day
 
 
+def type_names(raw: str) -> list[str]:
+    """The file types a `type=` value names, in upper case with aliases resolved (jpg: JPEG), known or not."""
+    return list(dict.fromkeys(TYPE_ALIASES.get(t.upper(), t.upper()) for t in raw.replace(" ", ",").split(",") if t))
+
+
+def type_of(pillow_format: str) -> str:
+    """The type a file of this Pillow format is filtered as: an MPO is a JPEG to people."""
+    return next((name for name, same in SAME_TYPE.items() if pillow_format in same), pillow_format)
+
+
 def _formats(raw: str) -> tuple[str, ...]:
-    names = [TYPE_ALIASES.get(t.upper(), t.upper()) for t in raw.replace(" ", ",").split(",") if t]
+    names = type_names(raw)
     unknown = [n for n in names if n not in known_formats()]
     if unknown:
         raise QueryError(
             gettext(
                 "Unknown file type %(given)r: use e.g. jpeg, png, webp, gif, tiff, bmp (several separated by commas).",
                 given=unknown[0].lower(),
-            )
+            ),
+            "type",
         )
     return tuple(dict.fromkeys(f for n in names for f in SAME_TYPE.get(n, (n,))))
 
@@ -92,7 +105,8 @@ def _side(raw: str, name: str) -> int:
                 name=name,
                 most=MAX_SIDE,
                 given=raw[:40],
-            )
+            ),
+            name,
         )
     return int(raw)
 
@@ -101,9 +115,10 @@ def parse_view(values: Mapping[str, str], show_all_default: bool = False) -> Vie
     sort = (values.get("sort") or "relevance").strip()
     if sort not in SORTS:
         raise QueryError(
-            gettext("'sort' must be one of %(choices)s, not %(given)r.", choices=", ".join(SORTS), given=sort[:40])
+            gettext("'sort' must be one of %(choices)s, not %(given)r.", choices=", ".join(SORTS), given=sort[:40]),
+            "sort",
         )
     raw = (values.get("all") or "").strip().lower()
     if raw not in ("", "0", "1", "true", "false"):
-        raise QueryError(gettext("'all' must be 1 or 0, not %(given)r.", given=raw[:40]))
+        raise QueryError(gettext("'all' must be 1 or 0, not %(given)r.", given=raw[:40]), "all")
     return View(sort=sort, show_all=show_all_default if not raw else raw in ("1", "true"))

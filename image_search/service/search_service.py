@@ -12,6 +12,7 @@ import hashlib
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -32,7 +33,8 @@ from image_search.service import duplicate_moves, selection, stored_duplicates
 from image_search.service.duplicates import find_pairs, group
 from image_search.service.health import folder_counts
 from image_search.service.name_matches import blend_name_matches
-from image_search.service.options import HomePage, SearchOptions, SearchResult
+from image_search.service.options import FilterChoices, HomePage, SearchOptions, SearchResult
+from image_search.service.params import type_of
 from image_search.service.ranking import View, shape
 from image_search.service.stored_duplicates import RECOMPUTE, DuplicatesAnswer, StoredDuplicates
 from image_search.service.viewer import ResultsContext, ViewerPlace, place_among
@@ -119,7 +121,17 @@ class SearchService:
                         "folder name matches its words. These are only the nearest images."
                     )
                 )
-        return self._result(hits, started, options.view, notice, weak=weak, **extra)
+        result = self._result(hits, started, options.view, notice, weak=weak, **extra)
+        if options.filter_choices:
+            result.filter_choices = self.filter_choices()
+        return result
+
+    def filter_choices(self) -> FilterChoices:
+        """The indexed folders and file types with their counts, for the filter form (two indexed reads)."""
+        types: Counter[str] = Counter()
+        for pillow_format, count in self.store.format_counts().items():
+            types[type_of(pillow_format)] += count
+        return FilterChoices(sorted(self.store.root_counts().items()), sorted(types.items()))
 
     def view_in_results(
         self, image_id: str, context: ResultsContext | None, options: SearchOptions, pos: int

@@ -47,6 +47,10 @@ def too_large_message(exc: RequestEntityTooLarge, app: Flask) -> str:
     return gettext("The upload is too large: at most %(num)s MB.", num=f"{settings_of(app).max_upload_mb:g}")
 
 
+def expired_form_message() -> str:
+    return gettext("The form expired or was not sent by this site; reload the page and try again.")
+
+
 def http_message(exc: HTTPException) -> str:
     """werkzeug's own wording is English: its stock descriptions get ours, in the reader's language; a
     description the code raised with (already a message of ours) is kept."""
@@ -65,12 +69,7 @@ def register_errorhandlers(app: Flask) -> None:
         return error_response(413, too_large_message(exc, app))
 
     app.register_error_handler(RequestEntityTooLarge, too_large)
-    app.register_error_handler(
-        CSRFError,
-        lambda e: error_response(
-            400, gettext("The form expired or was not sent by this site; reload the page and try again.")
-        ),
-    )
+    app.register_error_handler(CSRFError, lambda e: error_response(400, expired_form_message()))
     app.register_error_handler(UserError, lambda e: error_response(http_status(e), user_message(e)))
     app.register_error_handler(HTTPException, lambda e: error_response(e.code or 500, http_message(e)))
 

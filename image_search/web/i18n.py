@@ -11,7 +11,7 @@ from pathlib import Path
 from flask import Flask, Response, has_request_context, request
 from flask_babel import Babel, get_locale
 
-from image_search.web.urls import page_url
+from image_search.web.urls import page_url, request_args
 
 LOCALES = ("en", "ko")  # the first is the default: what a browser that prefers neither gets
 NAMES = {"en": "English", "ko": "한국어"}  # each in its own language, as a switch shows them
@@ -57,7 +57,7 @@ def language_links() -> list[dict[str, str | bool]]:
         {
             "code": code,
             "name": NAMES[code],
-            "url": page_url(request.endpoint, request.view_args, dict(request.args), {"lang": code}),
+            "url": page_url(request.endpoint, request.view_args, request_args(), {"lang": code}),
             "current": code == here,
         }
         for code in LOCALES

@@ -6,7 +6,7 @@ from flask import request
 from flask_babel import gettext
 
 from image_search.errors import QueryError
-from image_search.service.params import parse_filters, parse_view
+from image_search.service.params import FILTER_NAMES, parse_filters, parse_view
 from image_search.service.ranking import View
 from image_search.stores import Filters
 from image_search.web.current import settings
@@ -24,10 +24,12 @@ def parse_int(name: str, raw: str, low: int, high: int) -> int:
         value = int(raw)
     except ValueError:
         raise QueryError(
-            gettext("'%(name)s' must be a whole number, not %(given)r.", name=name, given=raw[:40])
+            gettext("'%(name)s' must be a whole number, not %(given)r.", name=name, given=raw[:40]), name
         ) from None
     if not low <= value <= high:
-        raise QueryError(gettext("'%(name)s' must be between %(low)s and %(high)s.", name=name, low=low, high=high))
+        raise QueryError(
+            gettext("'%(name)s' must be between %(low)s and %(high)s.", name=name, low=low, high=high), name
+        )
     return value
 
 
@@ -41,7 +43,13 @@ def query_param() -> str:
 
 
 def filters_param() -> Filters:
-    return parse_filters(request.values)
+    return parse_filters({name: request.values.get(name, "") for name in FILTER_NAMES} | {"type": types_param()})
+
+
+def types_param() -> str:
+    """`type`: the type picker's checkboxes send it once per type (type=jpeg&type=png), a URL may list them
+    (type=jpeg,png); both are read."""
+    return ",".join(request.values.getlist("type"))
 
 
 def view_param(show_all_default: bool = False) -> View:
@@ -52,7 +60,7 @@ def square_param() -> bool:
     """?crop=square: square tiles instead of justified rows that keep each image's shape."""
     raw = request.values.get("crop", "").strip()
     if raw not in ("", "square"):
-        raise QueryError(gettext("'crop' must be 'square' or left out, not %(given)r.", given=raw[:40]))
+        raise QueryError(gettext("'crop' must be 'square' or left out, not %(given)r.", given=raw[:40]), "crop")
     return raw == "square"
 
 

@@ -7,16 +7,24 @@ from typing import Any
 from flask import Blueprint, render_template, request, url_for
 from flask_babel import gettext
 
-from image_search.service.options import SearchOptions, SearchResult
+from image_search.errors import QueryError, http_status
+from image_search.service.options import FilterChoices, SearchOptions, SearchResult
 from image_search.service.params import FILTER_NAMES
 from image_search.service.ranking import View
 from image_search.service.viewer import ResultsContext, ViewerPlace
 from image_search.web.current import service, settings
+from image_search.web.errors import user_message
+from image_search.web.filter_form import folder_choices, type_choices
 from image_search.web.params import filters_param, int_param, page_param, query_param, square_param, view_param
 from image_search.web.upload import UploadForm
-from image_search.web.urls import URL_FOR_OPTIONS, page_url
+from image_search.web.urls import URL_FOR_OPTIONS, page_url, request_args
 
 bp = Blueprint("search", __name__)
+
+# Beside the filters, the parameters a new query from the header keeps (not its page, show-all or place).
+KEPT_BY_NEW_QUERY = ("sort", "crop")
+# The parameters the results page has an input for: a message about another one shows above the form.
+FORM_FIELDS = ("q", *FILTER_NAMES, "sort")
 
 # The viewer's parameters naming which results it was opened from (beside the results page's own).
 CONTEXT_NAMES = ("pos", "similar", "upload")
@@ -37,38 +45,80 @@ def page_window(view: View, page: int | None = None) -> tuple[int, int]:
 
 def url_with(**changes) -> str:
     """This page's URL with some query parameters changed (None removes one): all state lives in the URL."""
-    return page_url(request.endpoint, request.view_args, {k: v for k, v in request.args.items() if v != ""}, changes)
+    return page_url(request.endpoint, request.view_args, request_args(), changes)
 
 
 def search_page(kind: str, title: str, run, **context):
     """`run(options)` is the page's one service().search call. `title` is the page's own words (translated);
     the user's words come apart as title_words, so that the page can show them unmarked by its language."""
-    view = view_param()
-    page, k = page_window(view)
-    result: SearchResult = run(SearchOptions(k, filters_param(), view))
+    try:
+        view, square = view_param(), square_param()
+        page, k = page_window(view)
+        result: SearchResult = run(SearchOptions(k, filters_param(), view, filter_choices=True))
+    except QueryError as error:
+        return results_with_error(kind, title, error, context)
     maybe_more = len(result.hits) + result.hidden >= k  # the window was full: more may exist beyond it
     size = settings().page_size
-    filters_set = any(request.args.get(name) for name in FILTER_NAMES)
     return render_template(
         "results.html",
+        **results_page_context(kind, title, result.filter_choices or FilterChoices(), context),
         result=result,
         hits=result.hits[(page - 1) * size : page * size],
         page=page,
         has_next=len(result.hits) > page * size,
         view=view,
-        kind=kind,
-        title=title,
-        title_words=query_param().strip(),
-        form=UploadForm(),
-        filters_set=filters_set,
         url_with=url_with,
         maybe_more=maybe_more and not result.hidden,
-        args=request.args,
         viewer_url=viewer_url_maker(kind, context),
         first_pos=(page - 1) * size + 1,
-        square=square_param(),
-        **context,
+        square=square,
     )
+
+
+def results_with_error(kind: str, title: str, error: QueryError, context: dict):
+    """The same results page, without results: the message beside the input at fault and every input as sent
+    (not an error page that empties the search box). A text search's words are the header's box."""
+    field = error.field or "q"  # search() checks only the words: what it refuses is theirs
+    message = user_message(error)
+    in_header = kind == "text" and field == "q"
+    errors = {} if in_header else {field if field in FORM_FIELDS else "": message}
+    page = render_template(
+        "results.html",
+        **results_page_context(kind, title, service().filter_choices(), context),
+        result=None,
+        errors=errors,
+        query_error=message if in_header else None,
+    )
+    return page, http_status(error)
+
+
+def results_page_context(kind: str, title: str, choices: FilterChoices, context: dict) -> dict:
+    """What a results page shows with or without results: the heading, the header's box and the filter form."""
+    return {
+        "kind": kind,
+        "title": title,
+        "title_words": query_param().strip(),
+        "query": query_param() if kind == "text" else "",
+        "form": UploadForm(),
+        "filters_set": any(request.args.get(name, "").strip() for name in FILTER_NAMES),
+        "folders": folder_choices(choices),
+        "types": type_choices(choices),
+        "args": request.args,
+        **context,
+    }
+
+
+@bp.app_template_global()
+def kept_search_args() -> list[tuple[str, str]]:
+    """The filters, sort and layout of this page, as (name, value): a new query from the header keeps them."""
+    kept = (*FILTER_NAMES, *KEPT_BY_NEW_QUERY)
+    return [(name, value) for name, values in request_args().items() if name in kept for value in values]
+
+
+@bp.app_template_global()
+def max_query_chars() -> int:
+    """The search boxes' maxlength: the query length the service accepts."""
+    return settings().max_query_chars
 
 
 def viewer_url_maker(kind: str, context: dict):
@@ -94,7 +144,7 @@ def index():
 @bp.get("/search")
 def search_text():
     query = query_param()
-    return search_page("text", "", lambda options: service().search(query, options), query=query)
+    return search_page("text", "", lambda options: service().search(query, options))
 
 
 @bp.get("/search/image/<key>")
@@ -142,14 +192,11 @@ def results_context_param() -> tuple[ResultsContext | None, int]:
     return ResultsContext("text", query_param()), pos
 
 
-def passable_args() -> dict[str, str]:
+def passable_args() -> dict[str, list[str]]:
     """This request's query parameters that url_for can take back: none named like a path part of the pages
     the viewer links to (image_id, key) or like url_for's own options (a 500 otherwise)."""
-    return {
-        k: v
-        for k, v in request.args.items()
-        if v != "" and k not in ("image_id", "key", *URL_FOR_OPTIONS) and not k.startswith("_")
-    }
+    args = request_args(leave_out=("image_id", "key", *URL_FOR_OPTIONS))
+    return {k: v for k, v in args.items() if not k.startswith("_")}
 
 
 def viewer_links(context: ResultsContext, place: ViewerPlace, page: int) -> dict[str, str | None]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import url_for
+from flask import request, url_for
 
 URL_FOR_OPTIONS = ("endpoint", "values")  # url_for's own parameters (besides those starting with "_")
 
@@ -19,3 +19,14 @@ def page_url(endpoint: str | None, view_args: dict[str, Any] | None, args: dict[
         if v is not None and k not in path_args and not k.startswith("_") and k not in URL_FOR_OPTIONS
     }
     return url_for(endpoint or "search.index", **path_args, **query)
+
+
+def request_args(leave_out: tuple[str, ...] = ()) -> dict[str, list[str]]:
+    """This request's query parameters for links built from them: every value of a repeated one
+    (type=jpeg&type=png), empty ones dropped (a GET form without JavaScript sends folder=&from=: the
+    links the server builds never carry them on)."""
+    return {
+        name: kept
+        for name, values in request.args.lists()
+        if name not in leave_out and (kept := [v for v in values if v != ""])
+    }
