@@ -38,6 +38,15 @@ def test_folder_picker_lists_the_indexed_folders_with_counts(indexed, client, ph
     assert f'<option value="{photo_dir}" dir="auto" selected>{photo_dir} (7)' in options(page, "folder")
 
 
+def test_the_counts_follow_an_indexing_run(indexed, client, runner, photo_dir):
+    """The counts are kept per store generation (every results page shows them): a run that adds a file shows."""
+    assert "PNG (2)" in client.get("/search?q=red").get_data(as_text=True)
+    solid((1, 2, 250)).save(photo_dir / "nested" / "another.png", "PNG")
+    assert runner.invoke(args=["index", str(photo_dir)]).exit_code == 0
+    page = client.get("/search?q=red").get_data(as_text=True)
+    assert "PNG (3)" in page and f"{photo_dir} (8)" in page
+
+
 def test_a_subfolder_from_the_url_is_offered_chosen(indexed, client, photo_dir):
     nested = photo_dir / "nested"
     page = client.get(f"/search?q=red&folder={nested}&all=1").get_data(as_text=True)

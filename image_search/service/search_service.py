@@ -46,6 +46,7 @@ from image_search.thumbnails import ThumbnailCache
 HOME_RECENT = 12  # newest photos on the home page
 WEAK_RESULTS_SHOWN = 6  # when nothing matches well: the nearest few, not the score curve's cut-off
 QUERY_CACHE_SIZE = 512  # image-query vectors kept at once (a few KB each)
+FILTER_CHOICES_SECONDS = 60.0  # the longest the filter form's counts are kept for one store generation
 
 
 class SearchService:
@@ -63,6 +64,11 @@ class SearchService:
         self._stored_duplicates: tuple[tuple | None, StoredDuplicates | None] = (None, None)  # (file key, parsed)
         self._duplicates_lock = threading.Lock()
         self.thumbnails = ThumbnailCache(settings.data_dir, settings.thumbnail_size)
+        # The filter form's counts by store generation: asked by every results page, changed only by writes. The
+        # TTL bounds how stale they get where a generation is only the count (Elasticsearch: a run that adds one
+        # file and removes another).
+        self._filter_choices: TTLCache = TTLCache(4, FILTER_CHOICES_SECONDS)
+        self._filter_choices_lock = threading.Lock()
 
     # Both are loaded on first use: the app starts fast and still answers pages when a model or a
     # server is missing, and says so on the page that needs it.
@@ -127,11 +133,20 @@ class SearchService:
         return result
 
     def filter_choices(self) -> FilterChoices:
-        """The indexed folders and file types with their counts, for the filter form (two indexed reads)."""
+        """The indexed folders and file types with their counts, for the filter form: two indexed reads, kept
+        while the store's generation stays the same."""
+        generation = self.store.generation()
+        with self._filter_choices_lock:
+            kept = self._filter_choices.get(generation)
+        if kept is not None:
+            return kept
         types: Counter[str] = Counter()
         for pillow_format, count in self.store.format_counts().items():
             types[type_of(pillow_format)] += count
-        return FilterChoices(sorted(self.store.root_counts().items()), sorted(types.items()))
+        choices = FilterChoices(sorted(self.store.root_counts().items()), sorted(types.items()))
+        with self._filter_choices_lock:
+            self._filter_choices[generation] = choices
+        return choices
 
     def view_in_results(
         self, image_id: str, context: ResultsContext | None, options: SearchOptions, pos: int
