@@ -40,13 +40,14 @@ pytestmark = pytest.mark.skipif(
 def server(tmp_path_factory):
     from werkzeug.serving import make_server
 
-    from tests.doubles.colour_embedder import UnsureColourEmbedder
+    from tests.doubles.colour_embedder import SeeingColourEmbedder
     from tests.photos import write_photo_folder
 
     tmp = tmp_path_factory.mktemp("browser")
     write_photo_folder(tmp / "photos")
-    # Unsure of words that name no colour: "nested" finds images by their folder's name, marked as such.
-    app = create_app({"TESTING": True, "DATA_DIR": tmp / "data", "EMBEDDER": UnsureColourEmbedder(), "PAGE_SIZE": 24})
+    # Unsure of words that name no colour: "nested" finds images by their folder's name, marked as such; and it
+    # names the colours it saw as the offline model names its classes ("why it matched").
+    app = create_app({"TESTING": True, "DATA_DIR": tmp / "data", "EMBEDDER": SeeingColourEmbedder(), "PAGE_SIZE": 24})
     assert app.test_cli_runner().invoke(args=["index", str(tmp / "photos")]).exit_code == 0
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -589,3 +590,28 @@ def test_a_bad_upload_shows_beside_the_file_input_and_keeps_the_words(server, br
     assert "not a usable image" in beside(browser, browser.find_element(By.NAME, "image")).text
     assert browser.find_element(By.CSS_SELECTOR, "#upload-form input[name=q]").get_attribute("value") == "at night"
     save_artifact(browser, "inline-error-upload")
+
+
+# --- why it matched (#15 item 9) ------------------------------------------------------------------------
+def opacity(driver, element) -> float:
+    return float(driver.execute_script("return getComputedStyle(arguments[0]).opacity", element))
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_what_the_model_saw_shows_on_hover_and_in_the_viewer(server, browser, korean_browser, lang):
+    base, _ = server
+    driver = korean_browser if lang == "ko" else browser
+    said = {"en": ("Seen: red ", "The model saw: red "), "ko": ("본 것: 빨강 ", "모델이 본 것: 빨강 ")}[lang]
+    driver.get(base + "/search?q=red")
+    loaded_thumbnails(driver)
+    ActionChains(driver).move_to_element(driver.find_element(By.CSS_SELECTOR, "h1")).perform()
+    seen = driver.find_element(By.CSS_SELECTOR, ".tile .concepts")
+    assert opacity(driver, seen) == 0  # only on hover or focus
+    ActionChains(driver).move_to_element(driver.find_element(By.CSS_SELECTOR, ".tile a.thumb")).perform()
+    wait_for(driver, lambda d: opacity(d, seen) == 1)
+    assert seen.get_attribute("textContent").startswith(said[0]), seen.get_attribute("textContent")
+    save_artifact(driver, f"{lang}-hover-concepts")
+    driver.find_element(By.CSS_SELECTOR, ".tile a.thumb").click()
+    wait_for(driver, lambda d: "/image/" in d.current_url)
+    assert driver.find_element(By.CSS_SELECTOR, ".concepts-seen").text.startswith(said[1])
+    save_artifact(driver, f"{lang}-viewer-concepts")

@@ -379,3 +379,14 @@ def test_openvino_bf16_net_only_after_its_self_check(embedder, monkeypatch):
         assert net.model_id.startswith(f"offline-effnetlite0-{name}+") and net.images.precision == name
     assert "failed its self-check (cosine 0.99000" in net.runtime_description
     record.unlink()
+
+
+def test_concepts_name_what_the_classifier_saw(embedder, photos):
+    """Read back from the stored vectors alone: the cat photo's likeliest classes are cats, in Korean too."""
+    stored = embedder.embed_images([photos["cat"], photos["coffee"]])
+    cat, coffee = embedder.concepts(stored, "en")
+    assert cat and cat[0].name in {"tabby", "tiger cat", "Egyptian cat"} and cat[0].share >= 0.05
+    assert coffee and any(c.name in {"espresso", "cup", "coffee mug"} for c in coffee)
+    assert all(c.share >= bridge.CONCEPT_MIN_SHARE for c in cat + coffee) and len(cat) <= bridge.CONCEPTS_SHOWN
+    korean = embedder.concepts(stored, "ko")[0]
+    assert [c.share for c in korean] == [c.share for c in cat] and {c.lang for c in korean} <= {"ko", "en"}

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import importlib.util
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
 from image_search.errors import ModelUnavailable
+
+
+@dataclass(frozen=True)
+class Concept:
+    """A thing the model saw in an image: why it matched (the offline model's ImageNet classes)."""
+
+    name: str
+    lang: str  # the language of `name`: a class without a name in the reader's language keeps its English one
+    share: float  # the model's probability for it, 0..1
 
 
 class Embedder(ABC):
@@ -30,6 +40,8 @@ class Embedder(ABC):
     input_size: int | None = None
     # What runs the model and why (RUNTIME, a measured choice, a failed self-check): the log and `flask stats`.
     runtime_description: str = ""
+    # Whether concepts() can say what the model saw in an image from its stored vector alone (no model run).
+    sees_concepts: bool = False
 
     @abstractmethod
     def embed_images(self, images: list[Image.Image]) -> np.ndarray:
@@ -46,6 +58,11 @@ class Embedder(ABC):
     def text_confidence(self, text: str) -> float | None:
         """How well this model understands a text query (0..1), or None when it cannot tell."""
         return None
+
+    def concepts(self, stored: np.ndarray, lang: str) -> list[list[Concept]]:
+        """Per stored vector, the things the model saw in its image, likeliest first, named in `lang` where
+        it has names in it. Only where sees_concepts (CLIP's vectors hold no named classes): else empty lists."""
+        return [[] for _ in range(len(stored))]
 
 
 def l2_normalise(vectors: np.ndarray) -> np.ndarray:

@@ -22,6 +22,7 @@ from flask_babel import gettext, ngettext
 
 from image_search import indexing
 from image_search.embedders import Embedder
+from image_search.embedders.base import Concept
 from image_search.errors import ModelUnavailable, NotFound, QueryError, StoreError, TooLarge
 from image_search.images import PixelBudget
 from image_search.indexing import IndexOptions, IndexProgress, IndexReport
@@ -149,11 +150,19 @@ class SearchService:
         return choices
 
     def view_in_results(
-        self, image_id: str, context: ResultsContext | None, options: SearchOptions, pos: int
+        self, image_id: str, context: ResultsContext | None, options: SearchOptions, pos: int, lang: str = "en"
     ) -> ViewerPlace:
         """An image with its neighbours among the results it was opened from (the viewer's previous/next),
-        found by the same search as that results page ran; alone when opened from elsewhere."""
+        found by the same search as that results page ran; alone when opened from elsewhere. With what the
+        model saw in it (concepts, in `lang`)."""
         record = self.record(image_id)
+        seen = self.concepts([image_id], lang).get(image_id, [])
+        place = self._place(record, context, options, pos)
+        return dataclasses.replace(place, concepts=seen)
+
+    def _place(
+        self, record: ImageRecord, context: ResultsContext | None, options: SearchOptions, pos: int
+    ) -> ViewerPlace:
         if context is None:
             return ViewerPlace(record)
         try:
@@ -167,6 +176,22 @@ class SearchService:
         except NotFound:  # the upload's search expired, or the more-like-this image is gone: the image alone
             return ViewerPlace(record)
         return place_among(record, result.hits, pos)
+
+    def concepts(self, ids: Sequence[str], lang: str) -> dict[str, list[Concept]]:
+        """Why these images matched: what the model saw in each (its likeliest classes, named in `lang` where
+        it can), read from their stored vectors in one store read: no model run. Empty for a model whose
+        vectors name nothing (CLIP), before the model loads, or for a store of another model's vectors."""
+        try:
+            embedder = self.embedder
+        except ModelUnavailable:  # the page says so where it needs the model; this is only an extra
+            return {}
+        if not embedder.sees_concepts or not ids or self.store.model_id != embedder.model_id:
+            return {}
+        vectors = self.store.get_vectors(ids)
+        if not vectors:
+            return {}
+        found = list(vectors)
+        return dict(zip(found, embedder.concepts(np.stack([vectors[i] for i in found]), lang), strict=True))
 
     # --- image query vectors, for search(image=...) -------------------------------------------
     def image_query(self, data: bytes) -> np.ndarray:

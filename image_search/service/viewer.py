@@ -6,8 +6,9 @@ the viewer's URL), so a viewer page needs no state on the server and works witho
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from image_search.embedders.base import Concept
 from image_search.stores import Hit, ImageRecord
 
 
@@ -28,6 +29,7 @@ class ViewerPlace:
     previous: Hit | None = None
     next: Hit | None = None
     total: int = 0  # results the neighbours were taken from
+    concepts: list[Concept] = field(default_factory=list)  # what the model saw in it (SearchService.concepts)
 
 
 def place_among(record: ImageRecord, hits: list[Hit], pos: int) -> ViewerPlace:

@@ -3,11 +3,14 @@ markup that translated sentences hold (code samples, links), built here so that 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from flask import Flask
-from flask_babel import format_datetime, format_decimal, format_number, gettext
+from flask_babel import format_datetime, format_decimal, format_number, format_percent, get_locale, gettext
 from markupsafe import Markup
+
+from image_search.embedders.base import Concept
 
 SIZE_UNITS = ("KB", "MB", "GB")
 
@@ -35,6 +38,17 @@ def score(value: float) -> str:
     return format_decimal(value, "0.000")
 
 
+def seen(concepts: Sequence[Concept]) -> Markup:
+    """What the model saw, "tabby 62%, tiger cat 21%": a name in another language than the page's (a class
+    with no name in it) is marked as such."""
+    page = get_locale()
+    page_lang = page.language if page else "en"
+    return Markup(", ").join(
+        Markup("{} {}").format(foreign(c.name, c.lang) if c.lang != page_lang else c.name, format_percent(c.share))
+        for c in concepts
+    )
+
+
 def example(text: str) -> Markup:
     return Markup("<code>{}</code>").format(text)
 
@@ -59,7 +73,7 @@ def user_text(text: str) -> Markup:
 
 
 def register(app: Flask) -> None:
-    for jinja_filter in (filesize, date, number, score):
+    for jinja_filter in (filesize, date, number, score, seen):
         app.add_template_filter(jinja_filter)
     for helper in (example, strong, link, foreign, user_text):
         app.add_template_global(helper)

@@ -15,6 +15,7 @@ from image_search.service.viewer import ResultsContext, ViewerPlace
 from image_search.web.current import service, settings
 from image_search.web.errors import user_message
 from image_search.web.filter_form import folder_choices, type_choices
+from image_search.web.i18n import locale_code
 from image_search.web.params import filters_param, int_param, page_param, query_param, square_param, view_param
 from image_search.web.upload import UploadForm
 from image_search.web.urls import URL_FOR_OPTIONS, page_url, request_args
@@ -59,11 +60,14 @@ def search_page(kind: str, title: str, run, **context):
         return results_with_error(kind, title, error, context)
     maybe_more = len(result.hits) + result.hidden >= k  # the window was full: more may exist beyond it
     size = settings().page_size
+    hits = result.hits[(page - 1) * size : page * size]
     return render_template(
         "results.html",
         **results_page_context(kind, title, result.filter_choices or FilterChoices(), context),
         result=result,
-        hits=result.hits[(page - 1) * size : page * size],
+        hits=hits,
+        # why each tile matched (the offline model's classes): this page's tiles only, from their stored vectors
+        concepts=service().concepts([hit.id for hit in hits], locale_code()),
         page=page,
         has_next=len(result.hits) > page * size,
         view=view,
@@ -175,7 +179,7 @@ def detail(image_id: str):
     context, pos = results_context_param()
     view = view_param()
     page, k = page_window(view, (pos - 1) // settings().page_size + 1)
-    place = service().view_in_results(image_id, context, SearchOptions(k, filters_param(), view), pos)
+    place = service().view_in_results(image_id, context, SearchOptions(k, filters_param(), view), pos, locale_code())
     links = viewer_links(context, place, page) if context else {}
     return render_template("detail.html", place=place, record=place.record, form=UploadForm(), **links)
 

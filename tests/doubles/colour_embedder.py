@@ -10,6 +10,7 @@ import hashlib
 import numpy as np
 
 from image_search.embedders import Embedder, l2_normalise
+from image_search.embedders.base import Concept
 
 COLOURS = {
     "red": (1, 0, 0),
@@ -67,6 +68,30 @@ class UnsureColourEmbedder(ColourEmbedder):
 
     def text_confidence(self, text):
         return 0.9 if any(w in COLOURS for w in text.lower().split()) else 0.1
+
+
+class SeeingColourEmbedder(UnsureColourEmbedder):
+    """Test double for "why it matched": says it saw the colours red, green and blue in the shares of its stored
+    vector's first three numbers (as the offline model reads its classes back from a stored vector), named in
+    Korean for a Korean page except blue, which has no Korean name here (a class without one keeps English)."""
+
+    sees_concepts = True
+    NAMES = {"en": ("red", "green", "blue"), "ko": ("빨강", "초록", None)}
+
+    def concepts(self, stored, lang):
+        names = self.NAMES.get(lang, self.NAMES["en"])
+        seen = []
+        for vector in np.asarray(stored):
+            shares = np.clip(vector[:3], 0, None) / max(float(np.clip(vector[:3], 0, None).sum()), 1e-9)
+            order = np.argsort(-shares, kind="stable")
+            seen.append(
+                [
+                    Concept(names[i] or self.NAMES["en"][i], lang if names[i] else "en", float(shares[i]))
+                    for i in order
+                    if shares[i] >= 0.05
+                ]
+            )
+        return seen
 
 
 class VerySlowColourEmbedder(SlowColourEmbedder):

@@ -5,6 +5,7 @@ Kept apart from the nets so tests can check it on hand-made numbers.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
@@ -36,6 +37,10 @@ FOREIGN_PENALTY = 0.05
 # Stricter than e5's own range: gibberish reaches 0.36 ("asdkjh qwpoeiru") to 0.45 ("ㅁㄴㅇㄹ") through them,
 # a named thing ("호랑이") 0.62.
 FOREIGN_COSINE_RANGE = (0.35, 0.65)
+# What the viewer and a tile's hover show of an image's classes ("why it matched"): the likeliest few, and only
+# those the classifier gives at least this probability (below it a class is one guess among hundreds).
+CONCEPTS_SHOWN = 3
+CONCEPT_MIN_SHARE = 0.05
 FEATURE_DIM = 1280  # EfficientNet-Lite0 pooled features
 N_CLASSES = 1000
 
@@ -284,3 +289,39 @@ def text_query(weights: np.ndarray) -> np.ndarray:
     """[0 | w] normalised: its inner product with a stored vector ranks images by sum_c w_c sqrt(p_c)."""
     weights = l2_normalise(weights)
     return np.concatenate([np.zeros((len(weights), FEATURE_DIM), np.float32), weights], axis=1)
+
+
+def class_probabilities(stored: np.ndarray) -> np.ndarray:
+    """The classifier's class probabilities p, read back from stored vectors (their second part is
+    sqrt(p)/sqrt(2), stored_vectors): no model run. Rows sum to 1."""
+    part = np.asarray(stored, dtype=np.float64).reshape(len(stored), -1)[:, FEATURE_DIM:]
+    p = 2.0 * part * part
+    return p / np.maximum(p.sum(axis=1, keepdims=True), 1e-12)
+
+
+@functools.cache
+def concept_names(lang: str) -> tuple[tuple[str, str], ...]:
+    """(name, its language) per class, in logit order: the class's own first name in `lang` (one of
+    FOREIGN_LANGUAGES, 641 classes have one), else its first English name."""
+    english = [(synonyms[0], "en") for synonyms in load_class_names()]
+    if lang not in FOREIGN_LANGUAGES:
+        return tuple(english)
+    own = load_foreign_names(lang)
+    return tuple(
+        (levels[0][0], lang) if levels and levels[0] else name for name, levels in zip(english, own, strict=True)
+    )
+
+
+def top_concepts(
+    stored: np.ndarray,
+    names: tuple[tuple[str, str], ...],
+    k: int = CONCEPTS_SHOWN,
+    min_share: float = CONCEPT_MIN_SHARE,
+) -> list[list[tuple[str, str, float]]]:
+    """Per stored vector, up to k (name, lang, probability) of its likeliest classes with at least `min_share`."""
+    probabilities = class_probabilities(stored)
+    order = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
+    return [
+        [(*names[c], float(row[c])) for c in top if row[c] >= min_share]
+        for row, top in zip(probabilities, order, strict=True)
+    ]

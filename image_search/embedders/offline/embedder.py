@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from image_search.embedders.base import Embedder
+from image_search.embedders.base import Concept, Embedder
 from image_search.embedders.offline import bridge as bridge
 from image_search.embedders.offline.image_net import ImageNet, bf16_self_check, int8_is_accurate
 from image_search.embedders.offline.text import TEXT_MODELS
@@ -47,6 +47,7 @@ CONFIDENCE_THRESHOLD = 0.5  # text_confidence below this: the query is probably 
 
 class OfflineEmbedder(Embedder):
     unit_vectors = True
+    sees_concepts = True  # the stored vector holds the class probabilities (see the layout above)
     dim = bridge.FEATURE_DIM + bridge.N_CLASSES
     input_size = 224  # the classifier's input: photos are shrunk to about this while decoding
 
@@ -121,6 +122,14 @@ class OfflineEmbedder(Embedder):
     def image_query(self, stored: np.ndarray) -> np.ndarray:
         """Query vectors that find images like those with these stored vectors."""
         return bridge.image_query(stored, self.image_class_share)
+
+    def concepts(self, stored: np.ndarray, lang: str) -> list[list[Concept]]:
+        """The likeliest ImageNet classes, read from the stored vectors' class part (no model run)."""
+        try:
+            names = bridge.concept_names(lang)
+        except (OSError, ValueError):  # a damaged names file of one language: the English names
+            names = bridge.concept_names("en")
+        return [[Concept(*seen) for seen in row] for row in bridge.top_concepts(stored, names)]
 
     # -- texts ------------------------------------------------------------------------------------
     def _vectors(self, texts: list[str], pivoted: Sequence[str] = ()) -> tuple[np.ndarray, np.ndarray | None]:

@@ -8,7 +8,7 @@ from elasticsearch import ApiError
 from elasticsearch import ConnectionError as EsConnectionError
 from PIL import Image
 
-from image_search.embedders.base import Embedder, l2_normalise
+from image_search.embedders.base import Concept, Embedder, l2_normalise
 from image_search.errors import ModelUnavailable
 from image_search.stores.elasticsearch.client import error_reason, make_client
 from image_search.stores.elasticsearch.options import ElasticsearchOptions
@@ -24,7 +24,7 @@ class ElasticsearchTextEmbedder(Embedder):
     def __init__(self, local: Embedder, client, model_id: str):
         self.local, self.client, self.inference_model_id = local, client, model_id
         self.model_id, self.dim, self.unit_vectors = local.model_id, local.dim, local.unit_vectors
-        self.runtime_description = local.runtime_description
+        self.runtime_description, self.sees_concepts = local.runtime_description, local.sees_concepts
 
     def embed_images(self, images: list[Image.Image]) -> np.ndarray:
         return self.local.embed_images(images)
@@ -54,6 +54,9 @@ class ElasticsearchTextEmbedder(Embedder):
 
     def image_query(self, stored: np.ndarray) -> np.ndarray:
         return self.local.image_query(stored)
+
+    def concepts(self, stored: np.ndarray, lang: str) -> list[list[Concept]]:
+        return self.local.concepts(stored, lang)  # the images' vectors are the local model's
 
     def text_confidence(self, text: str) -> float | None:
         return None  # the local model's confidence says nothing about the deployed (e.g. multilingual) model
