@@ -22,7 +22,7 @@ def test_api_never_fails_and_matches_its_schema(indexed):
     # Driven by hand: schemathesis' own pytest plugin does not load under this pytest version.
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", indexed)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 6
+    assert len(operations) == 7
     for operation in operations:
 
         @given(case=operation.as_strategy())

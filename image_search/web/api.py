@@ -6,14 +6,16 @@ makes the document.
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import Response, jsonify, request, stream_with_context
 
 from image_search.service.options import SearchOptions
 from image_search.web.api_schemas import (
     Duplicates,
     DuplicatesArgs,
+    Error,
     Hits,
     ImageUpload,
+    Selection,
     Texts,
     TextSearchArgs,
     Vectors,
@@ -69,6 +71,24 @@ def duplicates(args):
 def health():
     """Files on disk vs indexed, last run, model, store"""
     return jsonify(service().health())
+
+
+@bp.post("/selection")
+@bp.arguments(Selection, location="json")
+@bp.response(
+    200,
+    {"type": "string", "format": "binary"},
+    content_type="application/zip",
+    description="the originals, streamed as the zip is written; files gone since are listed in its README.txt",
+)
+@bp.alt_response(413, schema=Error, description="the selected originals are over MAX_DOWNLOAD_MB")
+@bp.errors(400, 401, 404, 503)
+def selection(body):
+    """Download images as one zip, by id"""
+    chunks, count = service().selection_zip(body["ids"])
+    response = Response(stream_with_context(chunks), mimetype="application/zip")
+    response.headers["Content-Disposition"] = f'attachment; filename="images-{count}.zip"'
+    return response
 
 
 # One body or the other, so read here rather than by @arguments; the document names both schemas.

@@ -44,13 +44,19 @@ class ApiConfig:
     max_k: int
     max_query_chars: int
     needs_token: bool
+    max_results: int  # the most ids one selection may download
 
 
 def api_config() -> ApiConfig:
     """What the API takes from this app's settings, the one place it reads them: when a request is checked,
     and (in `document`, under the app's context) when the document is built."""
     config = settings()
-    return ApiConfig(max_k=config.max_k, max_query_chars=config.max_query_chars, needs_token=bool(config.access_token))
+    return ApiConfig(
+        max_k=config.max_k,
+        max_query_chars=config.max_query_chars,
+        needs_token=bool(config.access_token),
+        max_results=config.max_results,
+    )
 
 
 class AppMax:

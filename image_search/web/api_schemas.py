@@ -4,6 +4,7 @@ limit cannot say one thing and check another."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from flask import url_for
@@ -123,6 +124,31 @@ class ImageUpload(Schema):
     image = Upload(
         required=True,
         error_messages={"required": lazy_gettext("Send the image as a multipart file field named 'image'.")},
+    )
+
+
+SEND_IDS = lazy_gettext('Send JSON {"ids": ["IMAGE_ID", ...]}: the ids of the images to download.')
+
+
+class Selection(Schema):
+    """Images to download as one zip, by id (POST /api/selection): checked as the pages' selection is."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    error_messages = {"type": SEND_IDS}  # a body that is not a JSON object
+    ids = fields.List(
+        fields.String(
+            error_messages={"invalid": SEND_IDS},
+            validate=validate.Regexp(r".*\S", re.DOTALL, error=lazy_gettext("An id is blank.")),  # not only spaces
+        ),
+        required=True,
+        error_messages={"required": SEND_IDS, "invalid": SEND_IDS, "null": SEND_IDS},
+        validate=[
+            validate.Length(min=1, error=lazy_gettext("Select at least one image.")),
+            AppLength("max_results", error=lazy_gettext("Select at most {max} images at once.")),
+        ],
+        metadata={"description": "the images' ids (at most MAX_RESULTS), as search answers give them"},
     )
 
 

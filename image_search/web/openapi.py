@@ -13,7 +13,7 @@ from webargs.flaskparser import FlaskParser
 
 from image_search.errors import QueryError
 from image_search.web.api_fields import ERROR_REASONS, SEND_TEXTS, api_config
-from image_search.web.api_schemas import Error
+from image_search.web.api_schemas import SEND_IDS, Error
 
 
 # --- the library, fitted to the app --------------------------------------------------------------
@@ -23,6 +23,11 @@ def _first_message(messages) -> str:
     return str(messages)
 
 
+def what_to_send(req) -> str:
+    """What the route that got a broken JSON body takes (the two routes that take JSON)."""
+    return str(SEND_IDS if req.endpoint == "api.selection" else SEND_TEXTS)
+
+
 class Parser(FlaskParser):
     DEFAULT_VALIDATION_STATUS = 400  # what the document says a rejected request gets
 
@@ -30,13 +35,13 @@ class Parser(FlaskParser):
         raise QueryError(_first_message(error.messages))  # web/errors.py: {"error": ...}, 400
 
     def _handle_invalid_json_error(self, error, req, *args, **kwargs):
-        raise QueryError(gettext("The body is not valid JSON. %(how)s", how=SEND_TEXTS))
+        raise QueryError(gettext("The body is not valid JSON. %(how)s", how=what_to_send(req)))
 
     def _raw_load_json(self, req):
         try:
             return super()._raw_load_json(req)
         except RecursionError:  # json.loads gives up past about 1000 levels of nesting
-            raise QueryError(gettext("The JSON body is nested too deeply. %(how)s", how=SEND_TEXTS)) from None
+            raise QueryError(gettext("The JSON body is nested too deeply. %(how)s", how=what_to_send(req))) from None
 
     def load_querystring(self, req, schema):
         # Scripts send POST /api/search's parameters in the URL or as form fields beside the image: both count.
