@@ -13,6 +13,7 @@ import argparse
 import resource
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import faiss
@@ -25,20 +26,34 @@ from image_search.stores.embedded.faiss_index import AnnParams, new_index  # noq
 def clustered(n: int, dim: int, seed: int, clusters: int = 2000, rank: int = 48) -> np.ndarray:
     """Cluster centres plus mostly low-rank spread (embeddings have a low intrinsic dimension;
     isotropic 512-d noise would make every neighbour equally far) plus a little isotropic noise."""
+    out = np.empty((n, dim), dtype=np.float32)
+    start = 0
+    for chunk in clustered_chunks(n, dim, seed, clusters, rank):
+        out[start : start + len(chunk)] = chunk
+        start += len(chunk)
+    return out
+
+
+def cluster_centres(dim: int, clusters: int = 2000) -> np.ndarray:
+    return np.random.default_rng(0).standard_normal((clusters, dim), dtype=np.float32)
+
+
+def clustered_chunks(
+    n: int, dim: int, seed: int, clusters: int = 2000, rank: int = 48, chunk: int = 100_000
+) -> Iterator[np.ndarray]:
+    """clustered()'s rows, `chunk` at a time (the same values): bounded memory for a million rows."""
     base = np.random.default_rng(0)
     centres = base.standard_normal((clusters, dim), dtype=np.float32)
     spread = base.standard_normal((rank, dim), dtype=np.float32) / np.sqrt(rank)
     rng = np.random.default_rng(seed)
-    out = np.empty((n, dim), dtype=np.float32)
-    for start in range(0, n, 100_000):  # in chunks: bounded temporary memory
-        m = min(100_000, n - start)
+    for start in range(0, n, chunk):
+        m = min(chunk, n - start)
         x = (
             centres[rng.integers(0, clusters, m)]
             + 0.8 * rng.standard_normal((m, rank), dtype=np.float32) @ spread
             + 0.3 * rng.standard_normal((m, dim), dtype=np.float32)
         )
-        out[start : start + m] = x / np.linalg.norm(x, axis=1, keepdims=True)
-    return out
+        yield (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)  # x is float64 (spread is)
 
 
 def timed_add(index, data: np.ndarray) -> float:

@@ -3,10 +3,12 @@
 import json
 import sqlite3
 
+import faiss
 import numpy as np
 import pytest
 
 from image_search.stores import Filters, ImageRecord
+from image_search.stores.embedded import faiss_index
 from image_search.stores.embedded import store as embedded
 from image_search.stores.embedded.faiss_index import AnnParams, IndexState
 from image_search.stores.embedded.store import EmbeddedStore
@@ -260,3 +262,24 @@ def test_unset_threshold_follows_the_dimension(tmp_path, monkeypatch):
     store.upsert(records(50, 450), vectors(500)[50:])
     store.flush()
     assert faiss_index.is_hnsw(store._index) and "HNSW" in store.stats()["kind"]
+
+
+@pytest.mark.parametrize("threshold", [None, 50])  # exact (IndexFlatIP) and HNSW
+def test_rowid_bitmap_selects_the_same_hits_as_a_batch_of_ids(tmp_path, threshold):
+    """Filters reach faiss as a bitmap of rowids: exactly the hits a selector of the same ids gives."""
+    store = EmbeddedStore(tmp_path, AnnParams(threshold=threshold))
+    store.claim("m", DIM)
+    store.upsert(records(0, 300), vectors(300))
+    store.delete([r.id for r in records(0, 300)[::7]])  # rowids with gaps
+    store.flush()
+    index = store._current_index()
+    allowed = np.array([r for r in range(1, 301) if r % 3 and r % 7 != 1], dtype=np.int64)
+    bitmap = faiss_index.id_bitmap(allowed)
+    assert [bitmap.is_member(int(i)) for i in range(0, 320)] == [i in set(allowed) for i in range(0, 320)]
+    for query in vectors(5, seed=9):
+        got = index.search(query[None], 20, params=faiss_index.search_params(index, store.ann, bitmap, 20))
+        want = index.search(
+            query[None], 20, params=faiss_index.search_params(index, store.ann, faiss.IDSelectorBatch(allowed), 20)
+        )
+        assert got[1].tolist() == want[1].tolist() and set(got[1][0]) <= set(allowed)
+    store.close()

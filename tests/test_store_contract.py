@@ -232,6 +232,27 @@ def test_knn_filters_return_k_matching_hits(store, name):
     np.testing.assert_allclose([h.score for h in hits], want_scores, atol=1e-4)
 
 
+LOOK_ALIKE_FOLDERS = ["/photos/a", "/photos/a/deep/er", "/photos/a b", "/photos/a-b", "/photos/a.b", "/photos/a0",
+                      "/photos/ab", "/photos/Café", "/photos/Café/été", "/photos/Cafe"]  # fmt: skip
+
+
+@pytest.mark.parametrize("folder", ["/photos/a", "/photos/a/", "/photos/Café", "/photos", "/photos/a0", "/nowhere"])
+def test_folder_filter_takes_exactly_the_folder_and_its_subfolders(store, folder):
+    """Folder filters are a range of paths in the embedded store: siblings whose names sort next to the folder's
+    (a space, "-", "." and "0" sort around "/") and accented names stay outside or inside exactly as they should."""
+    records = [
+        ImageRecord(f"{f}/x{i}.jpg", "/photos", 1, 1, 640, 480, 1_600_000_000.0 + i, "JPEG")
+        for i, f in enumerate(LOOK_ALIKE_FOLDERS)
+    ]
+    vectors = unit_vectors(len(records), seed=3)
+    store.claim(MODEL, DIM)
+    store.upsert(records, vectors)
+    store.flush()
+    filters = Filters(folder=folder)
+    want_ids, _ = exact_top(records, vectors, vectors[0], len(records), filters)
+    assert [h.id for h in store.knn(vectors[0], len(records), filters)] == want_ids
+
+
 def test_iter_records_yields_every_record(store):
     records, _ = filled(store, 30)
     got = {r.id: r for r in store.iter_records()}

@@ -280,3 +280,41 @@ def test_per_folder_and_per_type_counts_come_from_indexes(tmp_path):
     for column in ("root", "format"):  # and the type picker's per-type counts, from images_format
         plan = db.execute(f"EXPLAIN QUERY PLAN SELECT {column}, COUNT(*) FROM images GROUP BY {column}")
         assert f"USING COVERING INDEX images_{column}" in " ".join(row[-1] for row in plan)
+
+
+def test_filters_read_covering_indexes_not_the_rows(tmp_path):
+    """A filter's rowids come from an index holding every filtered column: the table's rows carry the vectors
+    (2 KB and more each), so a scan of the table cost 78 ms at 100,000 rows, the folder's range 0.2 ms."""
+    import sqlite3
+
+    from image_search.stores.base import Filters
+    from image_search.stores.embedded.store import EmbeddedStore
+
+    store = EmbeddedStore(tmp_path)
+    db = sqlite3.connect(tmp_path / "images.sqlite")
+    for filters, index in (
+        (Filters(folder="/photos/trips"), "images_filters (path>? AND path<?)"),
+        (Filters(date_from=1.0, date_to=2.0, min_width=100), "images_by_date (taken_at>? AND taken_at<?)"),
+        (Filters(formats=("PNG",), min_height=10), "images_"),
+    ):
+        where, args = store._filter_sql(filters)
+        rows = db.execute(f"EXPLAIN QUERY PLAN SELECT rowid FROM images WHERE {where}", args)
+        plan = " ".join(row[-1] for row in rows)
+        assert f"USING COVERING INDEX {index}" in plan, (filters, plan)
+    store.close()
+
+
+def test_the_narrow_date_index_of_older_stores_is_replaced(tmp_path):
+    import sqlite3
+
+    from image_search.stores.embedded.store import EmbeddedStore
+
+    EmbeddedStore(tmp_path).close()
+    db = sqlite3.connect(tmp_path / "images.sqlite")
+    db.executescript(
+        "DROP INDEX images_by_date; DROP INDEX images_filters; CREATE INDEX images_taken_at ON images (taken_at)"
+    )
+    db.close()
+    EmbeddedStore(tmp_path).close()
+    names = {n for (n,) in sqlite3.connect(tmp_path / "images.sqlite").execute("SELECT name FROM sqlite_master")}
+    assert {"images_by_date", "images_filters"} <= names and "images_taken_at" not in names

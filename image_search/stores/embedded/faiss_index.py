@@ -132,6 +132,15 @@ def is_hnsw(index: faiss.Index) -> bool:
     return isinstance(faiss.downcast_index(inner), faiss.IndexHNSW)
 
 
+def id_bitmap(ids: np.ndarray) -> faiss.IDSelector:
+    """A selector of these ids (rowids): one bit per rowid up to the largest (125 KB at a million), so a scan's
+    membership test per row is a shift and a mask where IDSelectorBatch looks each row up in a hash set."""
+    member = np.zeros(int(ids.max()) + 1, dtype=bool)
+    member[ids] = True
+    bits = np.packbits(member, bitorder="little")
+    return faiss.IDSelectorBitmap(bits)  # type: ignore[call-arg,arg-type]  # the wrapper's form, which keeps `bits` alive
+
+
 def search_params(
     index: faiss.Index, params: AnnParams, sel, k: int, ef_scale: float = 1.0
 ) -> faiss.SearchParameters | None:

@@ -23,6 +23,7 @@ block each other or the writer), and searches share the faiss index under a read
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import os
 import secrets
@@ -61,7 +62,11 @@ IMAGES_TABLE = """CREATE TABLE IF NOT EXISTS images (
     format TEXT NOT NULL,
     vector BLOB NOT NULL
 )"""
-IMAGES_BY_DATE = "CREATE INDEX IF NOT EXISTS images_taken_at ON images (taken_at)"
+# Search filters (width, height, date, format, folder as a path range) read these two covering indexes, never the
+# table, whose rows carry the vectors: a folder's filter over 100,000 rows of 384-d vectors took 78 ms scanning the
+# table, 0.2 ms as a range of images_filters. images_by_date serves date ranges and the newest photos.
+IMAGES_BY_DATE = "CREATE INDEX IF NOT EXISTS images_by_date ON images (taken_at, width, height, format, path)"
+IMAGES_FILTERS = "CREATE INDEX IF NOT EXISTS images_filters ON images (path, width, height, taken_at, format)"
 # Per-folder counts (home page, health) from this index: GROUP BY root over the table read every row, 6 s at
 # 100,000 rows of 2280-d vectors; over the index, 6 ms.
 IMAGES_BY_ROOT = "CREATE INDEX IF NOT EXISTS images_root ON images (root)"
@@ -72,7 +77,9 @@ LOG_DELETIONS = """CREATE TRIGGER IF NOT EXISTS images_deleted AFTER DELETE ON i
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 {IMAGES_TABLE};
+DROP INDEX IF EXISTS images_taken_at;
 {IMAGES_BY_DATE};
+{IMAGES_FILTERS};
 {IMAGES_BY_ROOT};
 {IMAGES_BY_FORMAT};
 CREATE TABLE IF NOT EXISTS generations (generation INTEGER PRIMARY KEY, token TEXT NOT NULL);
@@ -215,7 +222,8 @@ class EmbeddedStore(VectorStore):
             self._db.execute("BEGIN")  # all or nothing
             try:
                 self._db.execute("ALTER TABLE images RENAME TO images_v1")
-                self._db.execute("DROP INDEX IF EXISTS images_taken_at")
+                for index in ("images_taken_at", "images_by_date", "images_filters"):
+                    self._db.execute(f"DROP INDEX IF EXISTS {index}")
                 self._db.execute("DROP INDEX IF EXISTS images_root")
                 self._db.execute("DROP INDEX IF EXISTS images_format")
                 self._db.execute(IMAGES_TABLE)
@@ -372,6 +380,7 @@ class EmbeddedStore(VectorStore):
                         "DROP TABLE main.images",
                         IMAGES_TABLE,
                         IMAGES_BY_DATE,
+                        IMAGES_FILTERS,
                         IMAGES_BY_ROOT,
                         IMAGES_BY_FORMAT,
                         LOG_DELETIONS,
@@ -613,14 +622,13 @@ class EmbeddedStore(VectorStore):
             sel, ef_scale = self._not_tombstoned_selector(), 1.0
             if filters:
                 where, args = self._filter_sql(filters)
-                allowed = np.array(
-                    [r for (r,) in db.execute(f"SELECT rowid FROM images WHERE {where}", args)], dtype=np.int64
-                )
+                rows = db.execute(f"SELECT rowid FROM images WHERE {where}", args)
+                allowed = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64)
                 if len(allowed) == 0:
                     return []
                 if faiss_index.is_hnsw(index) and len(allowed) <= EXACT_FILTER_LIMIT:
                     return self._exact_knn(db, query, k, where, args)
-                sel = faiss.IDSelectorBatch(allowed)  # only live rows: tombstones are excluded too
+                sel = faiss_index.id_bitmap(allowed)  # only live rows: tombstones are excluded too
                 ef_scale = min(live / len(allowed), 16.0)
                 live = len(allowed)
             fetch = min(k * faiss_index.RESCORE_FACTOR[self.ann.codec], live)
@@ -684,9 +692,10 @@ class EmbeddedStore(VectorStore):
         where = ["width >= ?", "height >= ?"]
         args: list[object] = [filters.min_width, filters.min_height]
         if filters.folder:
+            # Paths starting with prefix, as a range of images_filters: "0" is the character after "/"
             prefix = filters.folder.rstrip("/") + "/"
-            where.append("substr(path, 1, ?) = ?")
-            args += [len(prefix), prefix]
+            where.append("path >= ? AND path < ?")
+            args += [prefix, prefix[:-1] + "0"]
         if filters.date_from is not None:
             where.append("taken_at >= ?")
             args.append(filters.date_from)
