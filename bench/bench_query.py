@@ -1,8 +1,8 @@
 """Query latency and load: /api/search over N synthetic vectors with a real text encoder.
 
 Prints: server-side p50/p95 of GET /api/search (test client; includes text encoding), its parts,
-exact-search GB/s vs measured single-thread memory bandwidth, faiss 1 vs 2 threads, text
-encoder 1 vs 2 threads, and a loopback load test (2 clients, werkzeug threaded server).
+faiss 1 vs 2 threads, text encoder 1 vs 2 threads, and a loopback load test (2 clients, werkzeug
+threaded server). Exact search against the memory-bandwidth bound: bench/bench_exact_scan.py.
 
     python bench/bench_query.py [--n 100000] [--queries 200] [--load-requests 150] [--load-seconds 60]
 """
@@ -118,35 +118,8 @@ def latency(app, queries) -> None:
     )
 
 
-def bandwidth(index: faiss.Index, queries: np.ndarray) -> None:
-    """Exact search reads every vector once per query: compare with a single-thread memory copy."""
-    faiss.omp_set_num_threads(1)
-    index.search(queries[:5], 24)
-    scanned = index.ntotal * index.d * 4
-    big = np.ones(256 * 2**20, dtype=np.uint8)  # 256 MiB: larger than the 154 MB index
-    target = np.zeros_like(big)  # touched beforehand: page faults are not bandwidth
-    halves = big.view(np.float32).reshape(2, -1)
-    for clock in (time.perf_counter, time.thread_time):
-        times, copies, dots = [], [], []
-        for q in queries:
-            started = clock()
-            index.search(q[None, :], 24)
-            times.append(clock() - started)
-        for _ in range(5):
-            started = clock()
-            np.copyto(target, big)
-            copies.append(clock() - started)
-            started = clock()
-            np.dot(halves[0], halves[1])  # read-only, like the scan
-            dots.append(clock() - started)
-        search_gbs, copy_gbs = scanned / pct(times, 50) / 1e9, 2 * big.nbytes / min(copies) / 1e9
-        read_gbs = big.nbytes / min(dots) / 1e9
-        print(
-            f"exact search, 1 thread, by {clock.__name__}: p50 {pct(times, 50) * 1000:.1f} ms per query "
-            f"over {scanned / 1e6:.0f} MB = {search_gbs:.1f} GB/s; numpy copy (read+write) "
-            f"{copy_gbs:.1f} GB/s, ratio {search_gbs / copy_gbs:.2f}; read-only np.dot {read_gbs:.1f} GB/s, "
-            f"ratio {search_gbs / read_gbs:.2f}"
-        )
+def faiss_threads(index: faiss.Index, queries: np.ndarray) -> None:
+    """Exact search's QPS on 1 and 2 OpenMP threads (its bandwidth: bench/bench_exact_scan.py)."""
     for batch in (1, 16):
         qps = []
         for threads in (1, 2):
@@ -282,7 +255,7 @@ def main() -> None:
         app = make_app(data_dir)
         latency(app, queries)
         service = app.extensions["image_search"]
-        bandwidth(service.store._current_index(), vectors[: args.queries] + 0.01)
+        faiss_threads(service.store._current_index(), vectors[: args.queries] + 0.01)
         encoder_threads(service.embedder, queries)
         load_test(data_dir, args.clients, args.load_requests, args.load_seconds)
         print("| VECTOR_CODEC | store.knn CPU p50 ms | recall@24 vs float32 | index bytes/vector |")

@@ -703,7 +703,8 @@ class EmbeddedStore(VectorStore):
             where.append("taken_at < ?")
             args.append(filters.date_to)
         if filters.formats:
-            where.append(f"format IN ({','.join('?' * len(filters.formats))})")
+            # "+": not through images_format (per-type counts), whose every match would read its row from the table
+            where.append(f"+format IN ({','.join('?' * len(filters.formats))})")
             args += list(filters.formats)
         return " AND ".join(where), args
 
