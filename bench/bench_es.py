@@ -11,7 +11,7 @@ nodes' heap used before and after the load: noisy, the HNSW graph and vectors li
 
     make es   # or any 8.12+ cluster
     python bench/bench_es.py --es-url http://127.0.0.1:9200 [--n 200000] [--dims 512,2280 | 512:20000,2280:5000]
-                             [--queries 100]
+                             [--queries 100] [--variants hnsw,int8_hnsw]
 
 Indices are named bench-es-*, made with 1 shard and 0 replicas (one copy: the load is not doubled on
 this box), and deleted at the end. Latencies are measured in this process, one query at a time, as
@@ -42,6 +42,8 @@ from image_search.stores.embedded.store import EmbeddedStore  # noqa: E402
 KS = (10, 24, 100)
 BATCH = 2000  # vectors per upsert call
 FILTERED = "/bench/f0"  # the folder of every tenth image
+# The index types compared: hnsw (float vectors) and the store's default, int8_hnsw (its options: None).
+VARIANTS: dict[str, dict | None] = {"hnsw": {"type": "hnsw", "m": 16, "ef_construction": 100}, "int8_hnsw": None}
 PROGRESS = 20_000  # documents between two progress lines of a load
 
 
@@ -160,8 +162,8 @@ def bench_dim(args, dim: int, n: int) -> None:
         report("embedded", n, seconds, rows)
         embedded.close()
 
-    variants = [("hnsw", {"type": "hnsw", "m": 16, "ef_construction": 100}), ("int8_hnsw", None)]
-    for label, options in variants:
+    for label in args.variants.split(","):
+        options = VARIANTS[label]
         config = {
             "ES_URL": args.es_url,
             "ES_INDEX": f"bench-es-{label}-{dim}-{uuid.uuid4().hex[:6]}",
@@ -215,7 +217,14 @@ def main() -> None:
         "--dims", default="512,2280", help="comma-separated DIM or DIM:N (2280: the offline model's), e.g. 512:20000"
     )
     parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument(
+        "--variants",
+        default="hnsw,int8_hnsw",
+        help="Elasticsearch index types in this order (a slow run: the default first)",
+    )
     args = parser.parse_args()
+    if unknown := set(args.variants.split(",")) - set(VARIANTS):
+        parser.error(f"--variants: unknown {', '.join(sorted(unknown))} (known: {', '.join(VARIANTS)})")
     faiss.omp_set_num_threads(1)  # as the web process searches (WEB_THREADS)
     started = time.perf_counter()
     for spec in args.dims.split(","):
