@@ -319,9 +319,14 @@ def top_concepts(
     min_share: float = CONCEPT_MIN_SHARE,
 ) -> list[list[tuple[str, str, float]]]:
     """Per stored vector, up to k (name, lang, probability) of its likeliest classes with at least `min_share`."""
-    probabilities = class_probabilities(stored)
-    order = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
+    part = np.asarray(stored, dtype=np.float32).reshape(len(stored), -1)[:, FEATURE_DIM:]
+    k = min(k, part.shape[1])
+    # p is 2 x part^2 (class_probabilities; the vectors are unit, so rows already sum to 1 within float error),
+    # and its order is part's: the k likeliest by a partial sort of part (a full sort of the 1000 cost 5x more)
+    top = np.argpartition(-part, k - 1, axis=1)[:, :k]
+    top = np.take_along_axis(top, np.argsort(-np.take_along_axis(part, top, axis=1), axis=1, kind="stable"), axis=1)
+    shares = (2.0 * np.take_along_axis(part, top, axis=1).astype(np.float64) ** 2).tolist()
     return [
-        [(*names[c], float(row[c])) for c in top if row[c] >= min_share]
-        for row, top in zip(probabilities, order, strict=True)
+        [(*names[c], share) for c, share in zip(classes, row, strict=True) if share >= min_share]
+        for classes, row in zip(top.tolist(), shares, strict=True)
     ]
