@@ -170,3 +170,13 @@ def test_the_stream_writes_a_valid_zip_in_pieces(tmp_path, monkeypatch):
     pieces = list(selection.stream(selection.ZipPlan([entry])))
     assert len([p for p in pieces if p]) >= 5  # sent as it is read, not built whole first
     assert zipfile.ZipFile(io.BytesIO(b"".join(pieces))).read("big.png") == big.read_bytes()
+
+
+def test_without_script_the_grid_is_a_form_posting_ticked_ids(indexed, client, photo_dir):
+    """The checkboxes belong to the selection form (form=selection), which posts with the page's token."""
+    page = client.get("/search?q=red").get_data(as_text=True)
+    assert '<form class="selection" id="selection" method="post" action="/selection"' in page
+    red = id_of(indexed, photo_dir / "red.jpg")
+    assert f'<input type="checkbox" name="id" value="{red}" form="selection"' in page
+    assert 'name="csrf_token"' in page.split('id="selection"', 1)[1].split("</form>", 1)[0]
+    assert '<button type="submit" name="action" value="zip">' in page and 'value="paths"' in page
