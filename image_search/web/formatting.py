@@ -39,7 +39,7 @@ def score(value: float) -> str:
 
 
 def seen(concepts: Sequence[Concept]) -> Markup:
-    """What the model saw, "tabby 62%, tiger cat 21%": a name in another language than the page's (a class
+    """What the model saw, "tabby 62%, tiger cat 21%" (say): a name in another language than the page's (a class
     with no name in it) is marked as such."""
     page = get_locale()
     page_lang = page.language if page else "en"

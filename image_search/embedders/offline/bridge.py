@@ -302,7 +302,9 @@ def class_probabilities(stored: np.ndarray) -> np.ndarray:
 @functools.cache
 def concept_names(lang: str) -> tuple[tuple[str, str], ...]:
     """(name, its language) per class, in logit order: the class's own first name in `lang` (one of
-    FOREIGN_LANGUAGES, 641 classes have one), else its first English name."""
+    FOREIGN_LANGUAGES; 215 classes have a Korean one), else its first English name. Not the names borrowed
+    from its WordNet parents, which serve the search well but read wrongly as the class's own ("book jacket"
+    would be "lab coat", "toyshop" "small bottle")."""
     english = [(synonyms[0], "en") for synonyms in load_class_names()]
     if lang not in FOREIGN_LANGUAGES:
         return tuple(english)
