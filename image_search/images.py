@@ -8,7 +8,7 @@ import struct
 import threading
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
@@ -18,6 +18,7 @@ from flask_babel import gettext
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from image_search.errors import ImageError
+from image_search.jpeg_scans import reduced_for_eighth_scale
 from image_search.user_files import open_regular
 
 # Phones save HEIC (iPhones) and AVIF: Pillow reads AVIF itself, pillow-heif adds HEIF/HEIC. Registered
@@ -96,11 +97,12 @@ def _decode(fp: BinaryIO, draft_size: int | None, budget: PixelBudget) -> Decode
                 if draft_size and img.format == "JPEG":
                     img.draft("RGB", (draft_size, draft_size))
                 # Checked before getexif(), which decodes a PNG whole to look for an eXIf chunk after the pixels.
-                with _admitted(budget, held_pixels(img, header), header):
-                    img.seek(0)
-                    img.load()
+                with _admitted(budget, held_pixels(img, header), header), ExitStack() as scope:
+                    pixels = _fewer_scans(img, fp, draft_size, scope) or img
+                    pixels.seek(0)
+                    pixels.load()
                     exif = img.getexif()
-                    rgb = reduced_rgb(img, draft_size)
+                    rgb = reduced_rgb(pixels, draft_size)
                 orientation = exif.get(ORIENTATION)
                 width, height = header[::-1] if orientation in (5, 6, 7, 8) else header
                 return Decoded(upright(rgb, orientation), width, height, img.format or "unknown", exif_taken_at(exif))
@@ -116,6 +118,21 @@ def _decode(fp: BinaryIO, draft_size: int | None, budget: PixelBudget) -> Decode
         raise ImageError(gettext("cannot decode image: %(reason)s", reason=exc)) from None
     except Exception as exc:  # Pillow's decoders raise many kinds on hostile bytes; all mean "unusable"
         raise ImageError(gettext("cannot decode image (%(kind)s)", kind=type(exc).__name__)) from None
+
+
+def _fewer_scans(img: Image.Image, fp: BinaryIO, draft_size: int | None, scope: ExitStack) -> Image.Image | None:
+    """A progressive JPEG drafted to 1/8 scale opened again from only the scans that scale reads (jpeg_scans.py):
+    the same pixels for a third of the CPU or less. None for every other image."""
+    drafted = getattr(img, "decoderconfig", None) == (8, 0)
+    if not draft_size or img.format != "JPEG" or not img.info.get("progressive") or not drafted:
+        return None
+    fp.seek(0)
+    reduced = reduced_for_eighth_scale(fp.read())
+    if reduced is None:
+        return None
+    twin = scope.enter_context(Image.open(io.BytesIO(reduced)))
+    twin.draft("RGB", (draft_size, draft_size))
+    return twin if twin.size == img.size and getattr(twin, "decoderconfig", None) == (8, 0) else None
 
 
 def held_pixels(img: Image.Image, header: tuple[int, int]) -> int:
