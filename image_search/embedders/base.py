@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -50,6 +51,19 @@ class Embedder(ABC):
     @abstractmethod
     def embed_texts(self, texts: list[str]) -> np.ndarray:
         """n query texts -> float32 array n x dim."""
+
+    def prepare_texts(self) -> None:
+        """Make the files this model's text side builds on first use, before the first search. Default: embed a text."""
+        self.embed_texts(["a photo"])
+
+    def prepare_image(self, image: Image.Image) -> Any:
+        """One RGB image made into what embed_prepared takes (CLIP: its normalised pixel array). The indexer calls
+        this in its decode threads, so the model's thread only runs the model. Default: the image itself."""
+        return image
+
+    def embed_prepared(self, prepared: list[Any]) -> np.ndarray:
+        """Vectors of images made ready by prepare_image, as embed_images would give for the images."""
+        return self.embed_images(prepared)
 
     def image_query(self, stored: np.ndarray) -> np.ndarray:
         """Query vectors that find images like those with these stored vectors (identity for CLIP)."""

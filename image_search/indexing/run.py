@@ -3,7 +3,8 @@
 Decoding runs in worker threads one batch ahead of the model (Pillow releases the GIL while it
 decodes and resizes), so the model rarely waits; at most two batches of images are in memory at
 any time. When the embedder tells its input size, JPEGs are decoded at about that size (draft
-mode) and shrunk to it in the workers, so the model's thread does no resizing.
+mode) and shrunk to it in the workers, which also make each image into the model's input
+(Embedder.prepare_image: CLIP's crop and normalisation), so the model's thread only runs the model.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from PIL import Image
 
@@ -33,6 +35,14 @@ def _decode(candidate: Candidate, draft_size: int, shrink_to: int | None, budget
         return str(exc)
     except OSError as exc:
         return f"cannot read file: {exc.strerror or exc}"
+
+
+def _ready(
+    embedder: Embedder, candidate: Candidate, draft_size: int, shrink_to: int | None, budget: PixelBudget | None
+) -> tuple[Decoded, Any] | str:
+    """In a decode thread: the file decoded and made into the model's input, or why it cannot be."""
+    decoded = _decode(candidate, draft_size, shrink_to, budget)
+    return decoded if isinstance(decoded, str) else (decoded, embedder.prepare_image(decoded.image))
 
 
 def any_decodes(plan: Plan, budget: PixelBudget | None) -> bool:
@@ -109,7 +119,7 @@ def _embed_all(
     with ThreadPoolExecutor(max_workers=workers) as pool:
 
         def start(batch):
-            return [pool.submit(_decode, c, draft_size, shrink_to, budget) for c in batch]
+            return [pool.submit(_ready, embedder, c, draft_size, shrink_to, budget) for c in batch]
 
         pending = start(batches[0]) if batches else []
         for i, batch in enumerate(batches):
@@ -121,13 +131,18 @@ def _embed_all(
 
 
 def _embed_batch(
-    writer: StoreWriter, embedder: Embedder, batch: list[Candidate], decoded: list[Decoded | str], report: IndexReport
+    writer: StoreWriter,
+    embedder: Embedder,
+    batch: list[Candidate],
+    ready: list[tuple[Decoded, Any] | str],
+    report: IndexReport,
 ) -> None:
-    records, images, updates = [], [], set()
-    for candidate, result in zip(batch, decoded, strict=True):
-        if isinstance(result, str):
-            report.skipped.append((candidate.path, result))
+    records, model_inputs, updates = [], [], set()
+    for candidate, outcome in zip(batch, ready, strict=True):
+        if isinstance(outcome, str):
+            report.skipped.append((candidate.path, outcome))
             continue
+        result, model_input = outcome
         taken = result.taken_at if result.taken_at is not None else candidate.mtime_ns / 1e9
         records.append(
             ImageRecord(
@@ -141,9 +156,9 @@ def _embed_batch(
                 format=result.format,
             )
         )
-        images.append(result.image)
+        model_inputs.append(model_input)
         if candidate.known:
             updates.add(candidate.path)
     if not records:
         return
-    writer.add(records, embedder.embed_images(images), updates)
+    writer.add(records, embedder.embed_prepared(model_inputs), updates)

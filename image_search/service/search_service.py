@@ -325,9 +325,9 @@ class SearchService:
         )
 
     def prepare_text_side(self) -> None:
-        """Embed one text now, so the files a text model builds on first use (the offline model exports two
-        ONNX graphs, ~10 s) exist before the first search. ModelUnavailable says why it cannot yet."""
-        self.embedder.embed_texts(["a photo"])
+        """Build now the files a text model builds on first use (the offline model exports two ONNX graphs, ~10 s),
+        so they exist before the first search (Embedder.prepare_texts). ModelUnavailable says why it cannot yet."""
+        self.embedder.prepare_texts()
 
     # --- collection ------------------------------------------------------------------------
     def compute_duplicates(self, threshold: float | None = None) -> DuplicatesAnswer:

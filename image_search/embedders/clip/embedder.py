@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from PIL import Image
@@ -30,6 +30,15 @@ class Towers(Protocol):
     def embed_images(self, images: list[Image.Image]) -> np.ndarray: ...
 
     def embed_texts(self, texts: list[str]) -> np.ndarray: ...
+
+
+@runtime_checkable
+class PixelTowers(Towers, Protocol):
+    """Towers that take pixel arrays as well (onnx_runtime.OnnxClip): preprocessing then runs off the model's thread."""
+
+    def pixels(self, image: Image.Image) -> np.ndarray: ...
+
+    def embed_pixels(self, pixels: np.ndarray) -> np.ndarray: ...
 
 
 DEFAULT_IMAGE_MODEL = ClipOptions.image_model
@@ -138,6 +147,21 @@ class ClipEmbedder(Embedder):
 
     def embed_texts(self, texts: list[str]) -> np.ndarray:
         return self._batched(self._towers.embed_texts, list(texts))
+
+    def prepare_texts(self) -> None:
+        """Nothing is left to build: both towers' files (ONNX exports, OpenVINO's compiled models) are made when the
+        towers load. The tokenizer loads in each process at its first text, so embedding one here would only cost
+        this process (an indexer) seconds of importing transformers."""
+
+    def prepare_image(self, image: Image.Image) -> Any:
+        image = image if image.mode == "RGB" else image.convert("RGB")
+        return self._towers.pixels(image) if isinstance(self._towers, PixelTowers) else image
+
+    def embed_prepared(self, prepared: list[Any]) -> np.ndarray:
+        if not isinstance(self._towers, PixelTowers):
+            return self.embed_images(prepared)
+        embed_pixels = self._towers.embed_pixels
+        return self._batched(lambda batch: embed_pixels(np.stack(batch)), prepared)
 
     def _batched(self, embed, items: list) -> np.ndarray:
         if not items:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from PIL import Image
 
 from image_search.atomic import atomic_write
 from image_search.embedders.clip.location import HOW_TO_FIX
+from image_search.embedders.clip.preprocess import ClipPreprocessing
 from image_search.embedders.onnx_session import cpu_session
 from image_search.errors import ModelUnavailable
 
@@ -101,18 +103,13 @@ class OnnxClip:
         open_model: Callable[[Path, int], Any] | None = None,
     ) -> None:
         """open_model(onnx_path, threads): what runs an exported tower (default an ONNX Runtime session;
-        openvino_runtime passes OpenVINO's); it has a session's run(None, feeds)."""
-        from transformers import AutoConfig, AutoImageProcessor, AutoTokenizer
+        openvino_runtime passes OpenVINO's); it has a session's run(None, feeds).
 
+        transformers (which imports torch: seconds of CPU) is imported only where needed: the image
+        preprocessing is preprocess.py's unless the model asks for more, the tokenizer loads on the first text
+        (an indexer embedding images never loads it)."""
         clip_dir, layout = image_module_dir(image_dir), text_layout(text_dir)
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        image_name, text_name = names or (image_dir.resolve().name, text_dir.resolve().name)
-        image_path = cache_dir / f"clip-image-{image_name}-{cache_key(image_dir)}.onnx"
-        text_path = cache_dir / f"clip-text-{text_name}-{cache_key(text_dir)}.onnx"
-        if not image_path.exists():
-            export_image_tower(image_dir, image_path)
-        if not text_path.exists():
-            export_text_tower(text_dir, text_path)
+        image_path, text_path = exported_towers(image_dir, text_dir, cache_dir, names)
         if quantize:
             image_path = quantized(image_path)
         self.image_path, self.text_path = image_path, text_path
@@ -120,26 +117,75 @@ class OnnxClip:
         self._image = open_model(image_path, threads)
         self._text = open_model(text_path, threads)
         self.dim = output_width(self._image)
-        self._image_processor = AutoImageProcessor.from_pretrained(str(clip_dir))
-        self._tokenizer = AutoTokenizer.from_pretrained(str(layout.transformer_dir))
-        self._lowercase = layout.lowercase
-        self._max_length = layout.max_length
-        if self._max_length is None:  # as sentence-transformers: the tokenizer's, capped by the model's
-            positions = getattr(AutoConfig.from_pretrained(str(layout.transformer_dir)), "max_position_embeddings", -1)
-            self._max_length = min(self._tokenizer.model_max_length, positions if positions > 0 else 10**9)
+        self._preprocess = ClipPreprocessing.from_model(clip_dir) or _processor(clip_dir)
+        self._layout = layout
+        self._tokenizer: tuple[Any, int] | None = None  # (tokenizer, max_length) once a text came
+        self._tokenizer_lock = threading.Lock()
 
     def embed_images(self, images: list[Image.Image]) -> np.ndarray:
-        pixels = self._image_processor(images=images, return_tensors="np")["pixel_values"]
-        return self._image.run(None, {"pixel_values": pixels.astype(np.float32)})[0]
+        return self.embed_pixels(np.stack([self.pixels(image) for image in images]))
+
+    def pixels(self, image: Image.Image) -> np.ndarray:
+        """One image as the image tower takes it (3 x H x W, normalised), so callers can make it apart."""
+        return self._preprocess(image)
+
+    def embed_pixels(self, pixels: np.ndarray) -> np.ndarray:
+        return self._image.run(None, {"pixel_values": np.asarray(pixels, dtype=np.float32)})[0]
 
     def embed_texts(self, texts: list[str]) -> np.ndarray:
-        if self._lowercase:
+        tokenizer, max_length = self._text_side()
+        if self._layout.lowercase:
             texts = [text.lower() for text in texts]
-        tokens = self._tokenizer(
-            texts, padding=True, truncation="longest_first", max_length=self._max_length, return_tensors="np"
-        )
+        tokens = tokenizer(texts, padding=True, truncation="longest_first", max_length=max_length, return_tensors="np")
         feeds = {name: tokens[name].astype(np.int64) for name in ("input_ids", "attention_mask")}
         return self._text.run(None, feeds)[0]
+
+    def _text_side(self) -> tuple[Any, int]:
+        with self._tokenizer_lock:  # the web app's first searches may come together
+            if self._tokenizer is None:
+                try:
+                    self._tokenizer = load_tokenizer(self._layout)
+                except Exception as error:  # damaged or foreign files, found at the first text: say which
+                    raise ModelUnavailable(
+                        f"Could not load the CLIP text model's tokenizer from {self._layout.transformer_dir} "
+                        f"({type(error).__name__}: {error}). {HOW_TO_FIX}"
+                    ) from error
+            return self._tokenizer
+
+
+def _processor(clip_dir: Path) -> Callable[[Image.Image], np.ndarray]:
+    """transformers' image processor for the model, one image at a time (where preprocess.py does not apply)."""
+    from transformers import AutoImageProcessor
+
+    processor = AutoImageProcessor.from_pretrained(str(clip_dir))
+    return lambda image: processor(images=[image], return_tensors="np")["pixel_values"][0]
+
+
+def load_tokenizer(layout: TextLayout) -> tuple[Any, int]:
+    """The text model's tokenizer and the token limit sentence-transformers applies (its max_seq_length, else the
+    tokenizer's, capped by the model's positions)."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(layout.transformer_dir))
+    if layout.max_length is not None:
+        return tokenizer, layout.max_length
+    positions = getattr(AutoConfig.from_pretrained(str(layout.transformer_dir)), "max_position_embeddings", -1)
+    return tokenizer, min(tokenizer.model_max_length, positions if positions > 0 else 10**9)
+
+
+def exported_towers(
+    image_dir: Path, text_dir: Path, cache_dir: Path, names: tuple[str, str] | None = None
+) -> tuple[Path, Path]:
+    """The two towers' ONNX files in cache_dir (named after the models and their files), exported if missing."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    image_name, text_name = names or (image_dir.resolve().name, text_dir.resolve().name)
+    image_path = cache_dir / f"clip-image-{image_name}-{cache_key(image_dir)}.onnx"
+    text_path = cache_dir / f"clip-text-{text_name}-{cache_key(text_dir)}.onnx"
+    if not image_path.exists():
+        export_image_tower(image_dir, image_path)
+    if not text_path.exists():
+        export_text_tower(text_dir, text_path)
+    return image_path, text_path
 
 
 def output_width(model) -> int:

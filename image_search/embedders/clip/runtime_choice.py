@@ -17,7 +17,7 @@ from pathlib import Path
 from PIL import Image
 
 from image_search.atomic import atomic_write
-from image_search.embedders.clip.onnx_runtime import OnnxClip
+from image_search.embedders.clip.onnx_runtime import OnnxClip, exported_towers
 from image_search.embedders.clip.openvino_runtime import bf16_verdict, openvino_clip
 from image_search.embedders.openvino_model import check_images
 
@@ -45,19 +45,20 @@ def images_per_second(towers: OnnxClip, images: list[Image.Image]) -> float:
 
 
 def choose(image_dir: Path, text_dir: Path, cache_dir: Path, *, threads: int, names: tuple[str, str]) -> Chosen:
-    onnx = OnnxClip(image_dir, text_dir, cache_dir, threads=threads, names=names)
-    record = onnx.image_path.with_name(f"runtime-choice-{onnx.image_path.stem}-{onnx.text_path.stem}.json")
+    image_path, text_path = exported_towers(image_dir, text_dir, cache_dir, names)
+    record = image_path.with_name(f"runtime-choice-{image_path.stem}-{text_path.stem}.json")
 
     def build(runtime: str) -> OnnxClip:
         if runtime == "onnx":
-            return onnx
+            return OnnxClip(image_dir, text_dir, cache_dir, threads=threads, names=names)
         precision = "bf16" if runtime == "openvino-bf16" else "f32"
         return openvino_clip(image_dir, text_dir, cache_dir, threads=threads, precision=precision, names=names)
 
     known = _read(record)
-    if known is not None:
+    if known is not None:  # only the chosen runtime is loaded (ONNX Runtime's sessions took seconds for nothing)
         return Chosen(known["runtime"], build(known["runtime"]), f"measured fastest on this CPU: {known['why']}")
     record.unlink(missing_ok=True)  # a damaged record (a foreign or truncated file) is measured again
+    onnx = build("onnx")
     try:
         candidates = {"onnx": onnx, "openvino": build("openvino")}
     except Exception as error:  # openvino missing or unable to compile: ONNX Runtime, measured again next time

@@ -3,6 +3,8 @@ imported with eland), images still by the local embedder whose vector space that
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from elasticsearch import ApiError
 from elasticsearch import ConnectionError as EsConnectionError
@@ -25,9 +27,16 @@ class ElasticsearchTextEmbedder(Embedder):
         self.local, self.client, self.inference_model_id = local, client, model_id
         self.model_id, self.dim, self.unit_vectors = local.model_id, local.dim, local.unit_vectors
         self.runtime_description, self.sees_concepts = local.runtime_description, local.sees_concepts
+        self.input_size = local.input_size
 
     def embed_images(self, images: list[Image.Image]) -> np.ndarray:
         return self.local.embed_images(images)
+
+    def prepare_image(self, image: Image.Image) -> Any:
+        return self.local.prepare_image(image)
+
+    def embed_prepared(self, prepared: list[Any]) -> np.ndarray:
+        return self.local.embed_prepared(prepared)
 
     def embed_texts(self, texts: list[str]) -> np.ndarray:
         if not texts:
