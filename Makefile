@@ -38,7 +38,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[test,demo,lint]'
-	$(PY) -m image_search.embedders.offline.prepare_data  # the offline model's foreign class names (3 MB, not committed)
+	$(PY) -m image_search.embedders.offline.prepare_data  # the offline model's foreign class names (4.6 MB, not committed)
 	touch $@
 
 # Demo photos come from registry packages, never from the repository:

@@ -17,6 +17,7 @@ from PIL import Image
 from image_search.embedders.offline import bridge
 from image_search.embedders.offline.embedder import OfflineEmbedder
 from image_search.embedders.offline.image_net import ImageNet, bf16_self_check, preprocess
+from image_search.embedders.offline.text.pivot import LEXICON_FILE, Lexicon
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--threads", type=int, default=2)
@@ -83,6 +84,10 @@ lat, cpu = text_latency()
 lexicon, languages = emb.lexicon, emb.text._languages
 emb.lexicon, emb.text._languages = None, []
 plain_lat, plain_cpu = text_latency()
+# and without the dictionaries' Korean and Japanese names and words only (CLDR's alone, as before them)
+cldr_sets = [i for i, name in enumerate(emb.text.foreign) if name not in bridge.DICTIONARY_NAME_SETS]
+emb.lexicon, emb.text._languages = Lexicon(LEXICON_FILE), [languages[i] for i in cldr_sets]
+cldr_lat, cldr_cpu = text_latency()
 emb.lexicon, emb.text._languages = lexicon, languages
 conf = []
 for q in queries:
@@ -98,6 +103,10 @@ ratio = statistics.median(lat) / statistics.median(plain_lat)
 print(
     f"    without foreign class names and pivot: median {statistics.median(plain_lat):.1f} ms, "
     f"CPU {statistics.median(plain_cpu):.1f} ms (with them: x{ratio:.2f})"
+)
+print(
+    f"    without the dictionaries' names and words: median {statistics.median(cldr_lat):.1f} ms, "
+    f"CPU {statistics.median(cldr_cpu):.1f} ms (with them: x{statistics.median(lat) / statistics.median(cldr_lat):.2f})"
 )
 print(f"  text_confidence:                   median {statistics.median(conf):.1f} ms")
 

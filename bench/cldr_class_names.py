@@ -20,7 +20,7 @@ import json
 import sys
 from pathlib import Path
 
-from image_search.embedders.offline.bridge import FOREIGN_LANGUAGES, load_class_names, load_hypernyms, names_file
+from image_search.embedders.offline.bridge import CLDR_LANGUAGES, load_class_names, load_hypernyms, names_file
 from image_search.embedders.offline.text.pivot import CJK_LANGUAGES, LEXICON_FILE
 
 annotations = Path(sys.argv[1])
@@ -50,7 +50,7 @@ for word, emoji in emoji_by(load("en", "default")).items():
         emoji_by_name[word] = list(dict.fromkeys(emoji_by_name.get(word, []) + emoji))
 
 levels = [[synonyms, *hypernyms] for synonyms, hypernyms in zip(load_class_names(), load_hypernyms(), strict=True)]
-for lang in FOREIGN_LANGUAGES:
+for lang in CLDR_LANGUAGES:
     translated = load(lang)
     lines = []
     for class_levels in levels:
@@ -71,7 +71,7 @@ for lang in FOREIGN_LANGUAGES:
 english_names = {emoji: names[0] for emoji, names in load("en").items()}
 english_words = {w.lower() for field in ("tts", "default") for ws in load("en", field).values() for w in ws}
 words: dict[tuple[str, str], str] = {}
-for lang in FOREIGN_LANGUAGES:
+for lang in CLDR_LANGUAGES:
     spoken, keywords = load(lang), load(lang, "default")
     for emoji in spoken:
         if emoji in english_names:

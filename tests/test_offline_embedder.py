@@ -98,6 +98,9 @@ def test_a_class_cosine_is_its_best_over_the_languages_with_foreign_names_counti
     assert bridge.language_cosines(-query, [english, korean])[0, 2] == pytest.approx(-0.6)
     weights = bridge.softmax_weights(cosines, 0.1)
     assert int(np.argmax(weights[0])) == 1 and weights.sum() == pytest.approx(1.0)
+    # a query may be kept from a name set (a Latin-script query from the dictionaries' Hangul and kana names)
+    kept_out = bridge.language_cosines(np.vstack([query, query]), [english, korean], np.array([[True], [False]]))
+    np.testing.assert_allclose(kept_out, [[0.0, 0.8 - bridge.FOREIGN_PENALTY, 0.6], [0.0, 0.0, 0.6]], atol=1e-6)
 
 
 def test_language_matrix_rows_are_unit_or_zero_for_unnamed_classes():
@@ -118,10 +121,17 @@ def test_shipped_foreign_names_follow_the_class_order():
     names = bridge.load_class_names()
     tiger = next(i for i, synonyms in enumerate(names) if synonyms[0] == "tiger")
     expected = {"ko": "호랑이", "ja": "トラ", "de": "Tiger", "fr": "tigre"}
-    for lang in bridge.FOREIGN_LANGUAGES:
+    for lang in bridge.CLDR_LANGUAGES:
         foreign = bridge.load_foreign_names(lang)
         assert len(foreign) == NCLS and expected[lang] in foreign[tiger][0]
         assert sum(1 for levels in foreign if any(levels)) > 500  # directly or through a WordNet parent
+    goldfish = next(i for i, synonyms in enumerate(names) if synonyms[0] == "goldfish")
+    expected = {"ko-krdict": ("호랑이", "금붕어"), "ja-edict": ("虎", "金魚")}
+    for name_set in bridge.DICTIONARY_NAME_SETS:  # from the dictionaries: goldfish has no emoji
+        foreign = bridge.load_foreign_names(name_set)
+        assert len(foreign) == NCLS and expected[name_set][0] in foreign[tiger][0], name_set
+        assert expected[name_set][1] in foreign[goldfish][0], name_set
+        assert sum(1 for levels in foreign if any(levels)) > 800
 
 
 # -- the real models -----------------------------------------------------------------------------
@@ -167,6 +177,10 @@ def test_text_confidence(embedder):
     good = embedder.text_confidence("a photo of a goldfish")
     bad = embedder.text_confidence("asdkjh qwpoeiru")
     assert good >= 0.7 > embedder.confidence_threshold > bad
+    # through the dictionaries' names (thousands of them): a known word, and Hangul or kana gibberish
+    assert embedder.text_confidence("금붕어") > embedder.confidence_threshold
+    for gibberish in ("ㅁㄴㅇㄹ", "퓨퓨퓨 댜댜", "ぬぬぬ へへ"):
+        assert embedder.text_confidence(gibberish) < embedder.confidence_threshold, gibberish
 
 
 @pytest.mark.parametrize(
@@ -222,6 +236,9 @@ def test_korean_and_japanese_words_reach_their_classes(embedder):
     names = bridge.load_class_names()
     for query in ("호랑이", "トラ", "Tiger", "tigre"):
         assert names[int(np.argmax(embedder.class_weights([query])[0]))][0] == "tiger", query
+    # goldfish has no emoji: its Korean and Japanese names come from the dictionaries
+    for query in ("금붕어", "金魚"):
+        assert names[int(np.argmax(embedder.class_weights([query])[0]))][0] == "goldfish", query
 
 
 def test_the_pivot_brings_the_english_models_weights_to_translated_queries(embedder):

@@ -29,7 +29,14 @@ PROMPT_TEMPLATES = ("a photo of a {}.", "a drawing of a {}.", "a cartoon {}.", "
 # its own language far better than across languages ("호랑이" is nearer "howler monkey" than "tiger" to it).
 # Measured with e5 alone on the tuning split of the Tux Paint stamps (README, Offline model): ko MRR .069 ->
 # .176, ja .080 -> .150, de .153 -> .188, fr .135 -> .184, en .222 -> .218.
-FOREIGN_LANGUAGES = ("ko", "ja", "de", "fr")
+CLDR_LANGUAGES = ("ko", "ja", "de", "fr")
+# more Korean and Japanese names, from bilingual dictionaries (bench/dictionary_class_names.py): a matrix each,
+# so a query's cosine is its best over either set of names
+DICTIONARY_NAME_SETS = ("ko-krdict", "ja-edict")
+FOREIGN_NAME_SETS = CLDR_LANGUAGES + DICTIONARY_NAME_SETS
+# name sets that only queries in a CJK script are matched against: a German or French query's best cosine over
+# thousands of Hangul and kana names is noise (tuning split, fr MRR .197 -> .194 without this)
+CJK_ONLY_NAME_SETS = DICTIONARY_NAME_SETS
 # subtracted from a class's cosine through its foreign names: an English query's cosine to a name spelt the
 # same in French ("rose") shouldn't outweigh its English class names (0.03-0.12 measured alike; 0: de -.007)
 FOREIGN_PENALTY = 0.05
@@ -70,14 +77,14 @@ def load_glosses(path: Path = GLOSSES_FILE) -> list[str]:
     return lines
 
 
-def names_file(lang: str) -> Path:
-    return CLASSES_FILE.parent / f"imagenet-1k-names-{lang}.txt"
+def names_file(name_set: str) -> Path:
+    return CLASSES_FILE.parent / f"imagenet-1k-names-{name_set}.txt"
 
 
-def load_foreign_names(lang: str) -> list[list[list[str]]]:
-    """Per class (logit order) its names in `lang`, one list per level: [own, parents', grandparents'];
-    lists are empty where the class has none."""
-    path = names_file(lang)
+def load_foreign_names(name_set: str) -> list[list[list[str]]]:
+    """Per class (logit order) its names in `name_set` (a language, or a language and a source: FOREIGN_NAME_SETS),
+    one list per level: [own, parents', grandparents']; lists are empty where the class has none."""
+    path = names_file(name_set)
     lines = path.read_text(encoding="utf-8").splitlines()
     if len(lines) != N_CLASSES:
         raise ValueError(f"{path}: expected {N_CLASSES} lines, found {len(lines)}")
@@ -195,15 +202,20 @@ def class_weights(
     return softmax_weights(l2_normalise(query_vectors) @ class_matrix.T, temperature, top_k)
 
 
-def language_cosines(query_vectors: np.ndarray, matrices: list[np.ndarray]) -> np.ndarray:
+def language_cosines(
+    query_vectors: np.ndarray, matrices: list[np.ndarray], usable: np.ndarray | None = None
+) -> np.ndarray:
     """Per query and class the best cosine over the class's names in every language: matrices[0] holds
     every class (English names), the others a language's names, with zero rows for classes it doesn't name
-    (their cosine stays the English one). Foreign names' cosines count FOREIGN_PENALTY less."""
+    (their cosine stays the English one). Foreign names' cosines count FOREIGN_PENALTY less. usable
+    (queries x foreign matrices, bool): which foreign matrices each query is matched against (default all)."""
     queries = l2_normalise(query_vectors)
     best = queries @ matrices[0].T
-    for matrix in matrices[1:]:
-        named = np.any(matrix != 0, axis=1)
-        best = np.where(named[None], np.maximum(best, queries @ matrix.T - FOREIGN_PENALTY), best)
+    for index, matrix in enumerate(matrices[1:]):
+        named = np.any(matrix != 0, axis=1)[None]
+        if usable is not None:
+            named = named & usable[:, index : index + 1]
+        best = np.where(named, np.maximum(best, queries @ matrix.T - FOREIGN_PENALTY), best)
     return best
 
 

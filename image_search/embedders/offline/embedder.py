@@ -37,7 +37,7 @@ from image_search.embedders.offline import bridge as bridge
 from image_search.embedders.offline.image_net import ImageNet, bf16_self_check, int8_is_accurate
 from image_search.embedders.offline.text import TEXT_MODELS
 from image_search.embedders.offline.text.class_bridge import TextBridge
-from image_search.embedders.offline.text.pivot import LEXICON_FILE, Lexicon
+from image_search.embedders.offline.text.pivot import DICTIONARY_FILE, LEXICON_FILE, Lexicon, is_cjk
 from image_search.errors import ModelUnavailable
 
 LAYOUT_VERSION = 2  # bump when the vector layout, the image preprocessing or the net changes (2: int8 net)
@@ -75,7 +75,7 @@ class OfflineEmbedder(Embedder):
         try:
             classes = (bridge.load_class_names(), bridge.load_hypernyms(), bridge.load_glosses())
             foreign = (
-                {lang: bridge.load_foreign_names(lang) for lang in bridge.FOREIGN_LANGUAGES}
+                {name_set: bridge.load_foreign_names(name_set) for name_set in bridge.FOREIGN_NAME_SETS}
                 if text_class.multilingual
                 else None
             )
@@ -90,7 +90,8 @@ class OfflineEmbedder(Embedder):
             else None
         )
         # the pivot feeds the English model, so it needs one; an unreadable word list only loses the pivot
-        self.lexicon = Lexicon() if self.english is not None and LEXICON_FILE.is_file() else None
+        word_lists = [path for path in (DICTIONARY_FILE, LEXICON_FILE) if path.is_file()]
+        self.lexicon = Lexicon(*word_lists) if self.english is not None and word_lists else None
         self.confidence_threshold = CONFIDENCE_THRESHOLD
         self.image_class_share = float(image_class_share)
         self._side = ThreadPoolExecutor(1, thread_name_prefix="english-text")
@@ -148,7 +149,7 @@ class OfflineEmbedder(Embedder):
         translations = [self.lexicon.translate(t) for t in texts] if self.lexicon else [None] * len(texts)
         pivoted = [t for t in translations if t is not None]
         vectors, english = self._vectors(texts, pivoted)
-        weights = self.text.weights(vectors)
+        weights = self.text.weights(vectors, [is_cjk(t) for t in texts])
         if english is None or self.english is None:
             return weights
         english, pivot_vectors = english[: len(texts)], english[len(texts) :]
@@ -170,7 +171,7 @@ class OfflineEmbedder(Embedder):
         """How well the query matches some ImageNet class name, 0..1 (the better of the two text models);
         below `confidence_threshold` (0.5) the model probably does not know what the query shows."""
         vectors, english = self._vectors([text])
-        confidence = self.text.confidence(vectors)
+        confidence = self.text.confidence(vectors, is_cjk(text))
         if english is None or self.english is None:
             return confidence
         return max(confidence, self.english.confidence(english))

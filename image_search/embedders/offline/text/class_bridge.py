@@ -7,6 +7,7 @@ better at English and is blended in when the query reads as English to it (see b
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -114,24 +115,32 @@ class TextBridge:
         with self._lock:
             self._recent.clear()
 
-    def weights(self, vectors: np.ndarray) -> np.ndarray:
-        """Class weights of query vectors (from `vectors`)."""
-        return bridge.softmax_weights(self.cosines(vectors), self.temperature, TOP_K)
+    def weights(self, vectors: np.ndarray, cjk: Sequence[bool] | None = None) -> np.ndarray:
+        """Class weights of query vectors (from `vectors`); cjk: per query, whether it is written in a CJK
+        script (bridge.CJK_ONLY_NAME_SETS are matched against those only; default: none is)."""
+        return bridge.softmax_weights(self.cosines(vectors, cjk), self.temperature, TOP_K)
 
-    def cosines(self, vectors: np.ndarray) -> np.ndarray:
+    def cosines(self, vectors: np.ndarray, cjk: Sequence[bool] | None = None) -> np.ndarray:
         """queries x classes: each class's best cosine over its names in every language the bridge has."""
-        return bridge.language_cosines(vectors, self.matrices())
+        return bridge.language_cosines(vectors, self.matrices(), self._usable(len(vectors), cjk))
+
+    def _usable(self, queries: int, cjk: Sequence[bool] | None) -> np.ndarray:
+        """queries x foreign name sets: which sets each query is matched against."""
+        script = np.zeros(queries, bool) if cjk is None else np.asarray(cjk, bool)
+        cjk_only = np.array([name in bridge.CJK_ONLY_NAME_SETS for name in self.foreign], bool)
+        return ~cjk_only[None, :] | script[:, None]
 
     def best_cosine(self, vectors: np.ndarray) -> np.ndarray:
         return self.cosines(vectors).max(axis=1)
 
-    def confidence(self, vectors: np.ndarray) -> float:
+    def confidence(self, vectors: np.ndarray, cjk: bool = False) -> float:
         """The first query vector's best class cosine, rescaled to 0..1 by the model's cosine range (through
         English names) or by bridge.FOREIGN_COSINE_RANGE (through foreign names), the higher."""
         english, *languages = self.matrices()
         confidence = bridge.rescale(bridge.best_class_cosine(vectors[:1], english)[0], *self.model.cosine_range)
         if languages:
-            foreign = bridge.language_cosines(vectors[:1], [np.zeros_like(english), *languages])
+            usable = self._usable(1, [cjk])
+            foreign = bridge.language_cosines(vectors[:1], [np.zeros_like(english), *languages], usable)
             confidence = max(confidence, bridge.rescale(foreign.max(), *bridge.FOREIGN_COSINE_RANGE))
         return float(confidence)
 

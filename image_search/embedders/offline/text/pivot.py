@@ -3,8 +3,9 @@
 all-MiniLM-L6-v2 reads English only, so non-English queries lost its better class weights. The words of a
 query that CLDR's emoji annotations know (a name or keyword of an emoji in that language: "호랑이", "トラ",
 "Schnecke") are replaced by the emoji's English name ("tiger", "snail"), and that English text goes through
-MiniLM like an English query (embedder.class_weights blends it in). The word list is
-image_search/data/cldr-words.tsv (bench/cldr_class_names.py).
+MiniLM like an English query (embedder.class_weights blends it in). The word lists are
+image_search/data/cldr-words.tsv (bench/cldr_class_names.py) and, for Korean and Japanese, dictionary-words.tsv
+(bench/dictionary_class_names.py: "금붕어" -> goldfish, "산" -> mountain), which comes first.
 """
 
 from __future__ import annotations
@@ -15,38 +16,54 @@ from pathlib import Path
 from image_search.paths import PACKAGE_DATA
 
 LEXICON_FILE = PACKAGE_DATA / "cldr-words.tsv"
+# Korean and Japanese words from bilingual dictionaries (bench/dictionary_class_names.py)
+DICTIONARY_FILE = PACKAGE_DATA / "dictionary-words.tsv"
 CJK_LANGUAGES = ("ko", "ja")  # written without spaces between words (ja) or with particles glued on (ko)
 MIN_LATIN_LETTERS = 3  # shorter German or French words are mostly articles ("une" is a keyword of 📰)
 LONGEST_WORD = 16
+KOREAN_PARTICLES = set("이가은는을를의에도와과로만")
 CJK_SCRIPT = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 
 
+def is_cjk(text: str) -> bool:
+    """Whether `text` has a Korean or Japanese (or Chinese) letter."""
+    return bool(CJK_SCRIPT.search(text))
+
+
 class Lexicon:
-    def __init__(self, path: Path = LEXICON_FILE):
+    def __init__(self, *paths: Path):
+        """Word lists (default: the dictionaries', then CLDR's); where two know a word, the first one's wins: a
+        dictionary translates ("개": dog), an emoji's keywords only relate ("개" is a keyword of 🦴, bone)."""
         self.words: dict[str, dict[str, str]] = {}
-        for line in path.read_text(encoding="utf-8").splitlines():
-            parts = line.split("\t")
-            if len(parts) == 3:
-                lang, word, english = parts
-                self.words.setdefault(lang, {})[word] = english
+        for path in paths or (DICTIONARY_FILE, LEXICON_FILE):
+            known: dict[str, dict[str, str]] = {}
+            for line in path.read_text(encoding="utf-8").splitlines():
+                parts = line.split("\t")
+                if len(parts) == 3:
+                    lang, word, english = parts
+                    known.setdefault(lang, {})[word] = english
+            for lang, words in known.items():
+                self.words[lang] = words | self.words.get(lang, {})
 
     def translate(self, text: str) -> str | None:
         """The English names of the known words of `text`, in order, or None when it has none. A query in a
         CJK script is looked up in the Korean and Japanese lists anywhere in the text, longest match first;
         any other in the German and French lists, whole words only."""
         lowered = text.lower()
-        cjk = bool(CJK_SCRIPT.search(lowered))
+        cjk = is_cjk(lowered)
         found: list[str] = []
         for lang, words in self.words.items():
             if (lang in CJK_LANGUAGES) == cjk:
-                found += _longest_matches(lowered, words, whole_words=not cjk)
+                found += _longest_matches(lowered, words, whole_words=not cjk, lone_syllables=lang == "ko")
         return " ".join(dict.fromkeys(found)) or None
 
 
-def _longest_matches(text: str, words: dict[str, str], whole_words: bool) -> list[str]:
+def _longest_matches(text: str, words: dict[str, str], whole_words: bool, lone_syllables: bool = False) -> list[str]:
+    """Two characters at least, except a Korean syllable standing alone (lone_syllable)."""
     found, start = [], 0
     while start < len(text):
-        for end in range(min(len(text), start + LONGEST_WORD), start + 1, -1):  # two characters at least
+        shortest = start + (1 if lone_syllables and _lone_syllable(text, start) else 2)
+        for end in range(min(len(text), start + LONGEST_WORD), shortest - 1, -1):
             word = text[start:end]
             if word in words and (not whole_words or _whole_word(text, start, end)):
                 found.append(words[word])
@@ -61,3 +78,14 @@ def _whole_word(text: str, start: int, end: int) -> bool:
     before = start == 0 or not text[start - 1].isalnum()
     after = end == len(text) or not text[end].isalnum()
     return before and after and end - start >= MIN_LATIN_LETTERS
+
+
+def _lone_syllable(text: str, start: int) -> bool:
+    """A Korean one-syllable word ("산", "눈") alone between spaces or punctuation, or with one particle glued on
+    ("산이", "눈을"): inside a longer word a syllable matches too much ("산" in "산책", a walk)."""
+    if start > 0 and text[start - 1].isalnum():
+        return False
+    end = start + 1
+    if end < len(text) and text[end] in KOREAN_PARTICLES:
+        end += 1
+    return end == len(text) or not text[end].isalnum()
