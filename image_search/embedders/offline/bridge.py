@@ -314,11 +314,11 @@ def class_probabilities(stored: np.ndarray) -> np.ndarray:
 @functools.cache
 def concept_names(lang: str) -> tuple[tuple[str, str], ...]:
     """(name, its language) per class, in logit order: the class's own first name in `lang` (one of
-    FOREIGN_LANGUAGES; 215 classes have a Korean one), else its first English name. Not the names borrowed
+    CLDR_LANGUAGES; 215 classes have a Korean one), else its first English name. Not the names borrowed
     from its WordNet parents, which serve the search well but read wrongly as the class's own ("book jacket"
     would be "lab coat", "toyshop" "small bottle")."""
     english = [(synonyms[0], "en") for synonyms in load_class_names()]
-    if lang not in FOREIGN_LANGUAGES:
+    if lang not in CLDR_LANGUAGES:
         return tuple(english)
     own = load_foreign_names(lang)
     return tuple(
