@@ -72,6 +72,10 @@ class TooLarge(UserError, ValueError):
     """What was asked for is over a size limit (a download of selected images over MAX_DOWNLOAD_MB)."""
 
 
+class Busy(UserError, RuntimeError):
+    """The server is doing as many of these at once as it takes (downloads of selected images); try again."""
+
+
 class LockHeld(UserError, RuntimeError):
     """Another indexer is writing to this store."""
 
@@ -84,6 +88,7 @@ HTTP_STATUS: dict[type[UserError], int] = {
     TooLarge: 413,
     ModelMismatch: 409,
     LockHeld: 409,
+    Busy: 503,
     ModelUnavailable: 503,
     StoreError: 503,
 }

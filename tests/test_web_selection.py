@@ -94,9 +94,9 @@ def test_vanished_files_are_left_out_and_named_in_the_readme(indexed, client, ph
 def test_a_file_changed_after_the_check_is_left_out_not_sent_over_the_cap(indexed, photo_dir):
     service = indexed.extensions["image_search"]
     with indexed.test_request_context():
-        chunks, count = service.selection_zip([id_of(indexed, photo_dir / n) for n in ("red.jpg", "green.png")])
+        download = service.selection_zip([id_of(indexed, photo_dir / n) for n in ("red.jpg", "green.png")])
         (photo_dir / "green.png").write_bytes(image_bytes(solid((20, 200, 30), size=(300, 300))))  # grown since
-        data = b"".join(chunks)
+        data, count = b"".join(download.chunks), download.count
     archive = zipfile.ZipFile(io.BytesIO(data))
     assert count == 2 and archive.namelist() == ["red.jpg", "README.txt"]
     assert "green.png: changed before its turn" in archive.read("README.txt").decode()
@@ -180,3 +180,24 @@ def test_without_script_the_grid_is_a_form_posting_ticked_ids(indexed, client, p
     assert f'<input type="checkbox" name="id" value="{red}" form="selection"' in page
     assert 'name="csrf_token"' in page.split('id="selection"', 1)[1].split("</form>", 1)[0]
     assert '<button type="submit" name="action" value="zip">' in page and 'value="paths"' in page
+
+
+def test_downloads_at_once_are_limited_and_each_gives_its_place_back(indexed, client, photo_dir, monkeypatch):
+    """Each streaming download holds a request thread while its client reads: at most DOWNLOADS_AT_ONCE."""
+    import threading
+
+    service = indexed.extensions["image_search"]
+    monkeypatch.setattr(selection, "DOWNLOADS_AT_ONCE", 1)
+    monkeypatch.setattr(service, "_download_slots", threading.BoundedSemaphore(1))
+    red = id_of(indexed, photo_dir / "red.jpg")
+    waiting = client.post("/selection", data={"id": [red]}, buffered=False)  # not read yet: its place is held
+    assert waiting.status_code == 200
+    busy = post(client, red)
+    assert busy.status_code == 503 and "1 download of selected images is under way" in busy.get_data(as_text=True)
+    assert client.post("/api/selection", json={"ids": [red]}).status_code == 503
+    waiting.close()  # the client went away before a byte: the place is given back all the same
+    assert [post(client, red).status_code for _ in range(3)] == [200, 200, 200]  # read whole: each gives it back
+    with indexed.test_request_context():
+        download = service.selection_zip([red])
+        b"".join(download.chunks)  # read to its end, never closed: the stream's end gave it back
+    assert post(client, red).status_code == 200

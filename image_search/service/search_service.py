@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +23,7 @@ from flask_babel import gettext, ngettext
 from image_search import indexing
 from image_search.embedders import Embedder
 from image_search.embedders.base import Concept
-from image_search.errors import ModelUnavailable, NotFound, QueryError, StoreError, TooLarge
+from image_search.errors import Busy, ModelUnavailable, NotFound, QueryError, StoreError, TooLarge
 from image_search.images import PixelBudget
 from image_search.indexing import IndexOptions, IndexProgress, IndexReport
 from image_search.indexing.report import load_last_run
@@ -65,6 +65,7 @@ class SearchService:
         self._stored_duplicates: tuple[tuple | None, StoredDuplicates | None] = (None, None)  # (file key, parsed)
         self._duplicates_lock = threading.Lock()
         self.thumbnails = ThumbnailCache(settings.data_dir, settings.thumbnail_size)
+        self._download_slots = threading.BoundedSemaphore(selection.DOWNLOADS_AT_ONCE)
         # The filter form's counts by store generation: asked by every results page, changed only by writes. The
         # TTL bounds how stale they get where a generation is only the count (Elasticsearch: a run that adds one
         # file and removes another).
@@ -503,9 +504,10 @@ class SearchService:
             )
         return [records[i] for i in unique]
 
-    def selection_zip(self, ids: Sequence[str]) -> tuple[Iterator[bytes], int]:
-        """(the zip of a selection's originals, written as it is read; how many files it holds), after every
-        check (see service/selection.py): TooLarge over MAX_DOWNLOAD_MB, NotFound when no file is left."""
+    def selection_zip(self, ids: Sequence[str]) -> selection.ZipDownload:
+        """The zip of a selection's originals, written as it is read, after every check (see
+        service/selection.py): TooLarge over MAX_DOWNLOAD_MB, NotFound when no file is left, Busy while
+        DOWNLOADS_AT_ONCE others stream. The caller calls `close` when its response closes."""
         records = self.selected(ids)
         zip_plan = selection.plan(records)
         if not zip_plan.entries:
@@ -520,7 +522,17 @@ class SearchService:
                     most=f"{self.settings.max_download_mb:g}",
                 )
             )
-        return selection.stream(zip_plan), len(zip_plan.entries)
+        slot = selection.take_slot(self._download_slots)
+        if slot is None:
+            raise Busy(
+                ngettext(
+                    "%(num)s download of selected images is under way already; try again when it has ended.",
+                    "%(num)s downloads of selected images are under way already; try again when one has ended.",
+                    selection.DOWNLOADS_AT_ONCE,
+                )
+            )
+        chunks = selection.released_after(selection.stream(zip_plan), slot)
+        return selection.ZipDownload(chunks, len(zip_plan.entries), slot.release)
 
     def thumbnail(self, image_id: str, size: int | None = None) -> Path | bytes:
         """The cached thumbnail (at thumbnail_size unless `size` says which of thumbnail_sizes), made on first

@@ -82,12 +82,13 @@ def health():
     description="the originals, streamed as the zip is written; files gone since are listed in its README.txt",
 )
 @bp.alt_response(413, schema=Error, description="the selected originals are over MAX_DOWNLOAD_MB")
-@bp.errors(400, 401, 404, 503)
+@bp.errors(400, 401, 404, 503)  # 503 also while 2 other downloads stream
 def selection(body):
     """Download images as one zip, by id"""
-    chunks, count = service().selection_zip(body["ids"])
-    response = Response(stream_with_context(chunks), mimetype="application/zip")
-    response.headers["Content-Disposition"] = f'attachment; filename="images-{count}.zip"'
+    download = service().selection_zip(body["ids"])
+    response = Response(stream_with_context(download.chunks), mimetype="application/zip")
+    response.call_on_close(download.close)  # also when the stream never started (the client went away first)
+    response.headers["Content-Disposition"] = f'attachment; filename="images-{download.count}.zip"'
     return response
 
 

@@ -17,8 +17,9 @@ def download():
     if request.form.get("action") == "paths":
         paths = [record.path for record in service().selected(ids)]
         return Response("\n".join(paths) + "\n", mimetype="text/plain")
-    chunks, count = service().selection_zip(ids)
-    response = Response(stream_with_context(chunks), mimetype="application/zip")
-    response.headers["Content-Disposition"] = f'attachment; filename="images-{count}.zip"'
+    download = service().selection_zip(ids)
+    response = Response(stream_with_context(download.chunks), mimetype="application/zip")
+    response.call_on_close(download.close)  # also when the stream never started (the client went away first)
+    response.headers["Content-Disposition"] = f'attachment; filename="images-{download.count}.zip"'
     response.headers["Cache-Control"] = "no-store"
     return response
