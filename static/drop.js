@@ -4,7 +4,10 @@
   const body = document.body;
   const overlay = document.querySelector(".drop-overlay");
   const say = overlay.dataset;  // the messages, in the page's language (templates/base.html)
-  const firstImage = (files) => [...(files || [])].find((f) => f.type.startsWith("image/"));
+  // Browsers without a type for a phone's HEIC/HEIF or AVIF file give it none: its extension says it is a picture.
+  const PHONE_PICTURE = /\.(heic|heif|avif)$/i;
+  const isImage = (f) => f.type.startsWith("image/") || (!f.type && PHONE_PICTURE.test(f.name));
+  const firstImage = (files) => [...(files || [])].find(isImage);
   const hasFiles = (event) => [...(event.dataTransfer?.types || [])].includes("Files");
 
   let hideTimer = null;

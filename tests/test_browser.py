@@ -164,6 +164,34 @@ def test_upload_and_drop_an_image(server, browser):
     assert browser.find_element(By.CSS_SELECTOR, ".tile .name").text == "green.png"
 
 
+def test_a_heic_from_a_phone_is_uploaded_and_dropped(server, browser):
+    base, tmp = server
+    phone = tmp / "IMG_0042.HEIC"
+    solid((10, 20, 240), size=(96, 64)).save(phone, "HEIF")  # pillow-heif, registered by image_search
+    browser.get(base + "/search/image")
+    picker = browser.find_element(By.NAME, "image")
+    assert ".heic" in picker.get_attribute("accept")  # a file chooser that offers phone pictures
+    picker.send_keys(str(phone))
+    browser.find_element(By.CSS_SELECTOR, "#upload-form button").click()
+    wait_for(browser, lambda d: "/search/image/" in d.current_url)
+    assert loaded_thumbnails(browser) and browser.find_element(By.CSS_SELECTOR, ".tile .name").text == "blue.webp"
+    save_artifact(browser, "heic-upload-results")
+
+    browser.get(base + "/")  # dropped with no type, as browsers that don't know HEIC give it
+    heic = base64.b64encode(phone.read_bytes()).decode()
+    browser.execute_script(
+        """
+        const bytes = Uint8Array.from(atob(arguments[0]), (c) => c.charCodeAt(0));
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([bytes], "IMG_0043.HEIC", {type: ""}));
+        document.body.dispatchEvent(new DragEvent("drop", {dataTransfer: transfer, bubbles: true, cancelable: true}));
+    """,
+        heic,
+    )
+    wait_for(browser, lambda d: "/search/image/" in d.current_url)
+    assert browser.find_element(By.CSS_SELECTOR, ".tile .name").text == "blue.webp"
+
+
 # --- the interface in Korean and English ---------------------------------------------------------------
 def main_pages(driver, base: str) -> list[tuple[str, str]]:
     """(name, url) of the main pages, the ids read from a results page."""
