@@ -11,6 +11,17 @@ def test_duplicates_page_lists_groups_with_paths_sizes_and_dimensions(indexed, c
     assert response.status_code == 400 and "threshold" in response.get_data(as_text=True)
 
 
+def test_a_bad_threshold_shows_beside_its_input_on_the_same_page(indexed, client):
+    response = client.get("/duplicates?threshold=high")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and "<h1>Near-duplicates</h1>" in page  # the page itself, not an error page
+    assert 'name="threshold"' in page and 'value="high" aria-invalid="true" aria-describedby="error-threshold"' in page
+    assert re.search(r'<span class="error field-error" id="error-threshold">[^<]*threshold', page)
+    assert "group of images" not in page  # no groups for a threshold it could not read
+    korean = client.get("/duplicates?threshold=2", headers={"Accept-Language": "ko"})
+    assert korean.status_code == 400 and 'id="error-threshold"' in korean.get_data(as_text=True)
+
+
 def test_health_page(indexed, client, photo_dir):
     page = client.get("/health").get_data(as_text=True)
     assert f"<td>{photo_dir}</td><td>9</td><td>7</td>" in page

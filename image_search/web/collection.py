@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, render_template, request
 
+from image_search.errors import QueryError, http_status
 from image_search.web.current import service
+from image_search.web.errors import user_message
 from image_search.web.params import threshold_param
 from image_search.web.upload import UploadForm
 
@@ -13,7 +15,19 @@ bp = Blueprint("collection", __name__)
 
 @bp.get("/duplicates")
 def duplicates():
-    answer = service().duplicates(threshold_param())  # the stored groups: no O(n) work in a request
+    try:
+        threshold = threshold_param()
+    except QueryError as error:  # the same page, the message beside the threshold and the value as typed
+        page = render_template(
+            "duplicates.html",
+            answer=None,
+            groups=[],
+            threshold=request.args.get("threshold", ""),
+            threshold_error=user_message(error),
+            form=UploadForm(),
+        )
+        return page, http_status(error)
+    answer = service().duplicates(threshold)  # the stored groups: no O(n) work in a request
     return render_template(
         "duplicates.html", answer=answer, groups=answer.groups, threshold=answer.threshold, form=UploadForm()
     )
