@@ -361,3 +361,23 @@ def test_the_fake_rejects_invalid_vector_mappings_like_elasticsearch(fake, vecto
     error = json.loads(answer.value.read())
     assert error["status"] == 400 and error["error"]["type"] == "mapper_parsing_exception"
     assert reason in error["error"]["reason"] and error["error"]["root_cause"][0]["type"] == "mapper_parsing_exception"
+
+
+def test_a_search_some_shards_failed_is_sent_again(fake, monkeypatch):
+    store = make_store(fake)
+    store.claim("clip", 4)
+    store.upsert(records(3), np.eye(4, dtype=np.float32)[:3])
+    store.flush()
+    monkeypatch.setattr("image_search.stores.elasticsearch.store.PARTIAL_RETRY_PAUSE", 0)
+    search, answers = store.client.search, []
+
+    def partial_first(**request):  # as a shard copy on a node leaving the cluster answers: a partial result
+        resp = search(**request).body
+        if not answers:
+            resp = {**resp, "_shards": {"total": 2, "successful": 1, "failed": 1}, "hits": {"hits": []}}
+        answers.append(resp)
+        return resp
+
+    monkeypatch.setattr(store.client, "search", partial_first)
+    assert len(store.knn(np.eye(4, dtype=np.float32)[0], 3)) == 3
+    assert len(answers) == 2

@@ -8,8 +8,10 @@ the index is created: knn in `_search` 8.4, `max_inner_product` (non-unit vector
 
 from __future__ import annotations
 
+import logging
 import math
 import re
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from urllib.parse import urlsplit
@@ -34,6 +36,10 @@ from image_search.stores.elasticsearch.client import error_reason, make_client, 
 from image_search.stores.elasticsearch.options import DEFAULT_INDEX_OPTIONS, ElasticsearchOptions
 from image_search.stores.elasticsearch.pit import pit_pages
 from image_search.stores.names import name_words
+
+log = logging.getLogger(__name__)
+PARTIAL_RETRIES = 2  # searches sent again when some shards failed (a node leaving): tests/test_es_node_loss.py
+PARTIAL_RETRY_PAUSE = 0.2  # seconds before the first retry, twice that before the second
 
 VECTOR_FIELD = "image_embedding"
 # The words of the path below the indexed folder (stores/names.py), one token each, for the file-name
@@ -593,7 +599,7 @@ class ElasticsearchStore(VectorStore):
         floats = {"fields": [VECTOR_FIELD]} if rescored else {}
         with self._errors("searching"):
             try:
-                resp = self.client.search(
+                resp = self._search_every_shard(
                     index=self.index, knn=knn, size=fetched, source=False, docvalue_fields=RECORD_FIELDS, **floats
                 )
             except NotFoundError:  # the index was deleted meanwhile (a rebuild in another process)
@@ -609,6 +615,20 @@ class ElasticsearchStore(VectorStore):
             Hit(_record_from_fields(h["_id"], h["fields"]), inner_product_from_score(h["_score"], similarity) * scale)
             for h in hits
         ]
+
+    def _search_every_shard(self, **request) -> dict:
+        """A search answered by every shard. One that met a shard copy on a node leaving the cluster can come
+        back partial (`_shards.failed`, 7 or 2 of 10 hits in tests/test_es_node_loss.py); sent again, it
+        reaches the other copy. After PARTIAL_RETRIES the partial answer stands: then no copy of those shards
+        is left (a lost node without replicas) and their documents are unavailable."""
+        for attempt in range(PARTIAL_RETRIES + 1):
+            resp = self.client.search(**request)
+            if not resp.get("_shards", {}).get("failed"):
+                return resp
+            if attempt < PARTIAL_RETRIES:
+                time.sleep(PARTIAL_RETRY_PAUSE * (attempt + 1))
+        log.warning("Elasticsearch answered a search from some shards only: %s", resp.get("_shards"))
+        return resp
 
     def name_matches(
         self, words: list[str], k: int, filters: Filters | None = None
