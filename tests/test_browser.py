@@ -139,6 +139,21 @@ def test_search_more_like_this_keyboard_and_back(server, browser):
     wait_for(browser, lambda d: "/image/" in d.current_url)
 
 
+def drop_file(driver, data: bytes, name: str, mime: str) -> None:
+    """Drop a file on the page as a user dragging it from their file manager would (static/drop.js)."""
+    driver.execute_script(
+        """
+        const bytes = Uint8Array.from(atob(arguments[0]), (c) => c.charCodeAt(0));
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([bytes], arguments[1], {type: arguments[2]}));
+        document.body.dispatchEvent(new DragEvent("drop", {dataTransfer: transfer, bubbles: true, cancelable: true}));
+    """,
+        base64.b64encode(data).decode(),
+        name,
+        mime,
+    )
+
+
 def test_upload_and_drop_an_image(server, browser):
     base, tmp = server
     query = tmp / "query.png"
@@ -150,16 +165,7 @@ def test_upload_and_drop_an_image(server, browser):
     assert loaded_thumbnails(browser) and browser.find_element(By.CSS_SELECTOR, ".tile .name").text == "blue.webp"
 
     browser.get(base + "/")  # dropping a picture anywhere searches with it
-    green = base64.b64encode(image_bytes(solid((20, 200, 30)))).decode()
-    browser.execute_script(
-        """
-        const bytes = Uint8Array.from(atob(arguments[0]), (c) => c.charCodeAt(0));
-        const transfer = new DataTransfer();
-        transfer.items.add(new File([bytes], "dropped.png", {type: "image/png"}));
-        document.body.dispatchEvent(new DragEvent("drop", {dataTransfer: transfer, bubbles: true, cancelable: true}));
-    """,
-        green,
-    )
+    drop_file(browser, image_bytes(solid((20, 200, 30))), "dropped.png", "image/png")
     wait_for(browser, lambda d: "/search/image/" in d.current_url)
     assert browser.find_element(By.CSS_SELECTOR, ".tile .name").text == "green.png"
 
@@ -178,16 +184,7 @@ def test_a_heic_from_a_phone_is_uploaded_and_dropped(server, browser):
     save_artifact(browser, "heic-upload-results")
 
     browser.get(base + "/")  # dropped with no type, as browsers that don't know HEIC give it
-    heic = base64.b64encode(phone.read_bytes()).decode()
-    browser.execute_script(
-        """
-        const bytes = Uint8Array.from(atob(arguments[0]), (c) => c.charCodeAt(0));
-        const transfer = new DataTransfer();
-        transfer.items.add(new File([bytes], "IMG_0043.HEIC", {type: ""}));
-        document.body.dispatchEvent(new DragEvent("drop", {dataTransfer: transfer, bubbles: true, cancelable: true}));
-    """,
-        heic,
-    )
+    drop_file(browser, phone.read_bytes(), "IMG_0043.HEIC", "")
     wait_for(browser, lambda d: "/search/image/" in d.current_url)
     assert browser.find_element(By.CSS_SELECTOR, ".tile .name").text == "blue.webp"
 
