@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.bench_ann import clustered  # noqa: E402
-from bench.bench_es import BATCH, make_records  # noqa: E402
+from bench.bench_es import load, make_records  # noqa: E402
 from image_search.settings import load_settings  # noqa: E402
 from image_search.stores.elasticsearch.store import ElasticsearchStore  # noqa: E402
 
@@ -38,13 +38,8 @@ def load_rate(args, vectors, records, chunk: int, shards: int) -> tuple[float, f
     }
     store = ElasticsearchStore.from_options(load_settings(config).elasticsearch)
     try:
-        started, cpu = time.perf_counter(), time.process_time()
-        with store.bulk_load():
-            store.claim("bench", vectors.shape[1])
-            for start in range(0, len(records), BATCH):
-                store.upsert(records[start : start + BATCH], vectors[start : start + BATCH])
-            store.flush()
-        wall = time.perf_counter() - started
+        cpu = time.process_time()
+        wall = load(store, records, vectors, f"chunk {chunk}, {shards} shards")
         return len(records) / wall, (time.process_time() - cpu) / wall
     finally:
         store.clear()

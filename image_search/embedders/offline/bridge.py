@@ -334,13 +334,12 @@ def top_concepts(
     min_share: float = CONCEPT_MIN_SHARE,
 ) -> list[list[tuple[str, str, float]]]:
     """Per stored vector, up to k (name, lang, probability) of its likeliest classes with at least `min_share`."""
-    part = np.asarray(stored, dtype=np.float32).reshape(len(stored), -1)[:, FEATURE_DIM:]
-    k = min(k, part.shape[1])
-    # p is 2 x part^2 (class_probabilities; the vectors are unit, so rows already sum to 1 within float error),
-    # and its order is part's: the k likeliest by a partial sort of part (a full sort of the 1000 cost 5x more)
-    top = np.argpartition(-part, k - 1, axis=1)[:, :k]
-    top = np.take_along_axis(top, np.argsort(-np.take_along_axis(part, top, axis=1), axis=1, kind="stable"), axis=1)
-    shares = (2.0 * np.take_along_axis(part, top, axis=1).astype(np.float64) ** 2).tolist()
+    p = class_probabilities(stored)
+    k = min(k, p.shape[1])
+    # the k likeliest by a partial sort (a full sort of the 1000 cost 5x more), then those k in order
+    top = np.argpartition(-p, k - 1, axis=1)[:, :k]
+    top = np.take_along_axis(top, np.argsort(-np.take_along_axis(p, top, axis=1), axis=1, kind="stable"), axis=1)
+    shares = np.take_along_axis(p, top, axis=1).tolist()
     return [
         [(*names[c], share) for c, share in zip(classes, row, strict=True) if share >= min_share]
         for classes, row in zip(top.tolist(), shares, strict=True)

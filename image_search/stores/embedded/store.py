@@ -222,10 +222,8 @@ class EmbeddedStore(VectorStore):
             self._db.execute("BEGIN")  # all or nothing
             try:
                 self._db.execute("ALTER TABLE images RENAME TO images_v1")
-                for index in ("images_taken_at", "images_by_date", "images_filters"):
+                for index in ("images_taken_at", "images_by_date", "images_filters", "images_root", "images_format"):
                     self._db.execute(f"DROP INDEX IF EXISTS {index}")
-                self._db.execute("DROP INDEX IF EXISTS images_root")
-                self._db.execute("DROP INDEX IF EXISTS images_format")
                 self._db.execute(IMAGES_TABLE)
                 self._db.execute("INSERT INTO images SELECT * FROM images_v1")
                 self._db.execute("DROP TABLE images_v1")
