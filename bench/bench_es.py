@@ -11,11 +11,12 @@ nodes' heap used before and after the load: noisy, the HNSW graph and vectors li
 
     make es   # or any 8.12+ cluster
     python bench/bench_es.py --es-url http://127.0.0.1:9200 [--n 200000] [--dims 512,2280 | 512:20000,2280:5000]
-                             [--queries 100] [--variants hnsw,int8_hnsw]
+                             [--queries 100] [--variants hnsw,int8_hnsw] [--shards 1]
 
-Indices are named bench-es-*, made with 1 shard and 0 replicas (one copy: the load is not doubled on
-this box), and deleted at the end. Latencies are measured in this process, one query at a time, as
-the web app sends them (JSON both ways included).
+Indices are named bench-es-*, made with --shards primary shards (1 by default; one bulk request is
+indexed shard by shard in parallel, so 2 lets the load use both cores of a 2-core box) and 0 replicas
+(one copy: the load is not doubled on this box), and deleted at the end. Latencies are measured in
+this process, one query at a time, as the web app sends them (JSON both ways included).
 """
 
 from __future__ import annotations
@@ -168,7 +169,7 @@ def bench_dim(args, dim: int, n: int) -> None:
             "ES_URL": args.es_url,
             "ES_INDEX": f"bench-es-{label}-{dim}-{uuid.uuid4().hex[:6]}",
             "ES_REPLICAS": "0",
-            "ES_SHARDS": "1",
+            "ES_SHARDS": str(args.shards),
         }
         if options:
             config["ES_INDEX_OPTIONS"] = options
@@ -221,6 +222,12 @@ def main() -> None:
         "--variants",
         default="hnsw,int8_hnsw",
         help="Elasticsearch index types in this order (a slow run: the default first)",
+    )
+    parser.add_argument(
+        "--shards",
+        type=int,
+        default=1,
+        help="primary shards per index; 2 or more lets a bulk load use more than one core of the cluster",
     )
     args = parser.parse_args()
     if unknown := set(args.variants.split(",")) - set(VARIANTS):
