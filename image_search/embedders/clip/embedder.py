@@ -149,9 +149,10 @@ class ClipEmbedder(Embedder):
         return self._batched(self._towers.embed_texts, list(texts))
 
     def prepare_texts(self) -> None:
-        """Nothing is left to build: both towers' files (ONNX exports, OpenVINO's compiled models) are made when the
-        towers load. The tokenizer loads in each process at its first text, so embedding one here would only cost
-        this process (an indexer) seconds of importing transformers."""
+        """Nothing is left to build: both towers' ONNX exports are made when the towers load, once per model. The
+        text tower and tokenizer open in each process at its first text (OpenVINO compiles per thread count, and the
+        web server's differs from the indexer's), so opening them here would only cost this process (an indexer)
+        seconds and memory."""
 
     def prepare_image(self, image: Image.Image) -> Any:
         image = image if image.mode == "RGB" else image.convert("RGB")

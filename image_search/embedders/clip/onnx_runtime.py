@@ -40,6 +40,15 @@ class TextLayout:
     lowercase: bool
 
 
+@dataclass(frozen=True)
+class TextSide:
+    """What embedding texts needs, loaded at the first text: the text tower, its tokenizer and token limit."""
+
+    tower: Any  # an ONNX Runtime session or an OpenVinoModel
+    tokenizer: Any
+    max_length: int
+
+
 def read_modules(model_dir: Path) -> list[dict]:
     modules_file = model_dir / "modules.json"
     if not modules_file.exists():
@@ -105,22 +114,24 @@ class OnnxClip:
         """open_model(onnx_path, threads): what runs an exported tower (default an ONNX Runtime session;
         openvino_runtime passes OpenVINO's); it has a session's run(None, feeds).
 
-        transformers (which imports torch: seconds of CPU) is imported only where needed: the image
-        preprocessing is preprocess.py's unless the model asks for more, the tokenizer loads on the first text
-        (an indexer embedding images never loads it)."""
+        Only the image tower opens here. The text tower (about 540 MB for the multilingual model, seconds to
+        compile on OpenVINO) and its tokenizer open at the first text, so an indexer embedding images never
+        loads them; both exports are still made here when missing, once per model. transformers (which imports
+        torch: seconds of CPU) is imported only where needed: the image preprocessing is preprocess.py's unless
+        the model asks for more."""
         clip_dir, layout = image_module_dir(image_dir), text_layout(text_dir)
         image_path, text_path = exported_towers(image_dir, text_dir, cache_dir, names)
         if quantize:
             image_path = quantized(image_path)
         self.image_path, self.text_path = image_path, text_path
-        open_model = open_model or cpu_session
-        self._image = open_model(image_path, threads)
-        self._text = open_model(text_path, threads)
+        self._open_model = open_model or cpu_session
+        self._threads = threads
+        self._image = self._open_model(image_path, threads)
         self.dim = output_width(self._image)
         self._preprocess = ClipPreprocessing.from_model(clip_dir) or _processor(clip_dir)
-        self._layout = layout
-        self._tokenizer: tuple[Any, int] | None = None  # (tokenizer, max_length) once a text came
-        self._tokenizer_lock = threading.Lock()
+        self._layout, self._text_dir = layout, text_dir
+        self._text: TextSide | None = None  # at the first text
+        self._text_lock = threading.Lock()
 
     def embed_images(self, images: list[Image.Image]) -> np.ndarray:
         return self.embed_pixels(np.stack([self.pixels(image) for image in images]))
@@ -133,24 +144,44 @@ class OnnxClip:
         return self._image.run(None, {"pixel_values": np.asarray(pixels, dtype=np.float32)})[0]
 
     def embed_texts(self, texts: list[str]) -> np.ndarray:
-        tokenizer, max_length = self._text_side()
+        side = self._text_side()
         if self._layout.lowercase:
             texts = [text.lower() for text in texts]
-        tokens = tokenizer(texts, padding=True, truncation="longest_first", max_length=max_length, return_tensors="np")
+        tokens = side.tokenizer(
+            texts, padding=True, truncation="longest_first", max_length=side.max_length, return_tensors="np"
+        )
         feeds = {name: tokens[name].astype(np.int64) for name in ("input_ids", "attention_mask")}
-        return self._text.run(None, feeds)[0]
+        return side.tower.run(None, feeds)[0]
 
-    def _text_side(self) -> tuple[Any, int]:
-        with self._tokenizer_lock:  # the web app's first searches may come together
-            if self._tokenizer is None:
-                try:
-                    self._tokenizer = load_tokenizer(self._layout)
-                except Exception as error:  # damaged or foreign files, found at the first text: say which
-                    raise ModelUnavailable(
-                        f"Could not load the CLIP text model's tokenizer from {self._layout.transformer_dir} "
-                        f"({type(error).__name__}: {error}). {HOW_TO_FIX}"
-                    ) from error
-            return self._tokenizer
+    def _text_side(self) -> TextSide:
+        """The text tower and tokenizer, opened by the first caller (the web app's first searches may come
+        together). A damaged or foreign file raises ModelUnavailable saying which, at each try until it loads."""
+        with self._text_lock:
+            if self._text is None:
+                self._text = self._open_text_side()
+            return self._text
+
+    def _open_text_side(self) -> TextSide:
+        try:
+            tower = self._open_model(self.text_path, self._threads)
+        except Exception as error:
+            raise ModelUnavailable(
+                f"Could not load the CLIP text tower {self.text_path} ({type(error).__name__}: {error}); delete "
+                f"that file to have it exported again from {self._text_dir}. {HOW_TO_FIX}"
+            ) from error
+        if output_width(tower) != self.dim:
+            raise ModelUnavailable(
+                f"The CLIP text tower {self.text_path} makes {output_width(tower)}-d vectors, the image tower "
+                f"{self.dim}-d: set IMAGE_SEARCH_CLIP_TEXT_MODEL to a text model made for this image model."
+            )
+        try:
+            tokenizer, max_length = load_tokenizer(self._layout)
+        except Exception as error:
+            raise ModelUnavailable(
+                f"Could not load the CLIP text model's tokenizer from {self._layout.transformer_dir} "
+                f"({type(error).__name__}: {error}). {HOW_TO_FIX}"
+            ) from error
+        return TextSide(tower, tokenizer, max_length)
 
 
 def _processor(clip_dir: Path) -> Callable[[Image.Image], np.ndarray]:
