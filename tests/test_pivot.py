@@ -122,6 +122,9 @@ def test_shipped_word_list_knows_common_things_in_every_language():
     assert "penguin" in (shipped.translate("ペンギンの かち！") or "")
     assert "mountain" in (shipped.translate("눈 덮인 산") or "")
     assert "snail" in (shipped.translate("Eine Schnecke.") or "")
+    # from FreeDict: German and French words no emoji is named with, plurals too
+    assert "bird" in (shipped.translate("Zwei Vögel") or "")
+    assert "grasshopper" in (shipped.translate("Ein Grashüpfer") or "")
     assert shipped.translate("Ein Tiger.") is None  # spelt as in English: left to the English models
 
 

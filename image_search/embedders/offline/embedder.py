@@ -37,7 +37,7 @@ from image_search.embedders.offline import bridge as bridge
 from image_search.embedders.offline.image_net import ImageNet, bf16_self_check, int8_is_accurate
 from image_search.embedders.offline.text import TEXT_MODELS
 from image_search.embedders.offline.text.class_bridge import TextBridge
-from image_search.embedders.offline.text.pivot import DICTIONARY_FILE, LEXICON_FILE, Lexicon, is_cjk
+from image_search.embedders.offline.text.pivot import WORD_LISTS, Lexicon, is_cjk
 from image_search.errors import ModelUnavailable
 
 LAYOUT_VERSION = 2  # bump when the vector layout, the image preprocessing or the net changes (2: int8 net)
@@ -90,7 +90,7 @@ class OfflineEmbedder(Embedder):
             else None
         )
         # the pivot feeds the English model, so it needs one; an unreadable word list only loses the pivot
-        word_lists = [path for path in (DICTIONARY_FILE, LEXICON_FILE) if path.is_file()]
+        word_lists = [path for path in WORD_LISTS if path.is_file()]
         self.lexicon = Lexicon(*word_lists) if self.english is not None and word_lists else None
         self.confidence_threshold = CONFIDENCE_THRESHOLD
         self.image_class_share = float(image_class_share)
