@@ -53,6 +53,24 @@ def test_another_model_is_refused_until_rebuild(runner, photo_dir, make_app):
     assert store_of(app).model_id == "another-model"
 
 
+def test_a_run_that_only_skips_files_again_does_not_flush_the_store(runner, photo_dir, make_app, monkeypatch):
+    """broken.jpg and empty.png are tried again by every run; skipping them again writes nothing, so the store is
+    not flushed (the embedded store's flush reads its whole faiss index: 91 MB at 10,000 offline-model vectors)."""
+    runner.invoke(args=["index", str(photo_dir)])
+    app = make_app()  # a new process: nothing of the store in memory
+    flushed: list[int] = []
+    monkeypatch.setattr(store_of(app), "flush", lambda: flushed.append(1))
+    result = app.test_cli_runner().invoke(args=["index", str(photo_dir)])
+    assert result.exit_code == 0 and "2 skipped" in result.output and "not loaded: nothing to embed" in result.output
+    assert flushed == []
+    os.utime(photo_dir / "red.jpg", ns=(1, 1))
+    assert "1 updated" in app.test_cli_runner().invoke(args=["index", str(photo_dir)]).output
+    assert flushed == [1]
+    (photo_dir / "green.png").unlink()
+    assert "1 pruned" in app.test_cli_runner().invoke(args=["index", "--prune", str(photo_dir)]).output
+    assert flushed == [1, 1]
+
+
 def test_missing_path_is_a_one_line_error(runner, tmp_path):
     result = runner.invoke(args=["index", str(tmp_path / "nope")])
     assert result.exit_code == 2 and "does not exist" in result.output

@@ -94,7 +94,7 @@ def run_plan(
     if plan.gone_ids:
         store.delete(plan.gone_ids)
         report.pruned = len(plan.gone_ids)
-    if plan.todo or plan.gone_ids or report.claimed_model:
+    if embedder is not None or plan.gone_ids:  # written to (only skipped files, e.g. a broken one tried again: not)
         store.flush()
     report.seconds = time.monotonic() - started
     return report
