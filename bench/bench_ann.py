@@ -20,7 +20,8 @@ import faiss
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from image_search.stores.embedded.faiss_index import AnnParams, new_index  # noqa: E402
+from image_search.stores.embedded.faiss_index import new_index  # noqa: E402
+from image_search.stores.embedded.options import AnnParams  # noqa: E402
 
 
 def clustered(n: int, dim: int, seed: int, clusters: int = 2000, rank: int = 48) -> np.ndarray:

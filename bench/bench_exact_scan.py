@@ -86,7 +86,7 @@ def bandwidth_table(store: EmbeddedStore, queries: np.ndarray) -> None:
     matrix = xb.reshape(n, d)
     codecs = {}
     for codec in ("fp16", "int8"):
-        codecs[codec] = faiss.IndexScalarQuantizer(d, faiss_index.CODECS[codec], faiss.METRIC_INNER_PRODUCT)
+        codecs[codec] = faiss.IndexScalarQuantizer(d, faiss_index.scalar_quantizer(codec), faiss.METRIC_INNER_PRODUCT)
         codecs[codec].train(matrix)
         codecs[codec].add(matrix)
 

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench_ann import clustered
 from image_search import create_app
 from image_search.stores import ImageRecord
-from image_search.stores.embedded.faiss_index import AnnParams
+from image_search.stores.embedded.options import AnnParams
 from image_search.stores.embedded.store import EmbeddedStore
 
 SUBJECTS = [

@@ -20,7 +20,7 @@ from typing import Any
 
 from image_search.embedders.clip.options import RUNTIMES, ClipOptions
 from image_search.stores.elasticsearch.options import ElasticsearchOptions
-from image_search.stores.embedded.faiss_index import AnnParams
+from image_search.stores.embedded.options import AnnParams
 
 
 class SettingsError(ValueError):

@@ -10,7 +10,8 @@ import pytest
 from image_search.stores import Filters, ImageRecord
 from image_search.stores.embedded import faiss_index
 from image_search.stores.embedded import store as embedded
-from image_search.stores.embedded.faiss_index import AnnParams, IndexState
+from image_search.stores.embedded.faiss_index import IndexState
+from image_search.stores.embedded.options import AnnParams
 from image_search.stores.embedded.store import EmbeddedStore
 
 DIM = 32
@@ -249,11 +250,11 @@ def test_compact_codecs_rescore_exactly(tmp_path, codec, threshold):
 
 def test_unset_threshold_follows_the_dimension(tmp_path, monkeypatch):
     """Unset ANN_THRESHOLD: exact while a scan reads at most EXACT_SCAN_FLOATS, so wider vectors go HNSW sooner."""
-    from image_search.stores.embedded import faiss_index
+    from image_search.stores.embedded import options
 
     assert AnnParams().exact_limit(512) == 195_312 and AnnParams().exact_limit(2280) == 43_859
     assert AnnParams(threshold=7).exact_limit(2280) == 7
-    monkeypatch.setattr(faiss_index, "EXACT_SCAN_FLOATS", 50 * DIM)  # 50 vectors of DIM
+    monkeypatch.setattr(options, "EXACT_SCAN_FLOATS", 50 * DIM)  # 50 vectors of DIM
     store = EmbeddedStore(tmp_path, AnnParams())
     store.claim("m", DIM)
     store.upsert(records(0, 50), vectors(50))

@@ -5,7 +5,7 @@ import pytest
 from image_search import create_app
 from image_search.config import settings_of
 from image_search.settings import Settings, SettingsError, load_settings
-from image_search.stores.embedded.faiss_index import AnnParams
+from image_search.stores.embedded.options import AnnParams
 
 
 def test_defaults_and_data_dir_inside_instance(monkeypatch, tmp_path):

@@ -8,11 +8,14 @@ so only `flask duplicates` and the indexer run it; requests read what it stored 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import faiss
 import numpy as np
 
 from image_search.stores import ImageRecord, VectorStore
+
+if TYPE_CHECKING:  # imported by the pass itself: an indexer that computes nothing never loads faiss
+    import faiss
 
 NEIGHBOURS = 8  # each image links to at most its 8 nearest: at most 8 pairs per image are kept
 QUERY_BATCH = 1024  # images searched per faiss call: a batch x n score matrix at a time
@@ -51,6 +54,8 @@ class Pairs:
 
 def find_pairs(store: VectorStore, threshold: float, neighbours: int = NEIGHBOURS) -> Pairs:
     """Exact: the same pairs as one kNN per image (the former method), as a few large matrix products."""
+    import faiss
+
     index: faiss.IndexFlatIP | None = None
     records: list[ImageRecord] = []
     for chunk, vectors in store.iter_vectors():

@@ -3,6 +3,9 @@
 Both are wrapped in IndexIDMap so faiss ids are SQLite rowids. The index file holds a one-line JSON
 header (which SQLite state the index reflects) followed by the index, written by one atomic
 rename, so a reader never pairs an index with another index's state.
+
+faiss is imported in the functions that make, read or search an index (0.1 s of CPU): a `flask index`
+with nothing to embed, and settings, never import it.
 """
 
 from __future__ import annotations
@@ -10,36 +13,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import faiss
 import numpy as np
 
 from image_search.atomic import atomic_write
+from image_search.stores.embedded.options import AnnParams
+
+if TYPE_CHECKING:
+    import faiss
 
 INDEX_FORMAT = 2  # the header's "format": a file of another format is rebuilt
-# 400 MB of float32 per exact query: the 200,000 512-d vectors exact search was first sized for. At the
-# offline model's 2280-d, 100,000 vectors took 64 ms per query exactly (bench/load_test.py --offline).
-EXACT_SCAN_FLOATS = 100_000_000
-
-
-@dataclass(frozen=True)
-class AnnParams:
-    """The embedded store's index settings; the defaults here are the app's defaults."""
-
-    # Above this many vectors, HNSW; at or below, exact search. None: while an exact scan reads at most
-    # EXACT_SCAN_FLOATS (about 30 ms on one core), so the model's dimension sets it.
-    threshold: int | None = None
-    m: int = 32  # graph links per vector: more = better recall, more memory and build time
-    ef_search: int = 128  # candidates per search: more = better recall, slower queries
-    ef_construction: int = 80  # candidates per insertion: more = better graph, slower build
-    rebuild_fraction: float = 0.1  # HNSW is rebuilt when tombstones exceed this share of its vectors
-    # float32 | fp16 | int8: how the index stores vectors (SQLite always keeps float32). The
-    # smaller codes are scanned faster and take 1/2 or 1/4 of the memory; hits are rescored exactly.
-    codec: str = "float32"
-
-    def exact_limit(self, dim: int) -> int:
-        """The most vectors of `dim` floats searched exactly: 195,312 at 512-d, 43,859 at 2280-d."""
-        return self.threshold if self.threshold is not None else EXACT_SCAN_FLOATS // max(dim, 1)
 
 
 @dataclass
@@ -102,7 +86,13 @@ class IndexState:
             raise ValueError(f"damaged index header: {exc}") from None
 
 
-CODECS = {"fp16": faiss.ScalarQuantizer.QT_fp16, "int8": faiss.ScalarQuantizer.QT_8bit}
+def scalar_quantizer(codec: str) -> int | None:
+    """faiss's ScalarQuantizer type of a VECTOR_CODEC, None for float32 (a flat index)."""
+    import faiss
+
+    return {"fp16": faiss.ScalarQuantizer.QT_fp16, "int8": faiss.ScalarQuantizer.QT_8bit}.get(codec)
+
+
 RESCORE_FACTOR = {"float32": 1, "fp16": 2, "int8": 4}  # candidates fetched per hit to rescore
 
 
@@ -110,7 +100,9 @@ def new_index(dim: int, expected: int, params: AnnParams) -> faiss.Index:
     """An empty index suited to `expected` vectors (int8 needs training before the first add)."""
     if params.codec not in RESCORE_FACTOR:
         raise ValueError(f"VECTOR_CODEC must be float32, fp16 or int8, not {params.codec!r}")
-    ip, qtype = faiss.METRIC_INNER_PRODUCT, CODECS.get(params.codec)
+    import faiss
+
+    ip, qtype = faiss.METRIC_INNER_PRODUCT, scalar_quantizer(params.codec)
     inner: faiss.Index
     if expected > params.exact_limit(dim):
         # faiss's stubs lack the (d, qtype, M, metric) constructor
@@ -128,6 +120,8 @@ def new_index(dim: int, expected: int, params: AnnParams) -> faiss.Index:
 
 
 def is_hnsw(index: faiss.Index) -> bool:
+    import faiss
+
     inner = index.index if isinstance(index, faiss.IndexIDMap) else index
     return isinstance(faiss.downcast_index(inner), faiss.IndexHNSW)
 
@@ -135,6 +129,8 @@ def is_hnsw(index: faiss.Index) -> bool:
 def id_bitmap(ids: np.ndarray) -> faiss.IDSelector:
     """A selector of these ids (rowids): one bit per rowid up to the largest (125 KB at a million), so a scan's
     membership test per row is a shift and a mask where IDSelectorBatch looks each row up in a hash set."""
+    import faiss
+
     member = np.zeros(int(ids.max()) + 1, dtype=bool)
     member[ids] = True
     bits = np.packbits(member, bitorder="little")
@@ -145,6 +141,8 @@ def search_params(
     index: faiss.Index, params: AnnParams, sel, k: int, ef_scale: float = 1.0
 ) -> faiss.SearchParameters | None:
     """`ef_scale` > 1 widens the HNSW search when a filter excludes most of the graph."""
+    import faiss
+
     # Keyword construction comes from faiss's Python wrapper, which its stubs do not describe.
     if is_hnsw(index):
         return faiss.SearchParametersHNSW(  # type: ignore[attr-defined]
@@ -158,6 +156,8 @@ def write(index: faiss.Index, state: IndexState, path: Path) -> None:
     on the strength of a saved index, so it must outlive a power cut."""
 
     def write_to(tmp: str) -> None:
+        import faiss
+
         with open(tmp, "wb") as f:
             f.write(state.header())
             writer = faiss.PyCallbackIOWriter(f.write)  # type: ignore[attr-defined]  # not in the stubs
@@ -178,6 +178,8 @@ def read_state(path: Path) -> IndexState | None:
 
 def read(path: Path) -> tuple[faiss.Index, IndexState] | None:
     """The index and its state, or None when the file is missing or damaged."""
+    import faiss
+
     try:
         with open(path, "rb") as f:
             state = IndexState.from_header(f.readline())

@@ -35,10 +35,9 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 from urllib.parse import quote
 
-import faiss
 import numpy as np
 from readerwriterlock import rwlock
 
@@ -47,7 +46,11 @@ from image_search.errors import StoreError
 from image_search.locking import file_lock
 from image_search.stores.base import VECTOR_CHUNK, Filters, Hit, ImageRecord, VectorStore
 from image_search.stores.embedded import faiss_index
-from image_search.stores.embedded.faiss_index import INDEX_FORMAT, AnnParams, IndexState
+from image_search.stores.embedded.faiss_index import INDEX_FORMAT, IndexState
+from image_search.stores.embedded.options import AnnParams
+
+if TYPE_CHECKING:  # imported where an index is searched: a run with nothing to embed never loads faiss
+    import faiss
 
 IMAGES_TABLE = """CREATE TABLE IF NOT EXISTS images (
     rowid INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -653,6 +656,8 @@ class EmbeddedStore(VectorStore):
 
     def _not_tombstoned_selector(self):
         if self._tombstones and self._not_tombstoned is None:
+            import faiss
+
             batch = faiss.IDSelectorBatch(np.fromiter(self._tombstones, dtype=np.int64))
             self._not_tombstoned = (faiss.IDSelectorNot(batch), batch)  # keep `batch` alive
         return self._not_tombstoned[0] if self._tombstones and self._not_tombstoned else None
