@@ -1,6 +1,7 @@
 """The offline embedder: bridge arithmetic on hand-made numbers, then the real nets (loaded once)."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -407,3 +408,31 @@ def test_concepts_name_what_the_classifier_saw(embedder, photos):
     assert all(c.share >= bridge.CONCEPT_MIN_SHARE for c in cat + coffee) and len(cat) <= bridge.CONCEPTS_SHOWN
     korean = embedder.concepts(stored, "ko")[0]
     assert [c.share for c in korean] == [c.share for c in cat] and {c.lang for c in korean} <= {"ko", "en"}
+
+
+def test_embedding_images_opens_no_text_model(embedder, photos, monkeypatch):
+    """An indexer's embedder (a new process over the exports a first run left) opens only the image net: the two
+    text models' sessions and the class-name matrices load at the first text, and then give the same vectors."""
+    from image_search.embedders.offline import image_net
+    from image_search.embedders.offline.embedder import OfflineEmbedder
+    from image_search.embedders.offline.text import class_bridge, e5, minilm
+
+    expected = embedder.embed_texts(["a cat on a sofa"])  # the exports and matrices exist, as after a first run
+    opened: list[str] = []
+
+    def recording(load):
+        def load_and_record(path, *args):
+            opened.append(Path(path).name)
+            return load(path, *args)
+
+        return load_and_record
+
+    for module in (e5, minilm, image_net):
+        monkeypatch.setattr(module, "cpu_session", recording(module.cpu_session))
+    monkeypatch.setattr(class_bridge, "_load_matrices", recording(class_bridge._load_matrices))
+    fresh = OfflineEmbedder(embedder.cache_dir, threads=1)
+    fresh.embed_images(list(photos.values()))
+    assert len(opened) == 1 and "e5" not in opened[0] and "minilm" not in opened[0], opened  # the image net
+    assert np.abs(fresh.embed_texts(["a cat on a sofa"]) - expected).max() <= 1e-6
+    assert any("e5" in name for name in opened) and any("minilm" in name for name in opened)
+    assert any(name.startswith("classes-") for name in opened)
