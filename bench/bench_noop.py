@@ -6,9 +6,10 @@ app picks (`IMAGE_SEARCH_MODEL`, default `offline`: no download). Runs, in order
   full      -- a first run: loads the model, embeds everything, prepares the text side
   no-op     -- nothing changed: no model loaded (goal <= 1.5 s)
   one file  -- one file touched: the model is loaded to embed it (what every run cost before)
-The no-op and one-file runs are repeated (`--rounds`), taking turns, and their medians printed.
+The no-op and one-file runs are repeated (`--rounds`), taking turns, and their medians printed. With `--before
+PATH` (a checkout of an earlier commit) each round also runs that checkout's no-op, in turns with this one's.
 
-    python bench/bench_noop.py [--files 10000] [--rounds 3] [--workdir /tmp/bench_noop]
+    python bench/bench_noop.py [--files 10000] [--rounds 3] [--workdir /tmp/bench_noop] [--before PATH]
 """
 
 from __future__ import annotations
@@ -54,11 +55,12 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def timed_run(folder: Path, env: dict[str, str]) -> tuple[float, float, str]:
-    """(wall s, CPU s, summary line) of one whole `flask index` process. CPU time (user + system of the
-    reaped child) is what the run costs on an idle core: the machine is shared, so wall includes waiting."""
+def timed_run(folder: Path, env: dict[str, str], checkout: Path = ROOT) -> tuple[float, float, str]:
+    """(wall s, CPU s, summary line) of one whole `flask index` process of `checkout`. CPU time (user + system of
+    the reaped child) is what the run costs on an idle core: the machine is shared, so wall includes waiting."""
     started, cpu = time.perf_counter(), children_cpu()
-    done = subprocess.run([*FLASK, str(folder)], env=env, cwd=ROOT, capture_output=True, text=True, timeout=3600)
+    env = {**env, "PYTHONPATH": str(checkout)}
+    done = subprocess.run([*FLASK, str(folder)], env=env, cwd=checkout, capture_output=True, text=True, timeout=3600)
     seconds, cpu = time.perf_counter() - started, children_cpu() - cpu
     if done.returncode != 0:
         raise SystemExit(f"flask index failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
@@ -71,6 +73,7 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/bench_noop"))
+    parser.add_argument("--before", type=Path, help="a checkout of an earlier commit: its no-op run too, in turns")
     args = parser.parse_args()
     folder, data = args.workdir / "photos", args.workdir / "data"
     make_folder(folder, args.files)
@@ -79,20 +82,25 @@ def main() -> None:
     (data / "models").parent.mkdir(parents=True, exist_ok=True)
     if models.is_dir():
         shutil.copytree(models, data / "models")
-    env = {**os.environ, "IMAGE_SEARCH_DATA_DIR": str(data), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "IMAGE_SEARCH_DATA_DIR": str(data)}
     env.setdefault("IMAGE_SEARCH_MODEL", "offline")
     print(f"{args.files} JPEGs (96x72) + a broken and an empty file; model {env['IMAGE_SEARCH_MODEL']}")
     full, full_cpu, summary = timed_run(folder, env)
     print(f"full run      {full:7.2f} s wall {full_cpu:7.2f} s CPU   {summary}")
     if not models.is_dir():
         shutil.copytree(data / "models", models)
-    runs: dict[str, list[tuple[float, float]]] = {"no-op": [], "one file": []}
+    runs: dict[str, list[tuple[float, float]]] = {"no-op": [], "no-op before": [], "one file": []}
+    checkouts = {"no-op": ROOT, "no-op before": args.before.resolve() if args.before else None, "one file": ROOT}
     touched = next(folder.glob("album000/*.jpg"))
-    for _ in range(args.rounds):
-        for name in runs:
+    for round_number in range(args.rounds):
+        noops = ["no-op", "no-op before"] if round_number % 2 == 0 else ["no-op before", "no-op"]
+        for name in [*noops, "one file"]:
+            checkout = checkouts[name]
+            if checkout is None:
+                continue
             if name == "one file":
                 touched.touch()
-            wall, cpu, summary = timed_run(folder, env)
+            wall, cpu, summary = timed_run(folder, env, checkout)
             runs[name].append((wall, cpu))
             print(f"{name:<12}  {wall:7.2f} s wall {cpu:7.2f} s CPU   {summary}")
     noop, one = runs["no-op"], runs["one file"]
@@ -100,8 +108,15 @@ def main() -> None:
         f"median: no-op {statistics.median(w for w, _ in noop):.2f} s wall, "
         f"{statistics.median(c for _, c in noop):.2f} s CPU (goal <= 1.5 s); one changed file "
         f"{statistics.median(w for w, _ in one):.2f} s wall, {statistics.median(c for _, c in one):.2f} s CPU; "
-        f"full {full:.2f} s wall"
+        f"full {full:.2f} s wall; load average {os.getloadavg()}"
     )
+    if runs["no-op before"]:
+        before = runs["no-op before"]
+        print(
+            f"no-op before: {statistics.median(w for w, _ in before):.2f} s wall, "
+            f"{statistics.median(c for _, c in before):.2f} s CPU; after / before CPU "
+            f"{statistics.median(a[1] / b[1] for a, b in zip(noop, before, strict=True)):.2f} (paired)"
+        )
 
 
 if __name__ == "__main__":
