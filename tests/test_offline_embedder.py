@@ -430,9 +430,22 @@ def test_embedding_images_opens_no_text_model(embedder, photos, monkeypatch):
     for module in (e5, minilm, image_net):
         monkeypatch.setattr(module, "cpu_session", recording(module.cpu_session))
     monkeypatch.setattr(class_bridge, "_load_matrices", recording(class_bridge._load_matrices))
+    monkeypatch.setattr(bridge, "load_foreign_names", recording(bridge.load_foreign_names))
     fresh = OfflineEmbedder(embedder.cache_dir, threads=1)
     fresh.embed_images(list(photos.values()))
     assert len(opened) == 1 and "e5" not in opened[0] and "minilm" not in opened[0], opened  # the image net
+    assert fresh.lexicon is not None and "words" not in vars(fresh.lexicon)  # the pivot's word lists: unread
     assert np.abs(fresh.embed_texts(["a cat on a sofa"]) - expected).max() <= 1e-6
     assert any("e5" in name for name in opened) and any("minilm" in name for name in opened)
     assert any(name.startswith("classes-") for name in opened)
+    assert any(name in bridge.FOREIGN_NAME_SETS for name in opened) and "words" in vars(fresh.lexicon)
+
+
+def test_an_unreadable_pivot_word_list_only_loses_its_words(tmp_path, caplog):
+    from image_search.embedders.offline.text.pivot import Lexicon
+
+    words = tmp_path / "words.tsv"
+    words.write_text("de\tschnecke\tsnail\n", encoding="utf-8")
+    lexicon = Lexicon(tmp_path / "gone.tsv", words)
+    assert lexicon.translate("eine Schnecke") == "snail"
+    assert "gone.tsv" in caplog.text and "left out" in caplog.text

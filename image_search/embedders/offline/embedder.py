@@ -45,6 +45,17 @@ IMAGE_CLASS_SHARE = 0.0  # share of the class term in image->image scores: 0 mea
 CONFIDENCE_THRESHOLD = 0.5  # text_confidence below this: the query is probably not about an ImageNet thing
 
 
+UNREADABLE_NAMES = "The ImageNet class names shipped with image_search are unreadable ({}); reinstall image_search"
+
+
+def foreign_names() -> dict[str, list[list[list[str]]]]:
+    """Per name set (bridge.FOREIGN_NAME_SETS), each class's names in it: the multilingual model's text side."""
+    try:
+        return {name_set: bridge.load_foreign_names(name_set) for name_set in bridge.FOREIGN_NAME_SETS}
+    except (OSError, ValueError) as exc:
+        raise ModelUnavailable(UNREADABLE_NAMES.format(exc)) from None
+
+
 class OfflineEmbedder(Embedder):
     unit_vectors = True
     sees_concepts = True  # the stored vector holds the class probabilities (see the layout above)
@@ -74,22 +85,17 @@ class OfflineEmbedder(Embedder):
         text_class = TEXT_MODELS[text_model]
         try:
             classes = (bridge.load_class_names(), bridge.load_hypernyms(), bridge.load_glosses())
-            foreign = (
-                {name_set: bridge.load_foreign_names(name_set) for name_set in bridge.FOREIGN_NAME_SETS}
-                if text_class.multilingual
-                else None
-            )
         except (OSError, ValueError) as exc:
-            raise ModelUnavailable(
-                f"The ImageNet class names shipped with image_search are unreadable ({exc}); reinstall image_search"
-            ) from None
+            raise ModelUnavailable(UNREADABLE_NAMES.format(exc)) from None
+        foreign = foreign_names if text_class.multilingual else None  # read at the first text
         self.text = TextBridge(text_class(threads, self.cache_dir), self.cache_dir, classes, temperature, foreign)
         self.english = (
             TextBridge(TEXT_MODELS[english_model](1, self.cache_dir), self.cache_dir, classes)
             if english_model and english_model != text_model
             else None
         )
-        # the pivot feeds the English model, so it needs one; an unreadable word list only loses the pivot
+        # the pivot feeds the English model, so it needs one; its word lists are read at the first text (an
+        # unreadable one only loses its pivot words)
         word_lists = [path for path in WORD_LISTS if path.is_file()]
         self.lexicon = Lexicon(*word_lists) if self.english is not None and word_lists else None
         self.confidence_threshold = CONFIDENCE_THRESHOLD

@@ -7,7 +7,7 @@ better at English and is blended in when the query reads as English to it (see b
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +18,7 @@ from image_search.embedders.offline import bridge
 from image_search.embedders.offline.text.base import TextModel
 
 TOP_K = 50  # classes kept in a text query's weights: a little better than all 1000 in every language
+ForeignNames = dict[str, list[list[list[str]]]]  # per name set, per class, its names
 REMEMBERED = 512  # recent query vectors kept: paging through results or checking confidence repeats a query
 
 
@@ -28,14 +29,16 @@ class TextBridge:
         cache_dir: Path,
         classes: tuple[list, list, list],
         temperature: float | None = None,
-        foreign: dict[str, list[list[list[str]]]] | None = None,
+        foreign: ForeignNames | Callable[[], ForeignNames] | None = None,
     ):
         """`foreign`: per language the classes' names in it (bridge.load_foreign_names), for a multilingual
-        model: a query's cosine to a class is its best over the class's names in every language."""
+        model: a query's cosine to a class is its best over the class's names in every language. A callable
+        is called at the first text (an indexer, embedding images, never reads them)."""
         self.model = model
         self.cache_dir = Path(cache_dir)
         self.class_names, self.hypernyms, self.glosses = classes
-        self.foreign = dict(foreign or {})
+        self._foreign_names = foreign if callable(foreign) else (lambda: dict(foreign or {}))
+        self._foreign: ForeignNames | None = None
         self.temperature = float(temperature or model.temperature)
         self._classes: np.ndarray | None = None
         self._languages: list[np.ndarray] = []  # per foreign language, centred; unnamed classes' rows stay 0
@@ -43,6 +46,12 @@ class TextBridge:
         self._lock = threading.Lock()
         # text -> (centred) unit vector; used under self._lock only, as cachetools caches are not thread-safe
         self._recent: LRUCache[str, np.ndarray] = LRUCache(maxsize=REMEMBERED)
+
+    @property
+    def foreign(self) -> ForeignNames:
+        if self._foreign is None:  # read twice at worst, by two first queries at once: the same names
+            self._foreign = dict(self._foreign_names())
+        return self._foreign
 
     def class_matrix(self) -> np.ndarray:
         """1000 x d class-name vectors (English names): from cache_dir, else the copy shipped in

@@ -13,11 +13,15 @@ matches inside a longer word.
 
 from __future__ import annotations
 
+import functools
+import logging
 import re
 from pathlib import Path
 
 from image_search.embedders.offline.text.segment import Word, language_of, segmenter
 from image_search.paths import PACKAGE_DATA
+
+log = logging.getLogger(__name__)
 
 LEXICON_FILE = PACKAGE_DATA / "cldr-words.tsv"
 # Korean and Japanese words from bilingual dictionaries (bench/dictionary_class_names.py)
@@ -43,19 +47,31 @@ def is_cjk(text: str) -> bool:
 
 class Lexicon:
     def __init__(self, *paths: Path, split_words: bool = True):
-        """Word lists (default: WORD_LISTS); where two know a word, the first one's wins.
+        """Word lists (default: WORD_LISTS); where two know a word, the first one's wins. They are read at the first
+        query (`words`), so an indexer never reads them.
         split_words: look Korean and Japanese queries up word by word where a word splitter is installed."""
         self.split_words = split_words
-        self.words: dict[str, dict[str, str]] = {}
-        for path in paths or WORD_LISTS:
+        self.paths = paths or WORD_LISTS
+
+    @functools.cached_property
+    def words(self) -> dict[str, dict[str, str]]:
+        """Per language, word -> English. An unreadable list is left out (only its pivot words are lost), logged."""
+        words: dict[str, dict[str, str]] = {}
+        for path in self.paths:
             known: dict[str, dict[str, str]] = {}
-            for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                lines = path.read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError) as exc:
+                log.warning("pivot word list %s unreadable (%s): left out", path, exc)
+                continue
+            for line in lines:
                 parts = line.split("\t")
                 if len(parts) == 3:
                     lang, word, english = parts
                     known.setdefault(lang, {})[word] = english
-            for lang, words in known.items():
-                self.words[lang] = words | self.words.get(lang, {})
+            for lang, listed in known.items():
+                words[lang] = listed | words.get(lang, {})
+        return words
 
     def translate(self, text: str) -> str | None:
         """The English names of the known words of `text`, in order, or None when it has none. A Korean or
