@@ -74,25 +74,30 @@ def _f32(tiny_clip_models, cache):
     return openvino_runtime.openvino_clip(image_dir, text_dir, cache / "onnx", threads=1, precision="f32", names=names)
 
 
+def _exports(towers):
+    return towers.image_path, towers.text_path
+
+
 def test_bf16_is_used_only_after_passing_its_self_check_and_the_verdict_is_remembered(
     tiny_clip_models, tmp_path, monkeypatch
 ):
     monkeypatch.setattr(openvino_runtime, "reduced_precision_supported", lambda precision: True)
     f32 = _f32(tiny_clip_models, tmp_path)
-    passing, why = openvino_runtime.bf16_verdict(f32, lambda: Perturbed(f32, 1e-4))
+    passing, why = openvino_runtime.bf16_verdict(_exports(f32), lambda: f32, lambda: Perturbed(f32, 1e-4))
     assert passing is not None and "passed" in why
     (record,) = tmp_path.glob("onnx/openvino-bf16-check-*.json")
     assert json.loads(record.read_text())["cosine"] >= 0.999
     record.unlink()
-    failing, why = openvino_runtime.bf16_verdict(f32, lambda: Perturbed(f32, 0.5))
+    failing, why = openvino_runtime.bf16_verdict(_exports(f32), lambda: f32, lambda: Perturbed(f32, 0.5))
     assert failing is None and "failed its self-check" in why
     never = []  # a remembered failure builds no bf16 model at all
-    assert openvino_runtime.bf16_verdict(f32, lambda: never.append(1))[0] is None and never == []
+    assert openvino_runtime.bf16_verdict(_exports(f32), lambda: f32, lambda: never.append(1))[0] is None and never == []
 
 
 def test_a_cpu_without_bf16_says_so(tiny_clip_models, tmp_path, monkeypatch):
     monkeypatch.setattr(openvino_runtime, "reduced_precision_supported", lambda precision: False)
-    towers, why = openvino_runtime.bf16_verdict(_f32(tiny_clip_models, tmp_path), lambda: pytest.fail("built"))
+    f32 = _f32(tiny_clip_models, tmp_path)
+    towers, why = openvino_runtime.bf16_verdict(_exports(f32), lambda: f32, lambda: pytest.fail("built"))
     assert towers is None and "no bf16 support" in why
 
 
@@ -111,6 +116,23 @@ def test_bf16_that_passes_gets_its_own_model_id(tiny_clip_models, tmp_path, monk
     image_dir, text_dir = map(str, tiny_clip_models)
     embedder = ClipEmbedder(image_dir, text_dir, runtime="openvino", quantize=True, cache_dir=tmp_path)
     assert embedder.runtime == "openvino-bf16" and embedder.model_id == "clip:tiny-clip-image+tiny-clip-text+bf16"
+
+
+def test_a_remembered_bf16_pass_opens_the_bf16_image_tower_alone(tiny_clip_models, tmp_path, monkeypatch):
+    monkeypatch.setattr(openvino_runtime, "self_check", lambda reference, candidate: 0.9999)
+    monkeypatch.setattr(openvino_runtime, "reduced_precision_supported", lambda precision: True)
+    image_dir, text_dir = map(str, tiny_clip_models)
+    ClipEmbedder(image_dir, text_dir, runtime="openvino", quantize=True, cache_dir=tmp_path)  # measures the verdict
+    opened = []
+    real = openvino_runtime.OpenVinoModel
+
+    def recording(path, threads, precision, cache_dir):
+        opened.append((path.name.split("-")[1], precision))
+        return real(path, threads, precision, cache_dir)
+
+    monkeypatch.setattr(openvino_runtime, "OpenVinoModel", recording)
+    again = ClipEmbedder(image_dir, text_dir, runtime="openvino", quantize=True, cache_dir=tmp_path)
+    assert again.runtime == "openvino-bf16" and opened == [("image", "bf16")]  # no f32 towers, no text tower
 
 
 def test_auto_measures_once_picks_the_fastest_and_remembers_it(tiny_clip_models, tmp_path, monkeypatch):

@@ -47,18 +47,22 @@ def self_check(reference: OnnxClip, candidate: OnnxClip) -> float:
     return float(min(image_cosine.min(), text_cosine.min()))
 
 
-def bf16_verdict(f32: OnnxClip, make_bf16: Callable[[], OnnxClip]) -> tuple[OnnxClip | None, str]:
-    """(the bf16 towers, why) when they pass the self-check against `f32`, else (None, why not).
+def bf16_verdict(
+    exports: tuple[Path, Path], make_f32: Callable[[], OnnxClip], make_bf16: Callable[[], OnnxClip]
+) -> tuple[OnnxClip | None, str]:
+    """(the bf16 towers, why) when they pass the self-check against f32's, else (None, why not).
 
-    The verdict is remembered in a file named after both exports (which change with the model's files)."""
+    The verdict is remembered in a file named after both exports (which change with the model's files), so the
+    f32 towers are built only to measure it: a process that finds it passed opens bf16's alone."""
     if not reduced_precision_supported("bf16"):
         return None, "this CPU has no bf16 support (AVX512-BF16 or AMX): bf16 is not used"
-    record = f32.image_path.with_name(f"openvino-bf16-check-{f32.image_path.stem}-{f32.text_path.stem}.json")
+    image_path, text_path = exports
+    record = image_path.with_name(f"openvino-bf16-check-{image_path.stem}-{text_path.stem}.json")
     known = read_verdict(record)
     if known is not None and not known["passed"]:
         return None, _failed(known["cosine"])
     bf16 = make_bf16()
-    passed, cosine = remembered_verdict(record, lambda: self_check(f32, bf16))
+    passed, cosine = remembered_verdict(record, lambda: self_check(make_f32(), bf16))
     if not passed:
         return None, _failed(cosine)
     return bf16, f"bf16 passed its self-check (cosine {cosine:.5f} to f32)"

@@ -64,7 +64,9 @@ def choose(image_dir: Path, text_dir: Path, cache_dir: Path, *, threads: int, na
     except Exception as error:  # openvino missing or unable to compile: ONNX Runtime, measured again next time
         log.warning("OpenVINO unavailable (%s: %s); using ONNX Runtime", type(error).__name__, error)
         return Chosen("onnx", onnx, f"OpenVINO unavailable ({error})")
-    bf16, bf16_why = bf16_verdict(candidates["openvino"], lambda: build("openvino-bf16"))
+    bf16, bf16_why = bf16_verdict(
+        (image_path, text_path), lambda: candidates["openvino"], lambda: build("openvino-bf16")
+    )
     if bf16 is not None:
         candidates["openvino-bf16"] = bf16
     images = (check_images() * TIMED_BATCH)[:TIMED_BATCH]
