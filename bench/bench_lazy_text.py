@@ -78,7 +78,11 @@ def restore(data: Path, kept: Path | None) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--before", type=Path, required=True, help="a checkout of the earlier commit")
-    parser.add_argument("--runtimes", default="auto,openvino,onnx")
+    parser.add_argument(
+        "--runtimes",
+        default="auto,openvino,onnx",
+        help="RUNTIME values; openvino+quantize: RUNTIME=openvino QUANTIZE=true",
+    )
     parser.add_argument("--new", type=int, default=8, help="new photos each timed run indexes")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/bench_lazy_text"))
@@ -107,7 +111,8 @@ def main() -> None:
             "IMAGE_SEARCH_MODEL": "clip",
             "IMAGE_SEARCH_CLIP_IMAGE_MODEL": str(image_model),
             "IMAGE_SEARCH_CLIP_TEXT_MODEL": str(text_model),
-            "IMAGE_SEARCH_RUNTIME": runtime,
+            "IMAGE_SEARCH_RUNTIME": runtime.split("+")[0],
+            "IMAGE_SEARCH_QUANTIZE": str(runtime.endswith("+quantize")).lower(),
             "IMAGE_SEARCH_INDEX_THREADS": str(THREADS),
             "HF_HUB_OFFLINE": "1",
             **{name: str(THREADS) for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")},
