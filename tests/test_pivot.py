@@ -91,6 +91,14 @@ def test_split_words_read_compounds_whole_or_by_their_parts(split_lexicon):
     assert split_lexicon.translate("눈이 온다") == "snow"  # a particle glued on
 
 
+def test_japanese_nouns_in_hiragana_get_their_standard_spelling():
+    needs_splitters(True)
+    assert segment.standard_spelling("ほえる きょうりゅう！") == "ほえる 恐竜！"  # the noun only, not the verb
+    assert segment.standard_spelling("ちゃいろの ナメクジ") == "茶色の ナメクジ"
+    for unchanged in ("눈 덮인 산", "a red car", "ナメクジ", "ぬぬぬ へへ"):
+        assert segment.standard_spelling(unchanged) == unchanged
+
+
 def test_without_the_word_splitters_the_raw_text_is_matched(monkeypatch, tmp_path, caplog):
     segment.segmenter.cache_clear()
     monkeypatch.setitem(sys.modules, "fugashi", None)  # as if not installed: importing it raises ImportError
@@ -101,6 +109,7 @@ def test_without_the_word_splitters_the_raw_text_is_matched(monkeypatch, tmp_pat
         path = tmp_path / "words.tsv"
         path.write_text("ja\tちょう\tbutterfly\n", encoding="utf-8")
         assert Lexicon(path).translate("ちょうちょ") == "butterfly"  # today's raw-text lookup
+        assert segment.standard_spelling("きょうりゅう") == "きょうりゅう"  # as written
     finally:
         segment.segmenter.cache_clear()  # the real splitters again for the other tests
 

@@ -38,6 +38,7 @@ from image_search.embedders.offline.image_net import ImageNet, bf16_self_check, 
 from image_search.embedders.offline.text import TEXT_MODELS
 from image_search.embedders.offline.text.class_bridge import TextBridge
 from image_search.embedders.offline.text.pivot import WORD_LISTS, Lexicon, is_cjk
+from image_search.embedders.offline.text.segment import standard_spelling
 from image_search.errors import ModelUnavailable
 
 LAYOUT_VERSION = 2  # bump when the vector layout, the image preprocessing or the net changes (2: int8 net)
@@ -151,7 +152,9 @@ class OfflineEmbedder(Embedder):
     def class_weights(self, texts: list[str]) -> np.ndarray:
         """The multilingual model's class weights, with the English model's blended in as far as the query
         reads as English to it (its best class cosine; bridge.english_share); then, for a query whose words
-        the pivot lexicon knows, the English model's weights of their English names (bridge.pivot_share)."""
+        the pivot lexicon knows, the English model's weights of their English names (bridge.pivot_share).
+        Japanese nouns written in hiragana are read in their standard spelling (segment.standard_spelling)."""
+        texts = [standard_spelling(t) for t in texts]
         translations = [self.lexicon.translate(t) for t in texts] if self.lexicon else [None] * len(texts)
         pivoted = [t for t in translations if t is not None]
         vectors, english = self._vectors(texts, pivoted)
@@ -176,6 +179,7 @@ class OfflineEmbedder(Embedder):
     def text_confidence(self, text: str) -> float:
         """How well the query matches some ImageNet class name, 0..1 (the better of the two text models);
         below `confidence_threshold` (0.5) the model probably does not know what the query shows."""
+        text = standard_spelling(text)
         vectors, english = self._vectors([text])
         confidence = self.text.confidence(vectors, is_cjk(text))
         if english is None or self.english is None:
