@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from image_search import images
+from image_search import images, jpeg_scans
 from image_search.errors import ImageError
 from image_search.images import decode
 from image_search.jpeg_scans import reduced_for_eighth_scale
@@ -108,3 +108,49 @@ def test_mutated_bytes_never_raise_from_the_scan_reader(tmp_path):
             decode(bytes(mutated), 224)
         except ImageError:
             pass
+
+
+def test_a_complete_progression_is_decoded_from_its_dc_scans_and_empty_ac_scans(tmp_path):
+    """Every coefficient sent to its last bit (as encoders do): the AC scans of the components decoded one pixel per
+    block give way to empty ones, so the decoder neither reads them nor smooths blocks, and the pixels are the same."""
+    path = tmp_path / "wallpaper.jpg"
+    data = save_jpeg(path, photo_like(), progressive=True, subsampling=0)
+    reduced = reduced_for_eighth_scale(data)
+    assert reduced is not None and jpeg_scans.EMPTY_AC_TABLE in reduced
+    ac_scans = [s for _, _, s in jpeg_scans._segments(reduced) or [] if s is not None and s.spectral_start > 0]
+    assert [(s.spectral_start, s.spectral_end, s.low_bit) for s in ac_scans] == [(1, 63, 0)] * 3
+    assert np.array_equal(np.asarray(decode(str(path), 224).image), whole_file_decode(path))
+
+
+def test_an_unfinished_progression_keeps_the_scans_that_stop_dc_smoothing(tmp_path):
+    """AC refinement scans left out (the low bits of AC never arrive): decoding the whole file smooths blocks, so the
+    reduced stream keeps each component's first low AC scan instead of an empty one, and the pixels still match."""
+    data = save_jpeg(tmp_path / "full.jpg", photo_like(), progressive=True, subsampling=0)
+    parts = jpeg_scans._segments(data)
+    assert parts is not None
+    unfinished = (
+        data[:2]
+        + b"".join(
+            segment for _, segment, scan in parts if scan is None or scan.spectral_start == 0 or not scan.refinement
+        )
+        + b"\xff\xd9"
+    )
+    path = tmp_path / "unfinished.jpg"
+    path.write_bytes(unfinished)
+    reduced = reduced_for_eighth_scale(unfinished)
+    assert reduced is not None and jpeg_scans.EMPTY_AC_TABLE not in reduced
+    assert np.array_equal(np.asarray(decode(str(path), 224).image), whole_file_decode(path))
+
+
+@pytest.mark.parametrize("blocks", [1, 2, 255, 32767, 32768, 100000])
+def test_an_empty_ac_scan_ends_every_block(tmp_path, blocks):
+    """The end-of-band runs add up to the component's blocks, in whole bytes with stuffed 0xFF."""
+    scan = jpeg_scans._empty_ac_scan(1, blocks)
+    coded = scan[10:].replace(b"\xff\x00", b"\xff")
+    bits = "".join(f"{byte:08b}" for byte in coded)
+    total, position = 0, 0
+    while position + 4 <= len(bits) and total < blocks:
+        extra = int(bits[position : position + 4], 2)
+        run = (1 << extra) + (int(bits[position + 4 : position + 4 + extra], 2) if extra else 0)
+        total, position = total + run, position + 4 + extra
+    assert total == blocks and set(bits[position:]) <= {"1"} and len(bits) - position < 8
