@@ -2,7 +2,8 @@
 
 Each photo goes through the steps the decode threads of `run_plan` take (images.decode, run.shrink, the embedder's
 prepare_image), timed one by one with this thread's CPU clock, so the steps add up to what a decode thread spends;
-the whole chain is also timed as the pipeline calls it (`decode + shrink + prepare`), as a check of the sum. Figures
+the whole chain is also timed as the pipeline calls it (`decode + shrink + prepare`), as a check of the sum. As
+run_plan does, glibc's malloc keeps large freed blocks (image_search/allocator.py) unless --glibc-default. Figures
 are CPU ms per image: in total, per step, and per kind of file (progressive or baseline JPEG, PNG, by size). PNG
 copies of a few photos are made in --workdir when --png N > 0 (the camera set holds only JPEGs). Store writes: the
 embedded store's upsert of the same number of records with random vectors, per image.
@@ -130,7 +131,17 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="passes over the photos (the median is kept)")
     parser.add_argument("--png", type=int, default=6, help="PNG copies of this many photos, measured apart")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/bench_decode_steps"))
+    parser.add_argument(
+        "--glibc-default", action="store_true", help="leave malloc's thresholds as they are (run_plan sets them)"
+    )
     args = parser.parse_args()
+    if not args.glibc_default:
+        try:
+            from image_search.allocator import keep_large_blocks
+        except ImportError:  # a checkout from before allocator.py
+            print("no image_search.allocator: glibc's defaults")
+        else:
+            print(f"keep_large_blocks(): {keep_large_blocks()}")
     paths = sorted(args.photos.glob("*.jpg"))
     if not paths:
         raise SystemExit(f"no photos in {args.photos}: run bench/fetch_camera_photos.sh {args.photos}")

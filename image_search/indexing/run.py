@@ -16,6 +16,7 @@ from typing import Any
 
 from PIL import Image
 
+from image_search.allocator import keep_large_blocks
 from image_search.embedders import Embedder
 from image_search.errors import ImageError
 from image_search.images import Decoded, PixelBudget, decode
@@ -112,6 +113,7 @@ def _embed_all(
     shrink_in_workers: bool,
     budget: PixelBudget | None,
 ) -> None:
+    keep_large_blocks()  # large progressive JPEGs' decode buffers reused, not faulted in again per file
     shrink_to = embedder.input_size if shrink_in_workers else None
     draft_size = draft_size or embedder.input_size or 448
     writer = StoreWriter(store, report)
