@@ -38,6 +38,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 
 from PIL import Image  # noqa: E402
 
+from image_search.allocator import keep_large_blocks  # noqa: E402
 from image_search.embedders.clip.embedder import ClipEmbedder  # noqa: E402
 from image_search.images import decode  # noqa: E402
 from image_search.indexing.plan import plan_run  # noqa: E402
@@ -153,6 +154,7 @@ def main() -> None:
         local_files_only=True, batch_size=args.batch,
     )  # fmt: skip
     print(f"runtime: {embedder.runtime_description}")
+    keep_large_blocks()  # as run_plan does, so the decode figure below is the indexer's
     batches, decode_cpu, whole_files_cpu = model_input(embedder, paths, args.batch)
     embedder.embed_prepared(batches[0])  # warm
 
