@@ -153,6 +153,7 @@ def test_ctrl_c_stops_with_one_line_exit_0_and_the_lock_released(tmp_path, photo
         "IMAGE_SEARCH_DATA_DIR": str(data),
         "IMAGE_SEARCH_EMBEDDER_FACTORY": "tests.doubles.colour_embedder:SlowColourEmbedder",
         "IMAGE_SEARCH_WATCH_QUIET_SECONDS": "0.2",
+        "PYTHONFAULTHANDLER": "1",
     }
     command = [sys.executable, "-m", "flask", "--app", "image_search", "index", "--watch", str(photo_dir)]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -167,7 +168,13 @@ def test_ctrl_c_stops_with_one_line_exit_0_and_the_lock_released(tmp_path, photo
         until(lambda: (data / "index.lock").exists() and (data / "index.lock").read_text().strip(), "a batch ran")
         time.sleep(0.3)
         process.send_signal(signal.SIGINT)
-        assert process.wait(WAIT_S) == 0
+        try:
+            code = process.wait(2 * WAIT_S)  # slack for a loaded machine; a hang still fails, with its stacks
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGABRT)  # PYTHONFAULTHANDLER: every thread's stack into the output
+            reader.join(WAIT_S)
+            pytest.fail(f"no exit within {2 * WAIT_S:g} s of Ctrl-C; its output:\n" + "".join(lines)[-6000:])
+        assert code == 0
         reader.join(WAIT_S)
     finally:
         process.kill()
