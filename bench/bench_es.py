@@ -28,6 +28,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import faiss
@@ -62,6 +64,25 @@ def make_records(n: int) -> list[ImageRecord]:
         )
         for i in range(n)
     ]
+
+
+@contextmanager
+def bench_index(es_url: str, name: str, shards: int, **settings) -> Iterator[ElasticsearchStore]:
+    """The store on a new index bench-es-NAME-*, with `shards` primaries and 0 replicas (one copy: the load is not
+    doubled on this box) and any other ES_* settings; the index is deleted after."""
+    config = {
+        "ES_URL": es_url,
+        "ES_INDEX": f"bench-es-{name}-{uuid.uuid4().hex[:6]}",
+        "ES_REPLICAS": "0",
+        "ES_SHARDS": str(shards),
+        **settings,
+    }
+    store = ElasticsearchStore.from_options(load_settings(config).elasticsearch)
+    try:
+        yield store
+    finally:
+        store.clear()
+        store.close()
 
 
 def load(store: VectorStore, records: list[ImageRecord], vectors: np.ndarray, name: str) -> float:
@@ -165,16 +186,8 @@ def bench_dim(args, dim: int, n: int) -> None:
 
     for label in args.variants.split(","):
         options = VARIANTS[label]
-        config = {
-            "ES_URL": args.es_url,
-            "ES_INDEX": f"bench-es-{label}-{dim}-{uuid.uuid4().hex[:6]}",
-            "ES_REPLICAS": "0",
-            "ES_SHARDS": str(args.shards),
-        }
-        if options:
-            config["ES_INDEX_OPTIONS"] = options
-        store = ElasticsearchStore.from_options(load_settings(config).elasticsearch)
-        try:
+        index_options = {"ES_INDEX_OPTIONS": options} if options else {}
+        with bench_index(args.es_url, f"{label}-{dim}", args.shards, **index_options) as store:
             gc.collect()
             heap_before = heap_used(store.client)
             seconds = load(store, records, vectors, f"elasticsearch {label}")
@@ -205,9 +218,6 @@ def bench_dim(args, dim: int, n: int) -> None:
             )
             rows.append(f"JVM heap used {(heap_after - heap_before) / n:,.0f} B/vector (3 nodes, before/after; noisy)")
             report(f"elasticsearch {label}", n, seconds, rows)
-        finally:
-            store.clear()
-            store.close()
 
 
 def main() -> None:

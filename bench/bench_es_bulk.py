@@ -17,33 +17,19 @@ import argparse
 import os
 import sys
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.bench_ann import clustered  # noqa: E402
-from bench.bench_es import load, make_records  # noqa: E402
-from image_search.settings import load_settings  # noqa: E402
-from image_search.stores.elasticsearch.store import ElasticsearchStore  # noqa: E402
+from bench.bench_es import bench_index, load, make_records  # noqa: E402
 
 
 def load_rate(args, vectors, records, chunk: int, shards: int) -> tuple[float, float]:
     """(docs/s, client CPU seconds / wall seconds) of one load into a new index, deleted after."""
-    config = {
-        "ES_URL": args.es_url,
-        "ES_INDEX": f"bench-es-bulk-{uuid.uuid4().hex[:6]}",
-        "ES_REPLICAS": "0",
-        "ES_SHARDS": str(shards),
-        "ES_BULK_CHUNK": str(chunk),
-    }
-    store = ElasticsearchStore.from_options(load_settings(config).elasticsearch)
-    try:
+    with bench_index(args.es_url, "bulk", shards, ES_BULK_CHUNK=str(chunk)) as store:
         cpu = time.process_time()
         wall = load(store, records, vectors, f"chunk {chunk}, {shards} shards")
         return len(records) / wall, (time.process_time() - cpu) / wall
-    finally:
-        store.clear()
-        store.close()
 
 
 def main() -> None:
