@@ -16,6 +16,16 @@ HOW_TO_FIX = (
     "or set IMAGE_SEARCH_CLIP_IMAGE_MODEL / IMAGE_SEARCH_CLIP_TEXT_MODEL to local model directories, "
     "or use the offline model with IMAGE_SEARCH_MODEL=offline."
 )
+
+
+def mismatched_text_model(source: Path, width: int, dim: int) -> ModelUnavailable:
+    """The error for a text model (or its exported tower) whose vectors are not the image model's width."""
+    return ModelUnavailable(
+        f"The CLIP text model {source} makes {width}-d vectors, the image model {dim}-d: set "
+        "IMAGE_SEARCH_CLIP_TEXT_MODEL to a text model made for this image model."
+    )
+
+
 DEFAULT_ORGANISATION = "sentence-transformers"  # as SentenceTransformer expands a bare name
 _SNAPSHOT = re.compile(r"models--(?P<org>[^/\\]+?)--(?P<name>[^/\\]+)[/\\]snapshots[/\\][^/\\]+[/\\]?$")
 

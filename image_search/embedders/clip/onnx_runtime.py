@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from image_search.atomic import atomic_write
-from image_search.embedders.clip.location import HOW_TO_FIX
+from image_search.embedders.clip.location import HOW_TO_FIX, mismatched_text_model
 from image_search.embedders.clip.preprocess import ClipPreprocessing
 from image_search.embedders.onnx_session import cpu_session
 from image_search.errors import ModelUnavailable
@@ -170,10 +170,7 @@ class OnnxClip:
                 f"that file to have it exported again from {self._text_dir}. {HOW_TO_FIX}"
             ) from error
         if output_width(tower) != self.dim:
-            raise ModelUnavailable(
-                f"The CLIP text tower {self.text_path} makes {output_width(tower)}-d vectors, the image tower "
-                f"{self.dim}-d: set IMAGE_SEARCH_CLIP_TEXT_MODEL to a text model made for this image model."
-            )
+            raise mismatched_text_model(self.text_path, output_width(tower), self.dim)
         try:
             tokenizer, max_length = load_tokenizer(self._layout)
         except Exception as error:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from image_search.embedders.clip.location import HOW_TO_FIX
+from image_search.embedders.clip.location import HOW_TO_FIX, mismatched_text_model
 from image_search.errors import ModelUnavailable
 
 
@@ -44,10 +44,7 @@ class TorchClip:
                         f"({type(error).__name__}: {error}). {HOW_TO_FIX}"
                     ) from error
                 if _dimension(model) != self.dim:
-                    raise ModelUnavailable(
-                        f"{self._text_dir} makes {_dimension(model)}-d vectors, the image model {self.dim}-d: "
-                        "set IMAGE_SEARCH_CLIP_TEXT_MODEL to a text model made for this image model."
-                    )
+                    raise mismatched_text_model(self._text_dir, _dimension(model), self.dim)
                 self._text = model
             return self._text
 
