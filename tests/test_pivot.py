@@ -68,6 +68,8 @@ def split_lexicon(tmp_path):
         ("ja", "ちょう", "wrong: inside a longer word"),
         ("ja", "クモ", "spider"),
         ("ja", "おどる", "wrong: a verb"),
+        ("ja", "ひこうき", "airplane"),
+        ("ja", "でんきゅう", "light bulb"),
         ("ko", "원숭이", "monkey"),
         ("ko", "곰인형", "teddy bear"),
         ("ko", "곰", "wrong: part of a longer entry"),
@@ -89,6 +91,16 @@ def test_split_words_read_compounds_whole_or_by_their_parts(split_lexicon):
     assert split_lexicon.translate("황제콧수염원숭이") == "monkey"  # an unknown compound: its known part
     assert split_lexicon.translate("빨간 사과") == "apple"  # adjectives are not looked up
     assert split_lexicon.translate("눈이 온다") == "snow"  # a particle glued on
+
+
+def test_japanese_chunks_that_are_listed_words_are_read_whole(split_lexicon):
+    # MeCab splits this kana word into nonsense (ひこう + き); the list knows it whole, also with a particle after it
+    assert split_lexicon.translate("ひこうき") == "airplane"
+    assert split_lexicon.translate("ひこうきの クモ。") == "airplane spider"
+    # such a word keeps its spelling, where MeCab's would be nonsense (でん + 九); other nouns get their standard one
+    assert segment.standard_spelling("でんきゅう") == "でん九"
+    assert split_lexicon.spelling("でんきゅうと きょうりゅう") == "でんきゅうと 恐竜"
+    assert split_lexicon.spelling("눈 덮인 산") == "눈 덮인 산"
 
 
 def test_japanese_nouns_in_hiragana_get_their_standard_spelling():
@@ -128,6 +140,10 @@ def test_shipped_word_list_knows_common_things_in_every_language():
         assert "tiger" in (shipped.translate(query) or ""), query
     # from the dictionaries: words no emoji is named with
     assert "goldfish" in (shipped.translate("금붕어 두 마리") or "")
+    assert "dog" in (shipped.translate("イヌ") or "")  # JMdict's "dog (Canis (lupus) familiaris)"
+    # a kind of a class in WordNet names that class ("hot-air balloon": balloon), also in a rare word's kana
+    for query in ("열기구", "熱気球", "ねつききゅう"):
+        assert shipped.translate(query) == "balloon", query
     assert "penguin" in (shipped.translate("ペンギンの かち！") or "")
     assert "mountain" in (shipped.translate("눈 덮인 산") or "")
     assert "snail" in (shipped.translate("Eine Schnecke.") or "")

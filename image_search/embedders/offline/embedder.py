@@ -154,7 +154,7 @@ class OfflineEmbedder(Embedder):
         reads as English to it (its best class cosine; bridge.english_share); then, for a query whose words
         the pivot lexicon knows, the English model's weights of their English names (bridge.pivot_share).
         Japanese nouns written in hiragana are read in their standard spelling (segment.standard_spelling)."""
-        texts = [standard_spelling(t) for t in texts]
+        texts = [self._spelling(t) for t in texts]
         translations = [self.lexicon.translate(t) for t in texts] if self.lexicon else [None] * len(texts)
         pivoted = [t for t in translations if t is not None]
         vectors, english = self._vectors(texts, pivoted)
@@ -171,6 +171,9 @@ class OfflineEmbedder(Embedder):
         pivot_weights[translated] = self.english.weights(pivot_vectors)
         return bridge.blend(weights, pivot_weights, np.where(translated, bridge.pivot_share(share), 0.0))
 
+    def _spelling(self, text: str) -> str:
+        return self.lexicon.spelling(text) if self.lexicon else standard_spelling(text)
+
     def embed_texts(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
@@ -179,7 +182,7 @@ class OfflineEmbedder(Embedder):
     def text_confidence(self, text: str) -> float:
         """How well the query matches some ImageNet class name, 0..1 (the better of the two text models);
         below `confidence_threshold` (0.5) the model probably does not know what the query shows."""
-        text = standard_spelling(text)
+        text = self._spelling(text)
         vectors, english = self._vectors([text])
         confidence = self.text.confidence(vectors, is_cjk(text))
         if english is None or self.english is None:

@@ -18,7 +18,7 @@ import logging
 import re
 from pathlib import Path
 
-from image_search.embedders.offline.text.segment import Word, language_of, segmenter
+from image_search.embedders.offline.text.segment import Word, language_of, segmenter, standard_spelling
 from image_search.paths import PACKAGE_DATA
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,10 @@ MIN_LATIN_LETTERS = 3  # shorter German or French words are mostly articles ("un
 LONGEST_WORD = 16
 KOREAN_PARTICLES = set("이가은는을를의에도와과로만")
 LONGEST_COMPOUND = 3  # words read together as one dictionary entry ("곰" "인형", "ダンゴ" "ムシ")
+# A Japanese query's parts between spaces and punctuation ("えんげいようの すき"): children's captions are written
+# in kana with spaces between phrases, where MeCab splits an unknown kana word into nonsense (ひこうき: ひこう + き)
+JAPANESE_CHUNK = re.compile(r"[^\s、。！？!?,.「」『』（）()・]+")
+JAPANESE_PARTICLES = set("のをはがにでともへや")
 CJK_SCRIPT = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 
 
@@ -75,7 +79,8 @@ class Lexicon:
 
     def translate(self, text: str) -> str | None:
         """The English names of the known words of `text`, in order, or None when it has none. A Korean or
-        Japanese query is split into words (segment.py) that are looked up by their dictionary forms; without a
+        Japanese query is split into words (segment.py) that are looked up by their dictionary forms (a Japanese
+        phrase between spaces that is a listed word as a whole, "ひこうき", is looked up as it is); without a
         word splitter it is looked up in the Korean and Japanese lists anywhere in the text, longest match first.
         Any other query is looked up in the German and French lists, whole words only."""
         lowered = text.lower()
@@ -83,12 +88,41 @@ class Lexicon:
         lang = language_of(lowered)
         split = segmenter(lang) if cjk and self.split_words else None
         if split is not None:
-            return " ".join(dict.fromkeys(_word_matches(split(lowered), self.words.get(lang, {})))) or None
-        found: list[str] = []
+            found = (
+                [m for chunk in JAPANESE_CHUNK.findall(lowered) for m in self._chunk_matches(chunk, split)]
+                if lang == "ja"
+                else _word_matches(split(lowered), self.words.get(lang, {}))
+            )
+            return " ".join(dict.fromkeys(found)) or None
+        found = []
         for list_lang, words in self.words.items():
             if (list_lang in CJK_LANGUAGES) == cjk:
                 found += _longest_matches(lowered, words, whole_words=not cjk, lone_syllables=list_lang == "ko")
         return " ".join(dict.fromkeys(found)) or None
+
+    def whole_word(self, chunk: str) -> str | None:
+        """The Japanese word list's entry that a chunk of a query is, as a whole or with one particle after it
+        ("ひこうき", "ひこうきの"), else None."""
+        known = self.words.get("ja", {})
+        if chunk in known:
+            return chunk
+        if len(chunk) > 2 and chunk[-1] in JAPANESE_PARTICLES and chunk[:-1] in known:
+            return chunk[:-1]
+        return None
+
+    def _chunk_matches(self, chunk: str, split) -> list[str]:
+        whole = self.whole_word(chunk)
+        return [self.words["ja"][whole]] if whole else _word_matches(split(chunk), self.words.get("ja", {}))
+
+    def spelling(self, text: str) -> str:
+        """segment.standard_spelling of `text`, where the chunks that are Japanese words of the lists as a whole
+        keep their spelling ("でんきゅう", light bulb, not でん + 九)."""
+        if not is_cjk(text) or language_of(text) != "ja" or segmenter("ja") is None:
+            return standard_spelling(text)
+        parts = re.split(f"({JAPANESE_CHUNK.pattern})", text)
+        return "".join(
+            p if i % 2 == 0 or self.whole_word(p.lower()) else standard_spelling(p) for i, p in enumerate(parts)
+        )
 
 
 def _word_matches(words: list[Word], known: dict[str, str]) -> list[str]:
