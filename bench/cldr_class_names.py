@@ -54,6 +54,7 @@ def emoji_by(names: dict[str, list[str]]) -> dict[str, list[str]]:
     return out
 
 
+english_names = {emoji: names[0] for emoji, names in load("en").items()}
 emoji_by_name = emoji_by(load("en"))
 emoji_by_keyword = {w: emoji for w, emoji in emoji_by(load("en", "default")).items() if len(emoji) <= KEYWORD_EMOJI}
 
@@ -63,7 +64,6 @@ levels = [[synonyms, *hypernyms] for synonyms, hypernyms in zip(load_class_names
 def related_keywords() -> set[tuple[str, str]]:
     """(class name, emoji) pairs where the name is only a keyword of the emoji and all-MiniLM-L6-v2 finds the
     emoji's English name near it (cosine >= KEYWORD_COSINE): a keyword can be a pun ("maze" for 🌽 ear of corn)."""
-    english = {emoji: names[0] for emoji, names in load("en").items()}
     pairs = sorted(
         {
             (n.lower(), e)
@@ -71,12 +71,12 @@ def related_keywords() -> set[tuple[str, str]]:
             for names in class_levels
             for n in names
             for e in emoji_by_keyword.get(n.lower(), [])
-            if e not in emoji_by_name.get(n.lower(), []) and e in english
+            if e not in emoji_by_name.get(n.lower(), []) and e in english_names
         }
     )
     with tempfile.TemporaryDirectory() as cache:
         model = MiniLMText(2, Path(cache))
-        a, b = (model.encode(texts) for texts in ([n for n, _ in pairs], [english[e] for _, e in pairs]))
+        a, b = (model.encode(texts) for texts in ([n for n, _ in pairs], [english_names[e] for _, e in pairs]))
     cosines = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
     return {pair for pair, cosine in zip(pairs, cosines, strict=True) if cosine >= KEYWORD_COSINE}
 
@@ -103,7 +103,6 @@ for lang in CLDR_LANGUAGES:
 # share a word. German and French words that are also English names or keywords ("tiger", "rose", "animal")
 # are left out: an English query would be "translated" into other emoji names. A line per word: language,
 # word, English name, tab-separated.
-english_names = {emoji: names[0] for emoji, names in load("en").items()}
 english_words = {w.lower() for field in ("tts", "default") for ws in load("en", field).values() for w in ws}
 words: dict[tuple[str, str], str] = {}
 for lang in CLDR_LANGUAGES:

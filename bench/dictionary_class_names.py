@@ -33,6 +33,7 @@ from pathlib import Path
 
 from image_search.embedders.offline.bridge import load_class_names, load_hypernyms, names_file
 from image_search.embedders.offline.text.pivot import DICTIONARY_FILE, LEXICON_FILE
+from wordnet_nouns import read_nouns
 
 krdict_path, edict_path, wordnet_path = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 # Korean words with more senses than this are too ambiguous to name a class ("눈": eye, snow, bud, mesh, ...);
@@ -53,26 +54,18 @@ def plain(gloss: str) -> str:
 def wordnet_kinds(classes: list[list[str]]) -> dict[str, str]:
     """English noun -> the first name of the class one or two levels above its first WordNet sense, for nouns
     that are not class names themselves ("hot-air balloon" -> "balloon")."""
-    synsets: dict[str, tuple[list[str], list[str]]] = {}
-    for line in open(wordnet_path / "data.noun", encoding="latin-1"):
-        if line.startswith("  "):
-            continue  # licence header
-        head = line.split(" | ")[0].split()
-        n = int(head[3], 16)
-        words = [head[4 + 2 * i].split("(")[0].replace("_", " ").lower() for i in range(n)]
-        pointers = head[5 + 2 * n : 5 + 2 * n + 4 * int(head[4 + 2 * n])]
-        parents = [pointers[i + 1] for i in range(0, len(pointers), 4) if pointers[i] in ("@", "@i")]
-        synsets[head[0]] = (words, parents)
+    synsets = read_nouns(wordnet_path / "data.noun")
     class_of = {tuple(w.lower() for w in names): names[0].lower() for names in classes}
-    named = {offset: class_of[tuple(words)] for offset, (words, _) in synsets.items() if tuple(words) in class_of}
+    lemmas = {offset: tuple(w.lower() for w in synset.words) for offset, synset in synsets.items()}
+    named = {offset: class_of[words] for offset, words in lemmas.items() if words in class_of}
     kinds: dict[str, str] = {}
     for line in open(wordnet_path / "index.noun", encoding="latin-1"):
         if line.startswith("  "):
             continue
         fields = line.split()
         first_sense = fields[-int(fields[2])]  # synset offsets come last, the most frequent sense first
-        parents = synsets[first_sense][1]
-        above = [*parents, *(g for p in parents for g in synsets[p][1])]
+        parents = synsets[first_sense].parents
+        above = [*parents, *(g for p in parents for g in synsets[p].parents)]
         found = next((named[offset] for offset in above if offset in named), None)
         if found and first_sense not in named:
             kinds[fields[0].replace("_", " ")] = found
@@ -105,14 +98,15 @@ def edict() -> dict[str, list[str]]:
         head, _, senses = line.partition(" /")
         if "(n" not in senses:
             continue
-        parts = head.split(" [")
-        words = [parts[0]]
-        if len(parts) > 1 and "(P)" in senses:
-            words.append(parts[1].rstrip("]"))
-            READINGS.add(words[-1])
+        headword, _, reading = head.partition(" [")
+        reading = reading.rstrip("]")
+        words = [headword]
+        if reading and "(P)" in senses:
+            words.append(reading)
+            READINGS.add(reading)
         glosses = [plain(g) for g in senses.split("/") if g and g != "(P)"]
-        if len(parts) > 1 and "(P)" not in senses:
-            rare.setdefault(parts[1].rstrip("]"), []).extend(g for g in glosses if g)
+        if reading and "(P)" not in senses:
+            rare.setdefault(reading, []).extend(g for g in glosses if g)
         for word in words:
             out.setdefault(word, []).extend(g for g in glosses if g)
             if "(P)" in senses:
@@ -130,7 +124,7 @@ class_words = {name.lower() for class_levels in levels for name in class_levels[
 emoji_words = {line.split("\t")[2].lower() for line in LEXICON_FILE.read_text(encoding="utf-8").splitlines()}
 parent_words = {name.lower() for class_levels in levels for names in class_levels[1:] for name in names}
 rank = {word: 2 for word in parent_words} | {word: 1 for word in emoji_words} | {word: 0 for word in class_words}
-kinds = {word: name for word, name in wordnet_kinds(load_class_names()).items() if word not in rank}
+kinds = {word: name for word, name in wordnet_kinds([names for names, *_ in levels]).items() if word not in rank}
 
 pivot_lines = []
 for lang, source, dictionary in (("ko", "krdict", krdict()), ("ja", "edict", edict())):

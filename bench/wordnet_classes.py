@@ -9,22 +9,12 @@ pointers). Glosses: the definition's first part (before the first ";", which sta
 """
 
 import sys
+from pathlib import Path
 
 from image_search.embedders.offline.bridge import load_class_names
+from wordnet_nouns import read_nouns
 
-synsets = {}
-for line in open(sys.argv[1], encoding="latin-1"):
-    if line.startswith("  "):
-        continue  # licence header
-    head = line.split(" | ")[0].split()
-    n = int(head[3], 16)
-    words = [head[4 + 2 * i].replace("_", " ").split("(")[0] for i in range(n)]
-    k = 4 + 2 * n
-    pointers = head[k + 1 : k + 1 + 4 * int(head[k])]
-    parents = [
-        pointers[i + 1] for i in range(0, len(pointers), 4) if pointers[i] in ("@", "@i") and pointers[i + 2] == "n"
-    ]
-    synsets[head[0]] = (words, parents, line.split(" | ", 1)[1].split(";")[0].strip())
+synsets = read_nouns(Path(sys.argv[1]))
 
 wnids = open(sys.argv[2]).read().split()
 for wnid, names in zip(wnids, load_class_names(), strict=True):
@@ -33,6 +23,6 @@ for wnid, names in zip(wnids, load_class_names(), strict=True):
     if "--glosses" in sys.argv:
         print(gloss)
         continue
-    grand = [g for p in parents for g in synsets[p][1]]
-    level = lambda ids: ", ".join(dict.fromkeys(w for s in ids for w in synsets[s][0]))  # noqa: E731
+    grand = [g for p in parents for g in synsets[p].parents]
+    level = lambda ids: ", ".join(dict.fromkeys(w for s in ids for w in synsets[s].words))  # noqa: E731
     print(f"{level(parents)} | {level(grand)}")
